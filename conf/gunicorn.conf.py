@@ -1,0 +1,29 @@
+"""gunicorn settings for the API, all read from config (see src/config/config.py).
+
+supervisord runs: gunicorn -c conf/gunicorn.conf.py api.app:app
+"""
+from config.config import get_settings
+
+_settings = get_settings()
+
+bind = f"{_settings.API_HOST}:{_settings.API_PORT}"
+workers = _settings.API_WORKERS
+worker_class = "uvicorn_worker.UvicornWorker"
+# Must stay below supervisord's stopwaitsecs (conf/supervisord.d/api.conf) or the drain is cut short.
+graceful_timeout = _settings.API_GRACEFUL_TIMEOUT
+timeout = 30
+keepalive = 5
+max_requests = _settings.API_MAX_REQUESTS
+max_requests_jitter = _settings.API_MAX_REQUESTS_JITTER
+accesslog = "-"
+errorlog = "-"
+loglevel = _settings.LOG_LEVEL.lower()
+proc_name = "api"
+forwarded_allow_ips = "127.0.0.1"
+
+
+def on_starting(server: object) -> None:
+    """Apply migrations once in the master, before any worker forks."""
+    from api.migrate import upgrade
+
+    upgrade(_settings.DATABASE_URL)

@@ -1,0 +1,1 @@
+"""The HTTP API: a FastAPI app served by gunicorn (`api.app:app`)."""

@@ -1,0 +1,45 @@
+"""Fixtures shared by the whole suite. Helpers live in tests/support/."""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.databases import fresh_postgres_database, postgres_server_url, sqlite_url
+
+# Settings from a developer's shell or .env must not leak into tests: each test states its own.
+for _name in ("DATABASE_URL", "DB_HOST", "REDIS_URL", "APP_HOME", "API_PORT", "FRONTEND_PORT",
+              "WORKER_HEALTH_PORT", "SUPERVISOR_SOCKET", "LOG_DIR", "VAR_DIR", "APP_ENV"):
+    os.environ.pop(_name, None)
+
+
+def require_postgres() -> str:
+    url = postgres_server_url()
+    if not url:
+        pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL (CI sets it)")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped after the test."""
+    with fresh_postgres_database(require_postgres()) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database on each backend: the test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        (tmp_path / "var").mkdir(exist_ok=True)
+        yield sqlite_url(tmp_path / "var")
+    else:
+        with fresh_postgres_database(require_postgres()) as url:
+            yield url
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or (os.path.exists("/usr/bin/chromium") and "/usr/bin/chromium") or None

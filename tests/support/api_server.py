@@ -1,0 +1,89 @@
+"""A real API server for tests: gunicorn with the project's gunicorn.conf.py on a free port.
+
+    with ApiServer(tmp_path, database_url=url) as api:
+        httpx.get(api.url + "/health")
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from tests.support.net import free_port, port_is_free
+from tests.support.wait import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+
+class ApiServer:
+    """Boots gunicorn (real workers, real migrations in on_starting) and stops it, checked gone."""
+
+    def __init__(self, home: Path, *, database_url: str | None = None, workers: int = 1,
+                 env: dict[str, str] | None = None, startup_timeout: float = 60.0) -> None:
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database_url = database_url or f"sqlite:///{home / 'var' / 'app.db'}"
+        self.env = {
+            **os.environ,
+            "APP_HOME": str(home),
+            "APP_ENV": "test",
+            "API_PORT": str(self.port),
+            "API_WORKERS": str(workers),
+            "DATABASE_URL": self.database_url,
+            "JWT_SECRET": "test-secret-" + os.urandom(8).hex(),
+            **(env or {}),
+        }
+        self.startup_timeout = startup_timeout
+        self.log_path = home / "logs" / "api-test.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ApiServer:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "-c", str(REPO / "conf" / "gunicorn.conf.py"), "api.app:app"],
+            cwd=self.home, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+        wait_until(self._healthy, timeout=self.startup_timeout,
+                   message=lambda: f"API health on {self.url}; log:\n{self.log_tail()}")
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+        return httpx.get(self.url + "/health", timeout=2).status_code == 200
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        wait_until(lambda: port_is_free(self.port), timeout=10, message=f"port {self.port} to be free")
+        self.process = None
+
+    def __enter__(self) -> ApiServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,127 @@
+"""An isolated stack for tests: the repository's own supervisord.conf, run from a temporary home.
+
+supervisord's relative paths (socket, pid, logs) resolve against its working directory, and every
+program reads its ports and paths from config with APP_HOME pointing at the same directory, so this
+stack never touches a developer's stack on the default ports.
+
+    with Stack(tmp_path) as stack:
+        stack.wait_running()
+        stack.rpc().supervisor.getAllProcessInfo()
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xmlrpc.client
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from supervisor.xmlrpc import SupervisorTransport
+
+from tests.support.net import free_port, port_is_free
+from tests.support.processes import processes_mentioning
+from tests.support.wait import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+
+class Stack:
+    """supervisord plus every program, on free ports, in ``home``; shut down and checked gone."""
+
+    def __init__(self, home: Path, *, env: dict[str, str] | None = None, workers: int = 2) -> None:
+        self.home = home
+        self.api_port = free_port()
+        self.frontend_port = free_port()
+        self.worker_port = free_port(count=workers)
+        self.workers = workers
+        self.socket = home / "var" / "run" / "supervisor.sock"
+        self.env = {
+            **os.environ,
+            "APP_HOME": str(home),
+            "APP_ENV": "test",
+            "API_PORT": str(self.api_port),
+            "FRONTEND_PORT": str(self.frontend_port),
+            "WORKER_HEALTH_PORT": str(self.worker_port),
+            "JWT_SECRET": "test-secret-" + os.urandom(8).hex(),
+            "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+            **(env or {}),
+        }
+        self.started = False
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def frontend_url(self) -> str:
+        return f"http://127.0.0.1:{self.frontend_port}"
+
+    def worker_url(self, n: int) -> str:
+        return f"http://127.0.0.1:{self.worker_port + n}"
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.api_port, self.frontend_port, *(self.worker_port + i for i in range(self.workers))]
+
+    def run(self, *args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:
+        """Run a command from the stack's home with the stack's environment."""
+        return subprocess.run(list(args), cwd=self.home, env=self.env, capture_output=True, text=True,
+                              timeout=timeout, check=check)
+
+    def start(self) -> Stack:
+        for sub in ("var/run", "logs"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        self.run(str(VENV_BIN / "supervisord"), "-c", str(REPO / "supervisord.conf"), check=True)
+        self.started = True
+        wait_until(self.socket.exists, timeout=20, message="supervisord's socket")
+        return self
+
+    def rpc(self) -> Any:
+        transport = SupervisorTransport(None, None, f"unix://{self.socket}")
+        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+    def process_info(self) -> list[dict[str, Any]]:
+        return self.rpc().supervisor.getAllProcessInfo()
+
+    def wait_running(self, timeout: float = 90) -> list[dict[str, Any]]:
+        def all_running() -> list[dict[str, Any]] | None:
+            infos = self.process_info()
+            bad = [p for p in infos if p["statename"] in ("FATAL", "EXITED", "BACKOFF")]
+            if bad:
+                raise AssertionError(f"programs failed: {[(p['name'], p['statename']) for p in bad]}\n"
+                                     + self.log_tails())
+            return infos if infos and all(p["statename"] == "RUNNING" for p in infos) else None
+
+        return wait_until(all_running, timeout=timeout, message=lambda: "all programs RUNNING\n"
+                          + self.log_tails())
+
+    def log_tails(self, lines: int = 15) -> str:
+        out = []
+        for log in sorted((self.home / "logs").glob("*.log")):
+            text = log.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"--- {log.name}\n" + "\n".join(text))
+        return "\n".join(out)
+
+    def stop(self) -> None:
+        if not self.started:
+            return
+        try:
+            self.rpc().supervisor.shutdown()
+        except (OSError, xmlrpc.client.Fault):
+            pass
+        marker = str(self.home)
+        wait_until(lambda: not processes_mentioning(marker), timeout=60,
+                   message=lambda: f"stack processes to exit: {processes_mentioning(marker)}")
+        wait_until(lambda: all(port_is_free(p) for p in self.ports), timeout=20,
+                   message=lambda: f"ports {self.ports} to be free")
+        self.started = False
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
