@@ -16,11 +16,37 @@ for _name in ("DATABASE_URL", "DB_HOST", "REDIS_URL", "APP_HOME", "API_PORT", "F
     os.environ.pop(_name, None)
 
 
+REQUIRE_ALL = bool(os.environ.get("TEST_REQUIRE_ALL"))  # CI: a missing service fails, never skips
+
+
+def skip_or_fail(reason: str) -> None:
+    if REQUIRE_ALL:
+        pytest.fail(f"{reason} (TEST_REQUIRE_ALL is set)")
+    pytest.skip(reason)
+
+
 def require_postgres() -> str:
     url = postgres_server_url()
     if not url:
-        pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL (CI sets it)")
+        skip_or_fail("PostgreSQL not configured: set TEST_DATABASE_URL (CI sets it)")
+    assert url
     return url
+
+
+def require_redis() -> str:
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        skip_or_fail("Redis not configured: set TEST_REDIS_URL (CI sets it)")
+    assert url
+    return url
+
+
+def require_chromium() -> str:
+    path = chromium_path()
+    if not path:
+        skip_or_fail("no browser: /usr/bin/chromium is missing (apt-get install chromium; CI installs it)")
+    assert path
+    return path
 
 
 @pytest.fixture

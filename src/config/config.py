@@ -73,7 +73,7 @@ def setting(default: Any, parse: Callable[[str], Any] = _str, doc: str = "") -> 
 class Settings:
     """All settings with their defaults. Paths left empty are derived from ``APP_HOME``."""
 
-    APP_ENV: str = setting("development", doc="development | test | production")
+    APP_ENV: str = setting("development", doc="development, test or production")
     APP_HOME: str = setting("", doc="stack home: .env, var/ and logs/ live here (default: repository root)")
 
     API_HOST: str = setting("127.0.0.1", doc="API bind address")
@@ -108,7 +108,7 @@ class Settings:
     DB_MAX_OVERFLOW: int = setting(10, _int, "extra connections allowed under load")
 
     LOG_DIR: str = setting("", doc="program logs (default APP_HOME/logs)")
-    LOG_LEVEL: str = setting("INFO", doc="DEBUG | INFO | WARNING | ERROR")
+    LOG_LEVEL: str = setting("INFO", doc="DEBUG, INFO, WARNING or ERROR")
     VAR_DIR: str = setting("", doc="runtime files: database, socket, pid (default APP_HOME/var)")
     SUPERVISOR_SOCKET: str = setting("", doc="supervisord unix socket (default VAR_DIR/run/supervisor.sock)")
 

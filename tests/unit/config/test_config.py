@@ -1,0 +1,86 @@
+"""Settings: precedence, parsing, clear errors, and the README's table kept true."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.config import PROJECT_ROOT, ConfigError, Settings, load
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_reference_defaults() -> None:
+    settings = load(environ={"APP_HOME": "/nonexistent-home"})
+    assert settings.WORKER_IDLE_INTERVAL == 30
+    assert settings.WORKER_MAX_RETRIES == 5
+    assert settings.BACKOFF_MIN_DELAY == 1.0
+    assert settings.BACKOFF_MAX_DELAY == 300.0
+    assert settings.API_PORT == 8001 and settings.FRONTEND_PORT == 5173 and settings.WORKER_HEALTH_PORT == 8090
+
+
+def test_paths_derive_from_the_home(tmp_path: Path) -> None:
+    settings = load(environ={"APP_HOME": str(tmp_path)})
+    assert settings.DATABASE_URL == f"sqlite:///{tmp_path / 'var' / 'app.db'}"
+    assert settings.SUPERVISOR_SOCKET == str(tmp_path / "var" / "run" / "supervisor.sock")
+    assert settings.LOG_DIR == str(tmp_path / "logs")
+    assert settings.API_URL == "http://127.0.0.1:8001"
+
+
+def test_default_home_is_the_repository() -> None:
+    assert PROJECT_ROOT == REPO
+    assert load(environ={}).APP_HOME == str(REPO)
+
+
+def test_environment_beats_dotenv_beats_defaults(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("API_PORT=9100\nFRONTEND_PORT=9200\n# comment\nLOG_LEVEL=DEBUG\n")
+    settings = load(environ={"APP_HOME": str(tmp_path), "API_PORT": "9300"})
+    assert settings.API_PORT == 9300          # environment
+    assert settings.FRONTEND_PORT == 9200     # .env
+    assert settings.LOG_LEVEL == "DEBUG"
+    assert settings.WORKER_HEALTH_PORT == 8090  # default
+    assert load({"API_PORT": "9400"}, environ={"APP_HOME": str(tmp_path)}).API_PORT == 9400
+
+
+def test_db_parts_build_a_postgres_url(tmp_path: Path) -> None:
+    settings = load(environ={"APP_HOME": str(tmp_path), "DB_HOST": "db.internal", "DB_NAME": "prod",
+                             "DB_USER": "svc", "DB_PORT": "6543"})
+    assert settings.DATABASE_URL == "postgresql+psycopg://svc@db.internal:6543/prod"
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    ("API_PORT", "abc", "API_PORT='abc'"),
+    ("API_PORT", "70000", "between 1 and 65535"),
+    ("WORKER_IDLE_INTERVAL", "soon", "must be a number"),
+    ("API_WORKERS", "2.5", "must be a whole number"),
+])
+def test_bad_values_name_the_setting(tmp_path: Path, name: str, value: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(environ={"APP_HOME": str(tmp_path), name: value})
+    assert name in str(info.value) and expected in str(info.value)
+
+
+def test_a_broken_dotenv_gives_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("API_PORT=eighty\n")
+    result = subprocess.run([sys.executable, "-m", "config", "check"], env={"APP_HOME": str(tmp_path)},
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"error: setting API_PORT='eighty' (from {tmp_path / '.env'}): "
+                                     "must be a port number between 1 and 65535")
+    assert "Traceback" not in result.stderr
+
+
+def test_importing_config_is_cheap() -> None:
+    code = "import sys, config.config; print(sorted(m for m in ('dotenv', 'sqlalchemy', 'pydantic') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_readme_lists_every_setting() -> None:
+    result = subprocess.run([sys.executable, "-m", "config", "markdown"], capture_output=True, text=True,
+                            timeout=30, check=True)
+    readme = (REPO / "README.md").read_text()
+    assert result.stdout.strip() in readme, "README's settings table is stale: paste `python -m config markdown`"
+    assert set(Settings.__dataclass_fields__) == {line.split("`")[1] for line in result.stdout.splitlines()[2:]}
