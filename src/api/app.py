@@ -1,27 +1,64 @@
 """The FastAPI application factory.
 
-``create_app(settings)`` builds everything (settings, database, routes); nothing happens at import.
-gunicorn loads ``api.app:app``, which is created on first access.
+``create_app(settings)`` builds everything (settings, database, rate limiter, routes); nothing happens
+at import. gunicorn loads ``api.app:app``, which is created on first access.
 """
+
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
 from fastapi import FastAPI
 
 from api.db import Database
-from api.routes import health
-from config.config import Settings, get_settings
+from api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
+from api.middleware import RequestGuardMiddleware, RequestIdMiddleware
+from api.ratelimit import RateLimiter
+from api.routes import admin, api_keys, auth, health, items
+from config.config import DEFAULT_JWT_SECRET, ConfigError, Settings, get_settings
+
+# gunicorn stops (instead of respawning forever) when a worker exits with this code.
+WORKER_BOOT_ERROR = 3
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse settings that are unsafe where they would be used."""
+    if settings.is_production and settings.JWT_SECRET in ("", DEFAULT_JWT_SECRET):
+        raise ConfigError(
+            "JWT_SECRET is missing or the development default: set a long random secret "
+            "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+            "before starting with APP_ENV=production"
+        )
+    if settings.API_MAX_BODY_BYTES < 1024:
+        raise ConfigError(f"setting API_MAX_BODY_BYTES={settings.API_MAX_BODY_BYTES}: must be at least 1024")
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="Service Stack API", version="0.1.0")
+    check_settings(settings)
+    limiter = RateLimiter.from_settings(settings)
+    app = FastAPI(
+        title="Service Stack API",
+        version="0.1.0",
+        responses=COMMON_ERROR_RESPONSES,
+        description='Items, users and API keys. Every error is `{"error": {"code", "message", '
+        '"details"}}`; every response carries `X-Request-ID`.',
+    )
     app.state.settings = settings
     app.state.db = database or Database.from_settings(settings, application_name="api")
+    app.state.limiter = limiter
     app.state.started_at = time.monotonic()
+    install_error_handlers(app)
+    # Added last = outermost: the request id is set before anything can answer.
+    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.API_MAX_BODY_BYTES)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(api_keys.router)
+    app.include_router(items.router)
+    app.include_router(admin.router)  # GET /api/v1/admin/services (written by the ops/frontend work)
     return app
 
 
@@ -33,6 +70,10 @@ def __getattr__(name: str) -> Any:
     global _app
     if name == "app":
         if _app is None:
-            _app = create_app()
+            try:
+                _app = create_app()
+            except ConfigError as exc:
+                print(f"error: the API cannot start: {exc}", file=sys.stderr, flush=True)
+                raise SystemExit(WORKER_BOOT_ERROR) from None
         return _app
     raise AttributeError(f"module 'api.app' has no attribute {name!r}")

@@ -36,7 +36,10 @@ def _configure_sqlite(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A caller that writes first (the workers' claims) asks for BEGIN IMMEDIATE with
+    # `.execution_options(sqlite_begin="BEGIN IMMEDIATE")`: the write lock is taken up front,
+    # so the busy timeout applies instead of a deadlock-avoiding SQLITE_BUSY on lock upgrade.
+    conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
 
 
 class Database:

@@ -88,6 +88,7 @@ class Settings:
     FRONTEND_PORT: int = setting(5173, _port, "Vite dev server port")
 
     WORKER_HEALTH_PORT: int = setting(8090, _port, "health port of worker 0; worker N uses this + N")
+    WORKER_HEALTH_HOST: str = setting("127.0.0.1", doc="worker health bind address (0.0.0.0 for k8s)")
     WORKER_IDLE_INTERVAL: float = setting(30.0, _float, "seconds between polls when idle")
     WORKER_ACTIVE_INTERVAL: float = setting(0.0, _float, "seconds between polls while work is found")
     WORKER_MAX_RETRIES: int = setting(5, _int, "attempts before an item is marked failed")
@@ -111,12 +112,21 @@ class Settings:
     LOG_LEVEL: str = setting("INFO", doc="DEBUG, INFO, WARNING or ERROR")
     VAR_DIR: str = setting("", doc="runtime files: database, socket, pid (default APP_HOME/var)")
     SUPERVISOR_SOCKET: str = setting("", doc="supervisord unix socket (default VAR_DIR/run/supervisor.sock)")
+    HEALTH_PROBE_TIMEOUT: float = setting(2.0, _float, "seconds one health probe may take (monitor, ctl, listener)")
+    HEALTHCHECK_FAILURES: int = setting(3, _int, "consecutive failed probes before the listener restarts a program")
+    HEALTHCHECK_GRACE_SECONDS: float = setting(30.0, _float, "no health restarts this long after a program starts")
+    HEALTHCHECK_MAX_RESTARTS: int = setting(3, _int, "health restarts per program per window, then it is left alone")
+    HEALTHCHECK_WINDOW_SECONDS: float = setting(3600.0, _float, "the window of HEALTHCHECK_MAX_RESTARTS")
+    HEALTHCHECK_BACKOFF_MIN: float = setting(5.0, _float, "first delay before starting a FATAL program again")
+    HEALTHCHECK_BACKOFF_MAX: float = setting(300.0, _float, "longest delay between starts of a FATAL program")
 
     JWT_SECRET: str = setting(DEFAULT_JWT_SECRET, doc="JWT signing secret; must be set in production")
     JWT_EXPIRES_SECONDS: int = setting(3600, _int, "access token lifetime")
     REDIS_URL: str = setting("", doc="Redis URL for rate limits shared by all API processes")
     RATE_LIMIT_DEFAULT: str = setting("600/minute", doc="per key, user or IP")
     RATE_LIMIT_LOGIN: str = setting("10/minute", doc="login attempts per IP")
+    RATE_LIMIT_KEY_PREFIX: str = setting("ratelimit", doc="namespace of rate-limit counters (shared Redis)")
+    API_MAX_BODY_BYTES: int = setting(1_048_576, _int, "largest request body the API accepts (413 above)")
 
     def __post_init__(self) -> None:
         home = Path(self.APP_HOME or PROJECT_ROOT).resolve()

@@ -4,15 +4,25 @@ import react from "@vitejs/plugin-react";
 // FRONTEND_HOST, FRONTEND_PORT and API_URL come from the stack's config (bin/with-config).
 const apiUrl = process.env.API_URL ?? "http://127.0.0.1:8001";
 
+// "/api/" with its slash: a bare "/api" prefix would also send the app's own /api-keys page to the API.
+const proxy = {
+  "/api/": { target: apiUrl, changeOrigin: true },
+  "/health": { target: apiUrl, changeOrigin: true },
+};
+
 export default defineConfig({
   plugins: [react()],
   server: {
     host: process.env.FRONTEND_HOST ?? "127.0.0.1",
     port: Number(process.env.FRONTEND_PORT ?? 5173),
     strictPort: true,
-    proxy: {
-      "/api": { target: apiUrl, changeOrigin: true },
-      "/health": { target: apiUrl, changeOrigin: true },
-    },
+    proxy,
+  },
+  // `vite preview` (the benchmark, a production-like check) serves dist/ with the same proxy.
+  preview: {
+    host: process.env.FRONTEND_HOST ?? "127.0.0.1",
+    port: Number(process.env.FRONTEND_PORT ?? 4173),
+    strictPort: true,
+    proxy,
   },
 });

@@ -26,6 +26,7 @@ SUPERVISORCTL = str(Path(sys.executable).parent / "supervisorctl")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with Stack(tmp_path_factory.mktemp("stack")) as running:
         running.wait_running()
+        running.wait_healthy()  # RUNNING only means "alive for startsecs", not "listening"
         yield running
 
 
@@ -82,6 +83,7 @@ def test_shutdown_leaves_nothing_running(tmp_path: Path) -> None:
     stack = Stack(tmp_path).start()
     try:
         stack.wait_running()
+        stack.wait_healthy()
         pids = [p["pid"] for p in stack.process_info()]
     finally:
         stack.stop()

@@ -37,7 +37,7 @@ class ApiServer:
             "API_PORT": str(self.port),
             "API_WORKERS": str(workers),
             "DATABASE_URL": self.database_url,
-            "JWT_SECRET": "test-secret-" + os.urandom(8).hex(),
+            "JWT_SECRET": "test-secret-" + os.urandom(32).hex(),
             **(env or {}),
         }
         self.startup_timeout = startup_timeout

@@ -7,10 +7,17 @@ stack never touches a developer's stack on the default ports.
     with Stack(tmp_path) as stack:
         stack.wait_running()
         stack.rpc().supervisor.getAllProcessInfo()
+
+``extra_programs`` adds supervisord sections for one test (e.g. a program that exits at once):
+supervisord takes a single ``-c`` and ``[include]`` paths are relative to the including file, so the
+stack then boots ``home/supervisord.conf``: the repository's file with only its ``[include]`` line
+made absolute and extended by ``home/conf.d/*.conf``. Without it, the repository's file runs as is.
 """
 from __future__ import annotations
 
+import http.client
 import os
+import socket
 import subprocess
 import sys
 import xmlrpc.client
@@ -18,21 +25,51 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from supervisor.xmlrpc import SupervisorTransport
-
 from tests.support.net import free_port, port_is_free
 from tests.support.processes import processes_mentioning
 from tests.support.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+class UnixSocketTransport(xmlrpc.client.Transport):
+    """xmlrpc over supervisord's unix socket, one connection per call, closed after it."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__()
+        self.socket_path, self.timeout = path, timeout
+
+    def make_connection(self, host: Any) -> http.client.HTTPConnection:
+        connection = _UnixConnection(self.socket_path, self.timeout)
+        self._connection = (host, connection)  # so close() closes it
+        return connection
+
+    def single_request(self, host: Any, handler: str, request_body: Any, verbose: bool = False) -> Any:
+        try:
+            return super().single_request(host, handler, request_body, verbose)
+        finally:
+            self.close()
 VENV_BIN = Path(sys.executable).parent
 
 
 class Stack:
     """supervisord plus every program, on free ports, in ``home``; shut down and checked gone."""
 
-    def __init__(self, home: Path, *, env: dict[str, str] | None = None, workers: int = 2) -> None:
+    def __init__(self, home: Path, *, env: dict[str, str] | None = None, workers: int = 2,
+                 extra_programs: str | None = None) -> None:
         self.home = home
+        self.extra_programs = extra_programs
         self.api_port = free_port()
         self.frontend_port = free_port()
         self.worker_port = free_port(count=workers)
@@ -45,7 +82,7 @@ class Stack:
             "API_PORT": str(self.api_port),
             "FRONTEND_PORT": str(self.frontend_port),
             "WORKER_HEALTH_PORT": str(self.worker_port),
-            "JWT_SECRET": "test-secret-" + os.urandom(8).hex(),
+            "JWT_SECRET": "test-secret-" + os.urandom(32).hex(),
             "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
             **(env or {}),
         }
@@ -74,13 +111,28 @@ class Stack:
     def start(self) -> Stack:
         for sub in ("var/run", "logs"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
-        self.run(str(VENV_BIN / "supervisord"), "-c", str(REPO / "supervisord.conf"), check=True)
+        self.run(str(VENV_BIN / "supervisord"), "-c", str(self._config_file()), check=True)
         self.started = True
         wait_until(self.socket.exists, timeout=20, message="supervisord's socket")
         return self
 
+    def _config_file(self) -> Path:
+        if not self.extra_programs:
+            return REPO / "supervisord.conf"
+        (self.home / "conf.d").mkdir(exist_ok=True)
+        (self.home / "conf.d" / "extra.conf").write_text(self.extra_programs)
+        text = (REPO / "supervisord.conf").read_text()
+        include = "files = conf/supervisord.d/*.conf"
+        assert include in text, "supervisord.conf's [include] changed: update Stack._config_file"
+        config = self.home / "supervisord.conf"
+        config.write_text(text.replace(include, f"files = {REPO}/conf/supervisord.d/*.conf "
+                                                f"{self.home}/conf.d/*.conf"))
+        return config
+
     def rpc(self) -> Any:
-        transport = SupervisorTransport(None, None, f"unix://{self.socket}")
+        # One connection per call, closed after it (supervisor's own transport keeps one open and
+        # leaves it to the garbage collector, which the suite reports as a ResourceWarning).
+        transport = UnixSocketTransport(str(self.socket), timeout=60)
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
     def process_info(self) -> list[dict[str, Any]]:
@@ -97,6 +149,25 @@ class Stack:
 
         return wait_until(all_running, timeout=timeout, message=lambda: "all programs RUNNING\n"
                           + self.log_tails())
+
+    def wait_healthy(self, timeout: float = 120) -> None:
+        """Wait until every program is RUNNING *and* answers its health check (RUNNING only means
+        "alive for startsecs": gunicorn or Vite may not listen yet). Same check as bin/monitor.py."""
+        from config.config import load
+        from ops.rpc import SupervisorClient
+        from ops.status import collect_status
+
+        settings = load({k: v for k, v in self.env.items() if k.isupper()}, environ={})
+        client = SupervisorClient(str(self.socket))
+
+        def report() -> str:
+            from ops.render import plain_table
+
+            table = plain_table(collect_status(client, settings))
+            return f"every program healthy\n{table}\n{self.log_tails()}"
+
+        wait_until(lambda: collect_status(client, settings).healthy, timeout=timeout, interval=0.3,
+                   message=report)
 
     def log_tails(self, lines: int = 15) -> str:
         out = []

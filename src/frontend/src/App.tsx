@@ -1,32 +1,159 @@
-import { useEffect, useState } from "react";
+// The shell: who is signed in, which page is shown, and what happens when the API is down or the
+// session ends. Pages get their data themselves.
+import { useEffect, useRef, useState } from "react";
+import { api, call } from "./api/client";
+import { ApiError } from "./api/errors";
+import type { Me } from "./api/types";
+import { clearToken, getToken, onSessionExpired, setToken } from "./auth/session";
+import { ErrorState } from "./components/ErrorState";
+import { ApiKeysPage } from "./pages/ApiKeysPage";
+import { ItemsPage } from "./pages/ItemsPage";
+import { LoginPage } from "./pages/LoginPage";
+import { ServicesPage } from "./pages/ServicesPage";
+import { handleLinkClick, navigate, useLocation } from "./lib/router";
 
-type Health = { status: string; uptime_seconds: number; connection_pool: Record<string, unknown> };
+export const EXPIRED_NOTICE = "Your session has expired. Please sign in again.";
+
+type Auth =
+  | { state: "checking" }
+  | { state: "anonymous"; notice?: string }
+  | { state: "signed-in"; me: Me }
+  | { state: "unreachable"; error: unknown };
+
+const PAGES = [
+  { path: "/items", label: "Items" },
+  { path: "/api-keys", label: "API keys" },
+  { path: "/admin/services", label: "Services", adminOnly: true },
+] as const;
+
+async function whoAmI(): Promise<Auth> {
+  try {
+    return { state: "signed-in", me: await call(api.GET("/api/v1/auth/me")) };
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      clearToken();
+      return { state: "anonymous", notice: EXPIRED_NOTICE };
+    }
+    return { state: "unreachable", error };
+  }
+}
+
+function initialAuth(): Auth {
+  return getToken() ? { state: "checking" } : { state: "anonymous" };
+}
 
 export function App() {
-  const [health, setHealth] = useState<Health | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const location = useLocation();
+  const [auth, setAuth] = useState<Auth>(initialAuth);
+  const mainRef = useRef<HTMLElement>(null);
 
+  const [check, setCheck] = useState(0);
+
+  // A stored token is checked once on start (and on Retry): expired -> login, API down -> retry.
   useEffect(() => {
-    fetch("/health")
-      .then(async (r) => {
-        const body = (await r.json()) as Health;
-        setHealth(body);
-        if (!r.ok) setError(`API answered ${r.status}`);
-      })
-      .catch((e: unknown) => setError(`API unreachable: ${String(e)}`));
-  }, []);
+    if (!getToken()) return;
+    let cancelled = false;
+    void whoAmI().then((next) => {
+      if (!cancelled) setAuth(next);
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [check]);
+
+  useEffect(() => onSessionExpired(() => setAuth({ state: "anonymous", notice: EXPIRED_NOTICE })), []);
+
+  const signedIn = auth.state === "signed-in";
+  // With a stored token the page starts loading its data while /me is still being checked: one
+  // round trip less before the table shows. A rejected token sends both back to the login page.
+  const showApp = signedIn || auth.state === "checking";
+  const me = auth.state === "signed-in" ? auth.me : null;
+  const path = location.path;
+
+  // Keep the URL honest: the login page only when signed out, nothing else until signed in.
+  useEffect(() => {
+    if (auth.state === "anonymous" && path !== "/login") {
+      // From the rendered location, not window.location: the effect may run again (StrictMode)
+      // after the URL already changed, and must not nest ?next= into itself.
+      const query = location.search.toString();
+      const next = path === "/" ? "" : `?next=${encodeURIComponent(path + (query ? `?${query}` : ""))}`;
+      navigate(`/login${next}`, { replace: true });
+    } else if (signedIn && (path === "/login" || path === "/")) {
+      const next = location.search.get("next");
+      navigate(next && next.startsWith("/") && !next.startsWith("//") ? next : "/items", { replace: true });
+    }
+  }, [auth.state, signedIn, path, location.search]);
+
+  // Move focus to the new page's heading so screen readers and keyboards start there.
+  useEffect(() => {
+    mainRef.current?.querySelector<HTMLElement>("h1")?.focus();
+  }, [path, showApp]);
+
+  async function loggedIn(token: string) {
+    setToken(token);
+    setAuth(await whoAmI());
+  }
+
+  function logout() {
+    clearToken();
+    navigate("/login"); // a plain login page: signing out is not "come back here afterwards"
+    setAuth({ state: "anonymous", notice: "You have signed out." });
+  }
+
+  let page: React.ReactNode;
+  if (auth.state === "unreachable") {
+    page = (
+      <section aria-labelledby="down-heading">
+        <h1 id="down-heading" tabIndex={-1}>Service Stack</h1>
+        <ErrorState error={auth.error} onRetry={() => { setAuth({ state: "checking" }); setCheck((n) => n + 1); }} />
+      </section>
+    );
+  } else if (auth.state === "anonymous") {
+    page = <LoginPage notice={auth.notice} onLoggedIn={loggedIn} />;
+  } else if (path === "/items") {
+    page = <ItemsPage search={location.search} />;
+  } else if (path === "/api-keys") {
+    page = <ApiKeysPage />;
+  } else if (path === "/admin/services") {
+    page = me === null ? <p className="loading" role="status">Loading…</p> : me.is_admin ? <ServicesPage /> : (
+      <section><h1 tabIndex={-1}>Services</h1><p>Only administrators can see the services.</p></section>
+    );
+  } else if (path === "/login" || path === "/") {
+    page = <p className="loading" role="status">Loading…</p>;
+  } else {
+    page = (
+      <section>
+        <h1 tabIndex={-1}>Page not found</h1>
+        <p><a href="/items" onClick={(e) => handleLinkClick(e, "/items")}>Go to the items</a></p>
+      </section>
+    );
+  }
 
   return (
-    <main>
-      <h1>Service Stack</h1>
-      {error && <p role="alert">{error}</p>}
-      {health ? (
-        <p data-testid="api-health">
-          API status: <strong>{health.status}</strong>, up {health.uptime_seconds} s
-        </p>
-      ) : (
-        !error && <p>Loading…</p>
-      )}
-    </main>
+    <>
+      <a className="skip-link" href="#main">Skip to content</a>
+      <header className="topbar">
+        <span className="brand">Service Stack</span>
+        {showApp && (
+          <>
+            <nav aria-label="Main">
+              <ul>
+                {PAGES.filter((p) => !("adminOnly" in p) || me?.is_admin).map((p) => (
+                  <li key={p.path}>
+                    <a href={p.path} onClick={(e) => handleLinkClick(e, p.path)}
+                       aria-current={path === p.path ? "page" : undefined}>{p.label}</a>
+                  </li>
+                ))}
+              </ul>
+            </nav>
+            <div className="account">
+              <span className="who">{me?.email}</span>
+              <button type="button" onClick={logout}>Log out</button>
+            </div>
+          </>
+        )}
+      </header>
+      <main id="main" ref={mainRef}>{page}</main>
+    </>
   );
 }

@@ -1,0 +1,187 @@
+#!/usr/bin/env -S python3 -S
+"""Status, start, watch and restart of the supervisord stack (a thin front of ``src/ops``).
+
+    bin/monitor.py                       status table; exit 0 all healthy, 1 not, 2 supervisord down
+    bin/monitor.py --json                the same as JSON
+    bin/monitor.py --start-all [--timeout 120]
+    bin/monitor.py --watch [--interval 5]
+    bin/monitor.py --restart [NAME ...]  failed/unhealthy programs, or those named
+
+Runs from the repository root without an activated venv: it re-executes itself with .venv's Python.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+VENV = os.path.join(ROOT, ".venv")
+
+if __name__ == "__main__" and os.path.realpath(sys.prefix) != os.path.realpath(VENV):
+    # Started by the system python3 (the shebang, with -S: no site, a faster start): hand over to
+    # the project's venv before importing anything else.
+    _python = os.path.join(VENV, "bin", "python")
+    if not os.path.exists(_python):
+        sys.stderr.write("monitor.py: .venv is missing: run bin/run once to set up the project\n")
+        sys.exit(2)
+    os.execv(_python, [_python, os.path.realpath(__file__), *sys.argv[1:]])
+
+import argparse  # noqa: E402 - after the hand-over above
+from typing import Any, TextIO  # noqa: E402
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="monitor.py",
+                                     description="Status and control of the supervisord stack.")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--start-all", action="store_true",
+                      help="start supervisord if needed and every program; wait until all are healthy")
+    mode.add_argument("--watch", action="store_true", help="live view, refreshed every --interval seconds")
+    mode.add_argument("--restart", nargs="*", metavar="NAME",
+                      help="restart failed or unhealthy programs, or the programs named")
+    parser.add_argument("--json", action="store_true", help="print the status as JSON")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds to wait for health (default 120)")
+    parser.add_argument("--interval", type=float, default=5.0, help="--watch refresh seconds (default 5)")
+    return parser
+
+
+class Printer:
+    """Progress while waiting: one line rewritten in place on a terminal, a line per change otherwise."""
+
+    def __init__(self, out: TextIO, tty: bool) -> None:
+        self.out, self.tty, self.last = out, tty, ""
+
+    def __call__(self, status: Any, elapsed: float) -> None:
+        waiting = [f"{p.name} {p.state if p.state != 'RUNNING' else 'starting up'}"
+                   for p in status.unhealthy()]
+        done = len(status.processes) - len(waiting)
+        text = f"{done}/{len(status.processes)} healthy"
+        if waiting:
+            text += f"; waiting for {', '.join(waiting)}"
+        if self.tty:
+            self.out.write(f"\r\033[K[{elapsed:5.1f}s] {text}")
+            if not waiting:
+                self.out.write("\n")
+        elif text != self.last:
+            self.out.write(f"[{elapsed:5.1f}s] {text}\n")
+        self.last = text
+        self.out.flush()
+
+    def finish(self) -> None:
+        if self.tty and self.last:
+            self.out.write("\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.json and (args.watch or args.start_all or args.restart is not None):
+        build_parser().error("--json goes with the status view only")
+    from config.config import ConfigError, load
+    from ops.errors import OpsError, ProgramFailed
+
+    out = sys.stdout
+    tty = out.isatty()
+    try:
+        settings = load()
+    except ConfigError as exc:
+        print(f"monitor.py: {exc}", file=sys.stderr)
+        return 2
+    from ops.rpc import SupervisorClient
+
+    client = SupervisorClient.from_settings(settings)
+    try:
+        if args.start_all:
+            return _start_all(client, settings, args.timeout, out, tty)
+        if args.restart is not None:
+            return _restart(client, settings, args.restart, args.timeout, out, tty)
+        if args.watch:
+            from ops.watch import watch
+
+            try:
+                watch(client, settings, interval=args.interval, out=out, tty=tty)
+            except KeyboardInterrupt:
+                out.write("\n")
+            return 0
+        return _status(client, settings, args.json, out, tty)
+    except ProgramFailed as exc:
+        print(f"monitor.py: {exc}", file=sys.stderr)
+        if exc.detail:
+            print(exc.detail, file=sys.stderr)
+        _final_table(client, settings, out, tty)
+        return exc.exit_code
+    except OpsError as exc:
+        print(f"monitor.py: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _status(client: Any, settings: Any, as_json: bool, out: TextIO, tty: bool) -> int:
+    from ops import render
+    from ops.status import collect_status
+
+    status = collect_status(client, settings)
+    if as_json:
+        out.write(render.status_json(status) + "\n")
+    else:
+        render.print_status(status, out, tty=tty)
+    return status.exit_code
+
+
+def _final_table(client: Any, settings: Any, out: TextIO, tty: bool) -> None:
+    from ops import render
+    from ops.errors import OpsError
+    from ops.status import collect_status
+
+    try:
+        status = collect_status(client, settings)
+    except OpsError:
+        return
+    render.print_status(status, out, tty=tty)
+    out.write(render.urls_block(settings, status) + "\n")
+
+
+def _start_all(client: Any, settings: Any, timeout: float, out: TextIO, tty: bool) -> int:
+    from ops import control, render
+
+    supervisord, config_file = control.supervisord_command(settings)
+    if control.ensure_supervisord(client, settings, supervisord=supervisord, config_file=config_file):
+        out.write(f"started supervisord ({config_file}, home {settings.APP_HOME})\n")
+    else:
+        out.write("supervisord already running\n")
+    control.start_all(client)
+    printer = Printer(out, tty)
+    try:
+        status = control.wait_healthy(client, settings, None, timeout=timeout, progress=printer)
+    finally:
+        printer.finish()
+    render.print_status(status, out, tty=tty)
+    out.write(render.urls_block(settings, status) + "\n")
+    return status.exit_code
+
+
+def _restart(client: Any, settings: Any, names: list[str], timeout: float, out: TextIO, tty: bool) -> int:
+    from ops import control, render
+    from ops.status import collect_status
+
+    status = collect_status(client, settings)
+    targets = control.resolve(status, names) if names else control.restart_candidates(status)
+    if not targets:
+        out.write(f"nothing to restart: all {len(status.processes)} processes are RUNNING and healthy\n")
+        return 0
+    for p in targets:
+        out.write(f"restarting {p.name} ({p.state}{': ' + p.problem if p.problem else ''})\n")
+    control.restart(client, settings, targets)
+    printer = Printer(out, tty)
+    try:
+        control.wait_healthy(client, settings, [p.full_name for p in targets], timeout=timeout,
+                             progress=printer)
+    finally:
+        printer.finish()
+    out.write(f"restarted {', '.join(p.name for p in targets)}: healthy\n")
+    final = collect_status(client, settings)
+    render.print_status(final, out, tty=tty)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Users and API keys as plain functions on a SQLAlchemy Session (used by the API and by ``ctl``).
+
+    with db.session() as session:
+        user = create_user(session, email="ann@example.com", password="long enough")
+        api_key, key = create_api_key(session, user_id=user.id, name="laptop")   # key shown once
+
+Bad input raises :class:`AccountError` with a message fit for a user; the caller's transaction
+decides whether anything is kept.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.models import ApiKey, User, utcnow
+from api.security import MAX_PASSWORD_LENGTH, generate_api_key, hash_password
+
+MIN_PASSWORD_LENGTH = 8
+MAX_KEY_NAME_LENGTH = 100
+MAX_ID = 2**63 - 1  # BIGINT on PostgreSQL: a larger id can exist nowhere, and would overflow the query
+# Deliberately loose: one @, something on each side, a dot in the domain, no spaces or controls.
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
+
+
+class AccountError(ValueError):
+    """Bad input for an account operation; the message says what to fix."""
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _check_email(email: str) -> str:
+    normalized = normalize_email(email)
+    if len(normalized) > 320 or not _EMAIL.match(normalized):
+        raise AccountError(f"not a valid email address: {email!r}")
+    return normalized
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password too short: use at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"password too long: at most {MAX_PASSWORD_LENGTH} characters")
+    if "\x00" in password:
+        raise AccountError("password must not contain NUL characters")
+
+
+def get_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def create_user(session: Session, *, email: str, password: str, is_admin: bool = False) -> User:
+    normalized = _check_email(email)
+    _check_password(password)
+    if session.scalar(select(func.count()).select_from(User).where(User.email == normalized)):
+        raise AccountError(f"a user with email {normalized} already exists")
+    user = User(email=normalized, password_hash=hash_password(password), is_admin=is_admin, is_active=True)
+    session.add(user)
+    session.flush()  # assigns user.id
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
+def create_api_key(session: Session, *, user_id: int, name: str) -> tuple[ApiKey, str]:
+    """A new key for ``user_id``: (stored row, the full key). Only the key's hash is kept."""
+    name = name.strip()
+    if not name or len(name) > MAX_KEY_NAME_LENGTH:
+        raise AccountError(f"API key name must be 1 to {MAX_KEY_NAME_LENGTH} characters")
+    if not 1 <= user_id <= MAX_ID:
+        raise AccountError(f"no user with id {user_id}")
+    key, prefix, key_hash = generate_api_key()
+    api_key = ApiKey(user_id=user_id, name=name, prefix=prefix, key_hash=key_hash)
+    session.add(api_key)
+    try:
+        # The foreign key proves the user exists; no read before this first write (see revoke_api_key).
+        session.flush()
+    except IntegrityError:
+        raise AccountError(f"no user with id {user_id}") from None
+    return api_key, key
+
+
+def list_api_keys(session: Session, *, user_id: int | None = None) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.id)
+    if user_id is not None:
+        query = query.where(ApiKey.user_id == user_id)
+    return list(session.scalars(query))
+
+
+def revoke_api_key(session: Session, *, key_id: int, user_id: int | None = None) -> bool:
+    """Revoke a key (of ``user_id`` when given). True when the key exists (revoked now or before)."""
+    # One UPDATE first: on SQLite a write that follows a read in the same transaction can fail
+    # with "database is locked" under concurrency, a write first takes the lock cleanly.
+    if not 1 <= key_id <= MAX_ID:
+        return False
+    condition = [ApiKey.id == key_id, ApiKey.revoked_at.is_(None)]
+    if user_id is not None:
+        condition.append(ApiKey.user_id == user_id)
+    session.execute(update(ApiKey).where(*condition).values(revoked_at=utcnow()))
+    owned = select(ApiKey.id).where(ApiKey.id == key_id)
+    if user_id is not None:
+        owned = owned.where(ApiKey.user_id == user_id)
+    return session.scalar(owned) is not None

@@ -1,0 +1,182 @@
+"""One error shape for every 4xx and 5xx: ``{"error": {"code", "message", "details"}}``.
+
+Routes raise :class:`ApiError` subclasses; framework errors (unknown route, wrong method, invalid
+body, an unexpected exception) are mapped to the same shape by the handlers installed here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("api.errors")
+
+CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str
+    details: list[Any] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+def code_for(status: int) -> str:
+    return CODES.get(status, "bad_request" if status < 500 else "internal_error")
+
+
+class ApiError(Exception):
+    """The root of the API's own errors: a status, a code and a message for the client."""
+
+    status_code = 400
+
+    def __init__(
+        self, message: str, *, details: list[Any] | None = None, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+        self.headers = dict(headers or {})
+
+
+class BadRequest(ApiError):
+    status_code = 400
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+
+    def __init__(self, message: str = "authentication required") -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ApiError):
+    status_code = 403
+
+
+class NotFound(ApiError):
+    status_code = 404
+
+
+class Conflict(ApiError):
+    status_code = 409
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 413
+
+
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+
+
+class RateLimited(ApiError):
+    status_code = 429
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    details: list[Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    request: Request | None = None,
+) -> JSONResponse:
+    body = {"error": {"code": code_for(status), "message": message, "details": details or []}}
+    all_headers = dict(headers or {})
+    request_id = getattr(request.state, "request_id", None) if request is not None else None
+    if request_id:
+        all_headers.setdefault("X-Request-ID", request_id)
+    return JSONResponse(body, status_code=status, headers=all_headers)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
+        for err in exc.errors()
+    ]
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(
+        exc.status_code, exc.message, details=exc.details, headers=exc.headers, request=request
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        message = "not found" if exc.detail in ("Not Found", None) else str(exc.detail)
+    elif exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+        # FastAPI's wording when the bytes are not text (e.g. invalid UTF-8): say what to fix.
+        message = "request body is not valid UTF-8 JSON"
+    else:
+        message = str(exc.detail) if exc.detail else code_for(exc.status_code).replace("_", " ")
+    return error_response(exc.status_code, message, headers=exc.headers, request=request)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = _validation_details(exc)
+    if any(d["type"] == "json_invalid" for d in details):
+        return error_response(400, "malformed JSON body", details=details, request=request)
+    return error_response(422, "request validation failed", details=details, request=request)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal server error", request=request)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def _doc(description: str) -> dict[str, Any]:
+    return {"model": ErrorResponse, "description": description}
+
+
+# Documented on every operation so clients (and the generated frontend client) know the shape.
+COMMON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _doc("Bad request (e.g. malformed JSON)"),
+    413: _doc("Request body too large"),
+    415: _doc("Unsupported media type"),
+    422: _doc("Validation error; details list each problem"),
+    429: _doc("Rate limited; see Retry-After"),
+    500: _doc("Internal error"),
+}
+AUTH_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _doc("Missing, invalid, expired or revoked credentials"),
+    403: _doc("Authenticated but not allowed"),
+}
+NOT_FOUND_RESPONSE: dict[int | str, dict[str, Any]] = {404: _doc("No such resource (or not yours)")}
+CONFLICT_RESPONSE: dict[int | str, dict[str, Any]] = {
+    409: _doc("Idempotency key reused with a different body")
+}

@@ -1,0 +1,191 @@
+"""Request and response bodies: the public JSON shapes (see notes/api-contract.md).
+
+Strings are checked to be storable on every backend (no NUL, valid Unicode), so bad input is a 422
+and never a database error. Unknown fields are refused (``extra="forbid"``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal, cast
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from api.models import ApiKey, Item, User
+
+MAX_TITLE = 200
+MAX_DESCRIPTION = 10_000
+MAX_METADATA_BYTES = 16 * 1024
+
+StatusName = Literal["pending", "processing", "done", "failed"]
+
+
+def storable_text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+# The pattern documents "no NUL" in the schema (so generated clients and fuzzers know); the validator
+# also refuses lone surrogates, which JSON Schema cannot express.
+NO_NUL = r"^[^\x00]*$"
+SafeStr = Annotated[str, StringConstraints(pattern=NO_NUL), AfterValidator(storable_text)]
+# Length constraints sit before the validator, so an empty value reads "at least 1 character".
+Email = Annotated[str, StringConstraints(min_length=1, max_length=320, pattern=NO_NUL),
+                  AfterValidator(storable_text)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=NO_NUL),
+                     AfterValidator(storable_text)]
+
+
+
+def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
+            "utf-8"
+        )
+    except (ValueError, UnicodeEncodeError):
+        raise ValueError("must be a JSON object of valid Unicode text and finite numbers") from None
+    if len(encoded) > MAX_METADATA_BYTES:
+        raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes of JSON")
+    return value
+
+
+# NUL is fine here: JSON escapes it (\u0000), so no raw NUL byte reaches the database.
+Metadata = Annotated[
+    dict[str, Any],
+    AfterValidator(check_metadata),
+    Field(description=f"any JSON object, at most {MAX_METADATA_BYTES} bytes serialized"),
+]
+
+
+def _drop_defaults(schema: dict[str, Any]) -> None:
+    # PATCH fields default to "not sent", which is not a value a client can send: hide it.
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+
+
+Title = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TITLE, pattern=NO_NUL),
+                  AfterValidator(storable_text)]
+Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION, pattern=NO_NUL),
+                        AfterValidator(storable_text)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(StrictModel):
+    email: Email
+    password: Password
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    is_admin: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(id=user.id, email=user.email, is_admin=user.is_admin, created_at=user.created_at)
+
+
+class ApiKeyIn(StrictModel):
+    name: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]*\S[^\x00]*$"),
+        AfterValidator(storable_text),
+    ]
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, api_key: ApiKey) -> ApiKeyOut:
+        return cls(
+            id=api_key.id,
+            name=api_key.name,
+            prefix=api_key.prefix,
+            created_at=api_key.created_at,
+            last_used_at=api_key.last_used_at,
+            revoked_at=api_key.revoked_at,
+        )
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="the full key; shown only in this response")
+
+
+class ItemIn(StrictModel):
+    title: Title
+    description: Description = ""
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class ItemPatch(StrictModel):
+    """Any subset of the fields; ``status`` may only be set back to "pending" (process again)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_drop_defaults)
+
+    title: Title = None  # type: ignore[assignment]
+    description: Description = None  # type: ignore[assignment]
+    metadata: Metadata = None  # type: ignore[assignment]
+    status: Literal["pending"] = None  # type: ignore[assignment]
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class ItemOut(BaseModel):
+    id: int
+    user_id: int
+    title: str
+    description: str
+    status: StatusName
+    metadata: dict[str, Any]
+    attempts: int
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, item: Item) -> ItemOut:
+        return cls(
+            id=item.id,
+            user_id=item.user_id,
+            title=item.title,
+            description=item.description,
+            status=cast(StatusName, item.status),
+            metadata=item.metadata_,
+            attempts=item.attempts,
+            error=item.error,
+            created_at=item.created_at,
+            updated_at=item.updated_at,
+        )
+
+
+class ItemPage(BaseModel):
+    items: list[ItemOut]
+    total: int
+    page: int
+    limit: int
+    pages: int
+    next_cursor: int | None

@@ -1,0 +1,105 @@
+"""``ctl users`` and ``ctl apikeys``: accounts straight in the database (src/api/accounts.py)."""
+from __future__ import annotations
+
+import click
+
+from cli.context import Ctl, CtlError, pass_ctl
+
+
+@click.group()
+def users() -> None:
+    """Users: create, list."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for when not given.")
+@click.option("--admin", is_flag=True, help="Give the user the admin role.")
+@pass_ctl
+def users_create(ctl: Ctl, email: str, password: str, admin: bool) -> None:
+    """Create a user."""
+    from api import accounts
+
+    try:
+        with ctl.session() as session:
+            user = accounts.create_user(session, email=email, password=password, is_admin=admin)
+            click.echo(f"created user {user.id} {user.email}{' (admin)' if user.is_admin else ''}")
+    except accounts.AccountError as exc:
+        raise CtlError(str(exc)) from None
+
+
+@users.command("list")
+@pass_ctl
+def users_list(ctl: Ctl) -> None:
+    """Every user."""
+    from api import accounts
+
+    with ctl.session() as session:
+        found = accounts.list_users(session)
+        click.echo(f"{'ID':>5}  {'EMAIL':<32} {'ADMIN':<5}  CREATED")
+        for u in found:
+            admin = "yes" if u.is_admin else "no"
+            click.echo(f"{u.id:>5}  {u.email:<32} {admin:<5}  {u.created_at:%Y-%m-%d %H:%M}")
+
+
+@click.group()
+def apikeys() -> None:
+    """API keys: create (the key is shown once), list, revoke."""
+
+
+def _user_id(session: object, email: str) -> int:
+    from api import accounts
+
+    user = accounts.get_user_by_email(session, email)  # type: ignore[arg-type]
+    if user is None:
+        raise CtlError(f"no user with email {email!r}")
+    return user.id
+
+
+@apikeys.command("create")
+@click.option("--email", required=True, help="Owner of the key.")
+@click.option("--name", required=True, help="What the key is for.")
+@pass_ctl
+def apikeys_create(ctl: Ctl, email: str, name: str) -> None:
+    """Create an API key; it is printed once and stored only as a hash."""
+    from api import accounts
+
+    try:
+        with ctl.session() as session:
+            key, secret = accounts.create_api_key(session, user_id=_user_id(session, email), name=name)
+            click.echo(f"created API key {key.id} {key.prefix} '{key.name}' for {email}")
+    except accounts.AccountError as exc:
+        raise CtlError(str(exc)) from None
+    click.echo(f"key (shown once, store it now): {secret}")
+
+
+@apikeys.command("list")
+@click.option("--email", default=None, help="Only this user's keys.")
+@pass_ctl
+def apikeys_list(ctl: Ctl, email: str | None) -> None:
+    """API keys (never the secrets)."""
+    from api import accounts
+
+    with ctl.session() as session:
+        user_id = _user_id(session, email) if email else None
+        keys = accounts.list_api_keys(session, user_id=user_id)
+        click.echo(f"{'ID':>5}  {'PREFIX':<12} {'NAME':<20} {'USER':>5}  {'STATE':<8} LAST USED")
+        for k in keys:
+            state = "revoked" if k.revoked_at else "active"
+            used = f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never"
+            click.echo(f"{k.id:>5}  {k.prefix:<12} {k.name:<20} {k.user_id:>5}  {state:<8} {used}")
+
+
+@apikeys.command("revoke")
+@click.argument("key_id", type=int)
+@pass_ctl
+def apikeys_revoke(ctl: Ctl, key_id: int) -> None:
+    """Revoke key KEY_ID at once."""
+    from api import accounts
+
+    with ctl.session() as session:
+        revoked = accounts.revoke_api_key(session, key_id=key_id)
+    if not revoked:
+        raise CtlError(f"no API key with id {key_id}")
+    click.echo(f"revoked API key {key_id}")

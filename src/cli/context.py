@@ -1,0 +1,63 @@
+"""What every ctl command shares, built lazily so each command imports only what it needs."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from config.config import Settings
+    from ops.rpc import SupervisorClient
+
+
+class CtlError(click.ClickException):
+    """One line for the operator and an exit code; click prints it as ``Error: ...``."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]  # click reads it per instance
+
+
+class Ctl:
+    """Settings, the supervisord client and the database, each made on first use."""
+
+    def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
+        self.overrides = dict(overrides or {})
+
+    @cached_property
+    def settings(self) -> Settings:
+        from config.config import load
+
+        return load(self.overrides)
+
+    @cached_property
+    def supervisor(self) -> SupervisorClient:
+        from ops.rpc import SupervisorClient
+
+        return SupervisorClient.from_settings(self.settings)
+
+    @cached_property
+    def database(self) -> Any:
+        from api.db import Database
+
+        return Database.from_settings(self.settings, application_name="ctl")
+
+    @contextmanager
+    def session(self) -> Iterator[Any]:
+        """A database session; database errors become one clear line."""
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
+        try:
+            with self.database.session() as session:
+                yield session
+        except (OperationalError, ProgrammingError) as exc:
+            text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            if "no such table" in text or "does not exist" in text:
+                raise CtlError(f"the database has no schema yet ({text}): run `ctl db upgrade`") from None
+            raise CtlError(f"database {self.database.url.render_as_string()} unreachable: {text}") from None
+
+
+pass_ctl = click.make_pass_decorator(Ctl)

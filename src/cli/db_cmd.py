@@ -1,0 +1,105 @@
+"""``ctl db``: connections (pool and the database's view), Alembic upgrade and current revision."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.context import Ctl, CtlError, pass_ctl
+
+
+@click.group()
+def db() -> None:
+    """Database: connections, migrations."""
+
+
+def _pg_activity(ctl: Ctl) -> list[dict[str, Any]]:
+    from sqlalchemy import text
+
+    query = text("SELECT coalesce(application_name, '') AS application, coalesce(state, '') AS state, "
+                 "count(*) AS connections FROM pg_stat_activity WHERE datname = current_database() "
+                 "GROUP BY 1, 2 ORDER BY 1, 2")
+    with ctl.session() as session:
+        return [dict(row._mapping) for row in session.execute(query)]
+
+
+def _sqlite_file(ctl: Ctl) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    path = Path(ctl.database.url.database or "")
+    wal = path.with_name(path.name + "-wal")
+    info: dict[str, Any] = {"file": str(path), "exists": path.exists(),
+                            "size_bytes": path.stat().st_size if path.exists() else 0,
+                            "wal_size_bytes": wal.stat().st_size if wal.exists() else 0}
+    if path.exists():
+        with ctl.session() as session:
+            info["journal_mode"] = session.execute(text("PRAGMA journal_mode")).scalar()
+    return info
+
+
+@db.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@pass_ctl
+def connections(ctl: Ctl, as_json: bool) -> None:
+    """The API's connection pool, and what the database itself sees."""
+    from cli.status_cmd import api_health
+
+    api = api_health(ctl)
+    report: dict[str, Any] = {"api_pool": api.get("connection_pool"), "api_status": api.get("status"),
+                              "backend": ctl.database.url.get_backend_name()}
+    if ctl.database.is_sqlite:
+        report["sqlite"] = _sqlite_file(ctl)
+    else:
+        report["pg_stat_activity"] = _pg_activity(ctl)
+    ctl.database.dispose()
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    pool = report["api_pool"]
+    click.echo("API pool: " + (", ".join(f"{k}={v}" for k, v in pool.items()) if pool
+                               else f"unknown (API {report['api_status']})"))
+    if "sqlite" in report:
+        s = report["sqlite"]
+        click.echo(f"SQLite file: {s['file']} ({s['size_bytes']} bytes)")
+        click.echo(f"journal mode: {s.get('journal_mode', '-')}, WAL: {s['wal_size_bytes']} bytes")
+    else:
+        click.echo(f"{'APPLICATION':<24} {'STATE':<22} CONNECTIONS")
+        for row in report["pg_stat_activity"]:
+            click.echo(f"{row['application'] or '-':<24} {row['state'] or '-':<22} {row['connections']}")
+
+
+@db.command()
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@pass_ctl
+def upgrade(ctl: Ctl, revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.migrate import current_revision
+    from api.migrate import upgrade as alembic_upgrade
+
+    url = ctl.settings.DATABASE_URL
+    try:
+        alembic_upgrade(url, revision)
+        click.echo(f"database at revision {current_revision(url)}")
+    except SQLAlchemyError as exc:
+        raise CtlError(f"upgrade failed: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+
+
+@db.command()
+@pass_ctl
+def current(ctl: Ctl) -> None:
+    """The database's current revision and the newest one available."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.migrate import current_revision, head_revision
+
+    try:
+        revision = current_revision(ctl.settings.DATABASE_URL)
+    except SQLAlchemyError as exc:
+        raise CtlError(f"database unreachable: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+    head = head_revision()
+    note = "up to date" if revision == head else f"head is {head}: run `ctl db upgrade`"
+    click.echo(f"{revision or '(none)'} ({note})")

@@ -1,0 +1,58 @@
+"""``ctl start``, ``ctl stop``, ``ctl restart``: programs through supervisord, waiting for health."""
+from __future__ import annotations
+
+import click
+
+from cli.context import Ctl, pass_ctl
+
+
+def _targets(ctl: Ctl, names: tuple[str, ...]) -> list:
+    from ops.control import resolve
+    from ops.status import collect_status
+
+    status = collect_status(ctl.supervisor, ctl.settings, prober=lambda urls: {})
+    if not names or names == ("all",):
+        return status.processes
+    return resolve(status, names)
+
+
+@click.command()
+@click.argument("names", nargs=-1, metavar="[NAME|all]...")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for health.")
+@pass_ctl
+def start(ctl: Ctl, names: tuple[str, ...], timeout: float) -> None:
+    """Start programs (default: all) and wait until they are healthy."""
+    from ops.control import wait_healthy
+
+    targets = _targets(ctl, names)
+    for p in targets:
+        started = ctl.supervisor.start(p.full_name, wait=False)
+        click.echo(f"{p.name}: {'starting' if started else 'already running'}")
+    wait_healthy(ctl.supervisor, ctl.settings, [p.full_name for p in targets], timeout=timeout)
+    click.echo(f"healthy: {', '.join(p.name for p in targets)}")
+
+
+@click.command()
+@click.argument("names", nargs=-1, required=True, metavar="NAME|all...")
+@pass_ctl
+def stop(ctl: Ctl, names: tuple[str, ...]) -> None:
+    """Stop programs (`all` for every one) and wait until they have exited."""
+    for p in _targets(ctl, names):
+        stopped = ctl.supervisor.stop(p.full_name, wait=True)
+        click.echo(f"{p.name}: {'stopped' if stopped else 'was not running'}")
+
+
+@click.command()
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for health.")
+@pass_ctl
+def restart(ctl: Ctl, names: tuple[str, ...], timeout: float) -> None:
+    """Restart programs and wait until they are healthy again."""
+    from ops.control import restart as restart_processes
+    from ops.control import wait_healthy
+
+    targets = _targets(ctl, names)
+    restart_processes(ctl.supervisor, ctl.settings, targets)
+    click.echo(f"restarting {', '.join(p.name for p in targets)}")
+    wait_healthy(ctl.supervisor, ctl.settings, [p.full_name for p in targets], timeout=timeout)
+    click.echo(f"healthy: {', '.join(p.name for p in targets)}")

@@ -1,0 +1,115 @@
+"""``ctl status``: System Status of the API, the database, supervisord's programs and the workers."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from cli.context import Ctl, CtlError, pass_ctl
+
+ITEM_STATES = ("pending", "processing", "done", "failed")
+
+
+def api_health(ctl: Ctl) -> dict[str, Any]:
+    """The API's own /health answer, or why it could not be had."""
+    import httpx
+
+    url = f"{ctl.settings.API_URL}/health"
+    try:
+        response = httpx.get(url, timeout=ctl.settings.HEALTH_PROBE_TIMEOUT)
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return {"url": url, "status": "unreachable", "error": str(exc) or type(exc).__name__}
+    body["url"] = url
+    if response.status_code != 200 and body.get("status") == "healthy":
+        body["status"] = f"HTTP {response.status_code}"
+    return body
+
+
+def database_state(ctl: Ctl) -> dict[str, Any]:
+    """Reachable or not, the backend, and item counts by status."""
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.models import Item
+
+    db = ctl.database
+    out: dict[str, Any] = {"backend": db.url.get_backend_name(),
+                           "url": db.url.render_as_string(hide_password=True), "reachable": db.ping()}
+    if out["reachable"]:
+        try:
+            with db.session() as session:
+                rows = session.execute(select(Item.status, func.count()).group_by(Item.status)).all()
+            counts = {state: 0 for state in ITEM_STATES} | {s: n for s, n in rows}
+            out["items"] = counts
+            out["items_total"] = sum(counts.values())
+        except SQLAlchemyError as exc:
+            out["items_error"] = str(getattr(exc, "orig", exc)).splitlines()[0]
+    db.dispose()
+    return out
+
+
+def _echo_text(api: dict[str, Any], database: dict[str, Any], stack: Any) -> None:
+    from ops.render import plain_table, rich_table
+
+    click.echo("System Status")
+    click.echo("=============")
+    uptime = f", up {api['uptime_seconds']}s" if "uptime_seconds" in api else ""
+    error = f"  ({api['error']})" if "error" in api else ""
+    click.echo(f"API         {api['status']}  {api['url']}{uptime}{error}")
+    pool = api.get("connection_pool")
+    if pool:
+        click.echo("  pool      " + ", ".join(f"{k}={v}" for k, v in pool.items()))
+    reach = "reachable" if database["reachable"] else "UNREACHABLE"
+    click.echo(f"Database    {reach}  {database['backend']}  {database['url']}")
+    if "items" in database:
+        counts = ", ".join(f"{k} {v}" for k, v in database["items"].items())
+        click.echo(f"  items     {counts}  (total {database['items_total']})")
+    elif "items_error" in database:
+        click.echo(f"  items     unknown: {database['items_error']}")
+    if isinstance(stack, str):
+        click.echo("supervisord DOWN (see the error below)")
+        return
+    click.echo(f"supervisord {stack.supervisord_state}")
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        Console().print(rich_table(stack))
+    else:
+        click.echo(plain_table(stack))
+    workers = [p for p in stack.processes if p.group == "worker"]
+    if workers:
+        click.echo("Workers     " + ", ".join(
+            f"{p.name} {'healthy' if p.healthy else p.problem}" for p in workers))
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON document.")
+@pass_ctl
+def status(ctl: Ctl, as_json: bool) -> None:
+    """System Status: API health and pool, database and items, programs, workers.
+
+    Exit 0 when everything is healthy, 1 when anything is not, 2 when supervisord is not running.
+    """
+    from ops.errors import SupervisorUnreachable
+    from ops.status import collect_status
+
+    api = api_health(ctl)
+    database = database_state(ctl)
+    try:
+        stack: Any = collect_status(ctl.supervisor, ctl.settings)
+        down: SupervisorUnreachable | None = None
+    except SupervisorUnreachable as exc:
+        stack, down = str(exc), exc
+    if as_json:
+        programs = stack if isinstance(stack, str) else stack.to_dict()
+        click.echo(json.dumps({"api": api, "database": database, "supervisord": programs}, indent=2))
+    else:
+        _echo_text(api, database, stack)
+    if down is not None:
+        raise CtlError(str(down), down.exit_code)
+    healthy = api.get("status") == "healthy" and database["reachable"] and stack.healthy
+    if not healthy:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,18 @@
+// Domain types, all derived from the generated OpenAPI types (schema.d.ts) so they follow the API.
+import type { paths } from "./schema";
+
+type JsonBody<R> = R extends { content: { "application/json": infer B } } ? B : never;
+
+export type Item = JsonBody<paths["/api/v1/items/{item_id}"]["get"]["responses"][200]>;
+export type ItemPage = JsonBody<paths["/api/v1/items"]["get"]["responses"][200]>;
+export type ItemStatus = Item["status"];
+export type ItemQuery = NonNullable<paths["/api/v1/items"]["get"]["parameters"]["query"]>;
+export type ApiKey = JsonBody<paths["/api/v1/api-keys"]["get"]["responses"][200]>[number];
+export type CreatedApiKey = JsonBody<paths["/api/v1/api-keys"]["post"]["responses"][201]>;
+export type Me = JsonBody<paths["/api/v1/auth/me"]["get"]["responses"][200]>;
+
+export const ITEM_STATUSES: readonly ItemStatus[] = ["pending", "processing", "done", "failed"];
+
+/** GET /api/v1/admin/services (src/api/routes/admin.py): supervisord's programs and their health. */
+export type ServicesOut = JsonBody<paths["/api/v1/admin/services"]["get"]["responses"][200]>;
+export type ServiceProgram = ServicesOut["programs"][number];

@@ -1,0 +1,44 @@
+// The access token lives in sessionStorage: it survives a reload of this tab, not the browser's
+// end, and is never shared with other tabs. Listeners hear when the API rejects it (401).
+
+const TOKEN_KEY = "svcstack.token";
+
+type Listener = () => void;
+const expiredListeners = new Set<Listener>();
+
+export function getToken(): string | null {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null; // storage disabled: the user logs in again after a reload
+  }
+}
+
+export function setToken(token: string): void {
+  try {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  } catch {
+    /* storage disabled: the token is lost on reload, which only means logging in again */
+  }
+}
+
+export function clearToken(): void {
+  try {
+    sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* nothing stored */
+  }
+}
+
+/** Called by the API client when a request carrying the token came back 401. */
+export function sessionExpired(): void {
+  clearToken();
+  for (const listener of expiredListeners) listener();
+}
+
+export function onSessionExpired(listener: Listener): () => void {
+  expiredListeners.add(listener);
+  return () => {
+    expiredListeners.delete(listener);
+  };
+}

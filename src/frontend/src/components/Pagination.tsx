@@ -1,0 +1,57 @@
+import { pageNumbers, PAGE_SIZES } from "../lib/pagination";
+
+interface Props {
+  page: number;
+  pages: number;
+  total: number;
+  limit: number;
+  onPage: (page: number) => void;
+  onLimit: (limit: number) => void;
+}
+
+export function Pagination({ page, pages, total, limit, onPage, onLimit }: Props) {
+  const first = total === 0 ? 0 : (page - 1) * limit + 1;
+  const last = Math.min(total, page * limit);
+  return (
+    <div className="pagination">
+      <p className="pagination-summary" aria-live="polite">
+        {total === 0 ? "No items" : `Items ${first}–${last} of ${total}`}
+      </p>
+      <label className="page-size">
+        Per page{" "}
+        <select value={limit} onChange={(e) => onLimit(Number(e.target.value))}>
+          {PAGE_SIZES.map((size) => <option key={size} value={size}>{size}</option>)}
+        </select>
+      </label>
+      {pages > 1 && (
+        <nav aria-label="Pagination">
+          <ul>
+            <li>
+              <button type="button" onClick={() => onPage(page - 1)} disabled={page <= 1}>
+                Previous<span className="visually-hidden"> page</span>
+              </button>
+            </li>
+            {pageNumbers(page, pages).map((entry, i) =>
+              entry === "gap" ? (
+                <li key={`gap-${i}`} aria-hidden="true" className="gap">…</li>
+              ) : (
+                <li key={entry}>
+                  <button type="button" onClick={() => onPage(entry)}
+                          aria-current={entry === page ? "page" : undefined}
+                          aria-label={`Page ${entry}`}>
+                    {entry}
+                  </button>
+                </li>
+              ),
+            )}
+            <li>
+              <button type="button" onClick={() => onPage(page + 1)} disabled={page >= pages}>
+                Next<span className="visually-hidden"> page</span>
+              </button>
+            </li>
+          </ul>
+        </nav>
+      )}
+    </div>
+  );
+}

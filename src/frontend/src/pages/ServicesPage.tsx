@@ -1,0 +1,80 @@
+// For admins: the programs supervisord runs and their health (GET /api/v1/admin/services).
+import { api, call } from "../api/client";
+import { ApiError } from "../api/errors";
+import { ErrorState } from "../components/ErrorState";
+import { formatUptime } from "../lib/format";
+import { useResource } from "../lib/useResource";
+
+export const SERVICES_REFRESH_MS = 5000;
+
+function stateClass(state: string): string {
+  if (state === "RUNNING") return "badge-done";
+  if (state === "STARTING" || state === "STOPPING" || state === "BACKOFF") return "badge-processing";
+  if (state === "STOPPED" || state === "EXITED") return "badge-pending";
+  return "badge-failed";
+}
+
+export function ServicesPage() {
+  const services = useResource("services", () => call(api.GET("/api/v1/admin/services")),
+    () => SERVICES_REFRESH_MS);
+  const { data, error } = services;
+  const unavailable = error instanceof ApiError && error.status === 503;
+  const forbidden = error instanceof ApiError && error.status === 403;
+
+  return (
+    <section aria-labelledby="services-heading">
+      <h1 id="services-heading" tabIndex={-1}>Services</h1>
+      <p className="hint">Programs under supervisord, refreshed every {SERVICES_REFRESH_MS / 1000} s. Read-only.</p>
+      {data && (
+        <p className={data.healthy ? "flash" : "item-error"} role="status">
+          supervisord {data.supervisord}: {data.healthy ? "all programs healthy" : `${data.programs.filter((p) => !p.healthy).length} program(s) need attention`}
+        </p>
+      )}
+      {forbidden ? (
+        <div className="notice notice-error" role="alert"><p>Only administrators can see the services.</p></div>
+      ) : unavailable ? (
+        <div className="notice notice-error" role="alert">
+          <p><strong>Supervisor is not answering.</strong> {error.message}</p>
+          <button type="button" onClick={services.reload}>Retry</button>
+        </div>
+      ) : error !== null ? (
+        <ErrorState error={error} onRetry={services.reload} />
+      ) : null}
+      {data === null ? (
+        services.loading && <p className="loading" role="status">Loading services…</p>
+      ) : (
+        <div className="table-wrap">
+          <table className="services-table">
+            <caption className="visually-hidden">Programs and their health</caption>
+            <thead>
+              <tr>
+                <th scope="col">Program</th>
+                <th scope="col">State</th>
+                <th scope="col">PID</th>
+                <th scope="col">Uptime</th>
+                <th scope="col">Health</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.programs.map((p) => (
+                <tr key={`${p.group}:${p.name}`}>
+                  <td data-label="Program">{p.group === p.name ? p.name : `${p.group}:${p.name}`}</td>
+                  <td data-label="State"><span className={`badge ${stateClass(p.state)}`}>{p.state}</span></td>
+                  <td data-label="PID">{p.pid ?? "—"}</td>
+                  <td data-label="Uptime">{formatUptime(p.uptime_seconds)}</td>
+                  <td data-label="Health">
+                    <span className={`badge ${p.healthy ? "badge-done" : "badge-failed"}`}>
+                      {p.healthy ? "Healthy" : "Unhealthy"}
+                    </span>{" "}
+                    {p.health && p.health.ok && <span className="hint">{Math.round(p.health.latency_ms)} ms</span>}
+                    {!p.healthy && p.problem && <span className="item-error">{p.problem}</span>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

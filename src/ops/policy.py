@@ -1,0 +1,121 @@
+"""What the health listener decides on each tick: pure logic over a status, with the clock passed in.
+
+* A RUNNING program with a health check is restarted after ``failures`` consecutive failed probes,
+  never within ``grace`` seconds of its start, at most ``max_restarts`` times per ``window`` seconds
+  (then it is left alone and that is logged once per window).
+* A FATAL program is started again after ``backoff_min`` seconds, doubling up to ``backoff_max``;
+  the delay resets once it has been RUNNING and healthy.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from ops.status import RUNNING, StackStatus
+
+
+@dataclass(frozen=True)
+class Limits:
+    failures: int = 3
+    grace: float = 30.0
+    max_restarts: int = 3
+    window: float = 3600.0
+    backoff_min: float = 5.0
+    backoff_max: float = 300.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Limits:
+        return cls(failures=settings.HEALTHCHECK_FAILURES,
+                   grace=settings.HEALTHCHECK_GRACE_SECONDS,
+                   max_restarts=settings.HEALTHCHECK_MAX_RESTARTS,
+                   window=settings.HEALTHCHECK_WINDOW_SECONDS,
+                   backoff_min=settings.HEALTHCHECK_BACKOFF_MIN,
+                   backoff_max=settings.HEALTHCHECK_BACKOFF_MAX)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``action`` is "restart", "start" or "give-up"; ``reason`` is logged as is."""
+
+    action: str
+    name: str
+    reason: str
+
+
+@dataclass
+class _Track:
+    failures: int = 0
+    restarts: deque[float] = field(default_factory=deque)
+    gave_up_at: float | None = None
+    fatal_attempts: int = 0
+    next_start_at: float | None = None
+
+
+class HealthPolicy:
+    """Remembers failures, restarts and backoff per process between ticks."""
+
+    def __init__(self, limits: Limits, *, self_name: str = "healthcheck") -> None:
+        self.limits = limits
+        self.self_name = self_name
+        self._tracks: dict[str, _Track] = {}
+
+    def backoff_delay(self, attempts: int) -> float:
+        return min(self.limits.backoff_max, self.limits.backoff_min * (2 ** attempts))
+
+    def decide(self, status: StackStatus, now: float) -> list[Decision]:
+        decisions: list[Decision] = []
+        for p in status.processes:
+            if p.name == self.self_name:
+                continue
+            track = self._tracks.setdefault(p.full_name, _Track())
+            if p.state == "FATAL":
+                decisions.extend(self._fatal(p.full_name, track, now))
+                continue
+            track.next_start_at = None
+            if p.state != RUNNING:
+                track.failures = 0
+                continue
+            if p.healthy and (p.uptime_seconds or 0) >= self.limits.grace:
+                track.fatal_attempts = 0  # it recovered: the next FATAL starts again from the short delay
+            if p.health is None:
+                continue
+            if p.health.ok:
+                track.failures = 0
+                continue
+            why = p.health.summary()
+            decisions.extend(self._unhealthy(p.full_name, p.uptime_seconds or 0, why, track, now))
+        return decisions
+
+    def _unhealthy(self, name: str, uptime: int, why: str, track: _Track, now: float) -> list[Decision]:
+        if uptime < self.limits.grace:
+            track.failures = 0
+            return []
+        track.failures += 1
+        if track.failures < self.limits.failures:
+            return []
+        while track.restarts and now - track.restarts[0] > self.limits.window:
+            track.restarts.popleft()
+        if len(track.restarts) >= self.limits.max_restarts:
+            if track.gave_up_at is None or now - track.gave_up_at > self.limits.window:
+                track.gave_up_at = now
+                return [Decision("give-up", name, f"health check failing ({why}) but already restarted "
+                                 f"{len(track.restarts)} times in {self.limits.window:g}s: leaving it alone")]
+            return []
+        track.failures = 0
+        track.gave_up_at = None
+        track.restarts.append(now)
+        return [Decision("restart", name, f"{self.limits.failures} consecutive failed health checks ({why}); "
+                         f"restart {len(track.restarts)} of {self.limits.max_restarts} "
+                         f"in {self.limits.window:g}s")]
+
+    def _fatal(self, name: str, track: _Track, now: float) -> list[Decision]:
+        if track.next_start_at is None:
+            track.next_start_at = now + self.backoff_delay(track.fatal_attempts)
+        if now < track.next_start_at:
+            return []
+        track.fatal_attempts += 1
+        delay = self.backoff_delay(track.fatal_attempts)
+        track.next_start_at = None
+        return [Decision("start", name, f"FATAL; starting it again (attempt {track.fatal_attempts}, "
+                         f"next delay {delay:g}s if it fails again)")]

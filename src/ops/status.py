@@ -1,0 +1,118 @@
+"""The status model: every supervisord process with its state and health, and how to collect it."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ops.checks import health_url
+from ops.probe import ProbeResult, probe_all
+from ops.rpc import SupervisorClient
+
+RUNNING = "RUNNING"
+FAILED_STATES = frozenset({"FATAL", "BACKOFF", "EXITED", "UNKNOWN"})
+
+Prober = Callable[[Iterable[str]], dict[str, ProbeResult]]
+
+
+@dataclass
+class ProcessStatus:
+    """One supervisord process as an operator sees it."""
+
+    name: str
+    group: str
+    state: str
+    pid: int
+    started_at: int
+    now: int
+    exitstatus: int
+    spawnerr: str
+    description: str
+    stdout_logfile: str = ""
+    stderr_logfile: str = ""
+    health_url: str | None = None
+    health: ProbeResult | None = None
+
+    @classmethod
+    def from_info(cls, info: dict[str, Any], url: str | None) -> ProcessStatus:
+        return cls(name=info["name"], group=info["group"], state=info["statename"], pid=info["pid"],
+                   started_at=info["start"], now=info["now"], exitstatus=info["exitstatus"],
+                   spawnerr=info.get("spawnerr", ""), description=info.get("description", ""),
+                   stdout_logfile=info.get("stdout_logfile", ""),
+                   stderr_logfile=info.get("stderr_logfile", ""), health_url=url)
+
+    @property
+    def full_name(self) -> str:
+        """The name supervisord's calls accept for exactly this process."""
+        return self.name if self.group == self.name else f"{self.group}:{self.name}"
+
+    @property
+    def uptime_seconds(self) -> int | None:
+        return max(0, self.now - self.started_at) if self.state == RUNNING and self.started_at else None
+
+    @property
+    def healthy(self) -> bool:
+        """RUNNING, and answering its health check when it declares one."""
+        return self.state == RUNNING and (self.health is None or self.health.ok)
+
+    @property
+    def problem(self) -> str:
+        """Why this process is not healthy, in one phrase ('' when it is)."""
+        if self.healthy:
+            return ""
+        if self.state == RUNNING and self.health is not None:
+            return f"health check failed: {self.health.summary()}"
+        if self.spawnerr:
+            return self.spawnerr
+        if self.state == "EXITED":
+            return f"exited with status {self.exitstatus}"
+        return self.description or self.state
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "group": self.group, "state": self.state, "pid": self.pid or None,
+                "uptime_seconds": self.uptime_seconds, "exitstatus": self.exitstatus,
+                "spawnerr": self.spawnerr or None, "description": self.description,
+                "healthy": self.healthy, "health_url": self.health_url,
+                "health": self.health.to_dict() if self.health else None}
+
+
+@dataclass
+class StackStatus:
+    """supervisord's own state plus every process. ``exit_code``: 0 all healthy, 1 otherwise."""
+
+    supervisord_state: str
+    processes: list[ProcessStatus] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return self.supervisord_state == RUNNING and bool(self.processes) and all(
+            p.healthy for p in self.processes)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.healthy else 1
+
+    def unhealthy(self) -> list[ProcessStatus]:
+        return [p for p in self.processes if not p.healthy]
+
+    def find(self, name: str) -> list[ProcessStatus]:
+        """Processes matching ``name``: a process name, ``group:name``, or a group name."""
+        return [p for p in self.processes if name in (p.name, p.full_name, p.group, f"{p.group}:*")]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"supervisord": self.supervisord_state, "healthy": self.healthy,
+                "processes": [p.to_dict() for p in self.processes]}
+
+
+def collect_status(client: SupervisorClient, settings: Any, *, probe_timeout: float | None = None,
+                   prober: Prober | None = None) -> StackStatus:
+    """One XML-RPC round trip for every process, then every health probe in parallel."""
+    state, infos = client.snapshot()
+    processes = [ProcessStatus.from_info(i, health_url(settings, i["group"], i["name"])) for i in infos]
+    timeout = settings.HEALTH_PROBE_TIMEOUT if probe_timeout is None else probe_timeout
+    urls = [p.health_url for p in processes if p.health_url and p.state == RUNNING]
+    results = prober(urls) if prober else probe_all(urls, timeout=timeout)
+    for p in processes:
+        if p.health_url and p.state == RUNNING:
+            p.health = results.get(p.health_url)
+    return StackStatus(state, processes)

@@ -1,0 +1,30 @@
+"""Defaults of the SDK in one place: timeouts, retry limits, paths and environment variable names."""
+from __future__ import annotations
+
+import httpx
+
+# The SDK is a client library, not part of the server: like openai-python it reads a few environment
+# variables of its own as fallbacks for its constructor arguments (the server-side rule "only
+# config/config.py reads the environment" is about the stack's settings, which the SDK never touches).
+BASE_URL_ENV = "APP_BASE_URL"
+API_KEY_ENV = "APP_API_KEY"
+LOG_ENV = "APP_SDK_LOG"  # "debug" or "info": log to stderr; unset: quiet
+
+DEFAULT_BASE_URL = "http://localhost:8001"
+API_PREFIX = "/api/v1"
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_CONNECTION_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+INITIAL_RETRY_DELAY = 0.5  # seconds before the first retry; doubles each attempt
+MAX_RETRY_DELAY = 8.0
+MAX_RETRY_AFTER = 60.0  # a server asking for a longer wait is capped to this
+RETRY_JITTER = 0.25  # the backoff delay is reduced by up to this fraction, at random
+
+RETRYABLE_STATUS_CODES = frozenset({408, 429})  # plus every 5xx
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+
+USER_AGENT = "svcstack-sdk/0.1"

@@ -1,0 +1,135 @@
+"""Every error the SDK raises. One tree, rooted at :class:`AppError`::
+
+    AppError                          bad configuration (e.g. a base_url that is not http(s))
+    └── APIError(message, status_code)
+        ├── AuthenticationError       401, or no credentials at all
+        ├── PermissionError           403
+        ├── NotFoundError             404
+        ├── ConflictError             409 (e.g. an Idempotency-Key reused with another body)
+        ├── ValidationError           422, ``.errors`` holds the field details
+        ├── RateLimitError(message, retry_after)    429
+        ├── ServerError               5xx
+        ├── UnexpectedResponseError   2xx whose body is not the JSON the API sends (HTML, truncated)
+        └── APIConnectionError        no response: refused, reset, DNS
+            └── APITimeoutError       no response within the timeout
+
+Every :class:`APIError` carries ``status_code`` (None without a response), ``body`` (the parsed
+error JSON, or the text), ``request_id`` (the server's ``X-Request-ID``) and ``code`` (the API's
+error code, e.g. ``"not_found"``). :func:`error_for_status` is the one place a status becomes a class.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AppError", "APIError", "AuthenticationError", "PermissionError", "NotFoundError", "ConflictError",
+    "ValidationError", "RateLimitError", "ServerError", "UnexpectedResponseError", "APIConnectionError",
+    "APITimeoutError", "error_for_status",
+]
+
+
+class AppError(Exception):
+    """Root of every SDK error: ``except sdk.AppError`` catches them all."""
+
+
+class APIError(AppError):
+    """The API could not do what was asked, or could not be reached."""
+
+    def __init__(self, message: str, status_code: int | None = None, *, body: Any = None,
+                 request_id: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.body = body
+        self.request_id = request_id
+        self.code = code
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status_code is not None:
+            parts.append(f"(HTTP {self.status_code}")
+            parts[-1] += f", request id {self.request_id})" if self.request_id else ")"
+        return " ".join(parts)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only attributes would be lost by Exception's default pickling.
+        return (_rebuild, (type(self), self.message, self.__dict__))
+
+
+def _rebuild(cls: type[APIError], message: str, state: dict[str, Any]) -> APIError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+
+class AuthenticationError(APIError):
+    """401: the API key or token is missing, wrong, revoked or expired."""
+
+
+class PermissionError(APIError):  # noqa: A001 - the API's name for 403; builtins.PermissionError is an OSError
+    """403: authenticated, but not allowed to do this."""
+
+
+class NotFoundError(APIError):
+    """404: no such resource, or it belongs to another user."""
+
+
+class ConflictError(APIError):
+    """409: the request conflicts with the current state (e.g. an Idempotency-Key reused)."""
+
+
+class ValidationError(APIError):
+    """422: the API rejected the input; ``errors`` lists ``{"loc", "msg", "type"}`` per field."""
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        if isinstance(self.body, dict):
+            details = (self.body.get("error") or {}).get("details")
+            if isinstance(details, list):
+                return details
+        return []
+
+
+class RateLimitError(APIError):
+    """429: too many requests; ``retry_after`` is the wait the server asked for, in seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None, *, status_code: int | None = 429,
+                 body: Any = None, request_id: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, status_code, body=body, request_id=request_id, code=code)
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """5xx: the API failed; retried automatically before this is raised."""
+
+
+class UnexpectedResponseError(APIError):
+    """The server answered, but not with the JSON the API sends (an HTML page, a cut-off body)."""
+
+
+class APIConnectionError(APIError):
+    """No response: the server is unreachable, refused or reset the connection."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No response within the timeout."""
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    401: AuthenticationError,
+    403: PermissionError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: ValidationError,
+    429: RateLimitError,
+}
+
+
+def error_for_status(status_code: int) -> type[APIError]:
+    """The exception class for an HTTP error status (unknown 4xx → APIError, any 5xx → ServerError)."""
+    if status_code in _BY_STATUS:
+        return _BY_STATUS[status_code]
+    if 500 <= status_code <= 599:
+        return ServerError
+    return APIError

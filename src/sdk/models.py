@@ -1,0 +1,173 @@
+"""What the API returns, as plain dataclasses.
+
+    item = Item.from_dict(payload)      # unknown fields are kept aside in item.extra, not in the repr
+    item.created_at.tzinfo              # datetimes are timezone-aware
+    Item.from_dict(item.to_dict()) == item
+
+They pickle, compare by value, and show as a table in Jupyter (``_repr_html_``).
+"""
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+__all__ = ["HealthStatus", "Item", "PaginatedResponse"]
+
+M = TypeVar("M", bound="_Model")
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """ISO-8601 text to an aware datetime; a value without an offset is taken as UTC."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@functools.cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls)) - {"extra"}
+
+
+class _Model:
+    """from_dict / to_dict shared by the models; subclasses are dataclasses with an ``extra`` field."""
+
+    _datetime_fields: ClassVar[tuple[str, ...]] = ()
+    extra: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
+        known = _field_names(cls)  # type: ignore[arg-type]
+        # iter_items builds thousands of these: set operations on the keys keep the common case
+        # (no unknown fields) to one dict copy.
+        unknown = data.keys() - known
+        if unknown:
+            values = {k: v for k, v in data.items() if k in known}
+            extra = {k: data[k] for k in unknown}
+        else:
+            values, extra = dict(data), {}
+        for name in cls._datetime_fields:
+            if name in values:
+                values[name] = parse_datetime(values[name])
+        return cls(**values, extra=extra)  # type: ignore[call-arg]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: datetimes as ISO-8601 text; fields the SDK does not know are included again."""
+        out: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = value.isoformat() if isinstance(value, datetime) else value
+        out.update(self.extra)
+        return out
+
+
+@dataclass
+class HealthStatus(_Model):
+    status: str
+    uptime_seconds: int
+    connection_pool: dict[str, Any] = field(default_factory=dict)
+    database: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def healthy(self) -> bool:
+        return self.status == "healthy"
+
+    def __repr__(self) -> str:
+        backend = self.database.get("backend", "?")
+        return (f"HealthStatus(status={self.status!r}, uptime_seconds={self.uptime_seconds}, "
+                f"database={backend!r})")
+
+
+@dataclass
+class Item(_Model):
+    id: int
+    user_id: int
+    title: str
+    description: str
+    status: str
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    attempts: int = 0
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    _datetime_fields: ClassVar[tuple[str, ...]] = ("created_at", "updated_at")
+
+    def __repr__(self) -> str:
+        created = self.created_at.isoformat(timespec="seconds") if self.created_at else None
+        return (f"Item(id={self.id}, title={_short(self.title)!r}, status={self.status!r}, "
+                f"created_at={created!r})")
+
+    def _repr_html_(self) -> str:
+        return _items_table([self])
+
+
+@dataclass
+class PaginatedResponse(_Model):
+    """One page of items; iterate it, ``len()`` it, index it. ``next_cursor`` feeds ``after=``."""
+
+    items: list[Item]
+    total: int
+    page: int
+    limit: int
+    pages: int
+    next_cursor: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PaginatedResponse:
+        page = super().from_dict(data)
+        page.items = [item if isinstance(item, Item) else Item.from_dict(item) for item in page.items]
+        return page
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["items"] = [item.to_dict() for item in self.items]
+        return out
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> Item:
+        return self.items[index]
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_cursor is not None
+
+    def __repr__(self) -> str:
+        return (f"PaginatedResponse(page={self.page}/{self.pages}, items={len(self.items)}, "
+                f"total={self.total}, limit={self.limit})")
+
+    def _repr_html_(self) -> str:
+        caption = f"page {self.page} of {self.pages} · {len(self.items)} of {self.total} items"
+        return _items_table(self.items, caption=caption)
+
+
+_COLUMNS = ("id", "title", "status", "attempts", "created_at")
+
+
+def _items_table(items: list[Item], caption: str = "") -> str:
+    head = "".join(f"<th>{name}</th>" for name in _COLUMNS)
+    rows = []
+    for item in items:
+        cells = (item.id, _short(item.title, 60), item.status, item.attempts,
+                 item.created_at.isoformat(timespec="seconds") if item.created_at else "")
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

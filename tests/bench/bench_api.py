@@ -1,0 +1,388 @@
+"""bin/bench api: the API under gunicorn (2 workers) at concurrency 32 with 100,000 items, on SQLite and
+PostgreSQL, side by side with a bare ASGI app under the same gunicorn settings (the stack's ceiling).
+
+    bin/bench api [--items 100000] [--rounds 3] [--seconds 5] [--connections 32] [--no-postgres]
+
+Scenarios: list (limit 50), get by id (random ids), create; the anchor returns a fixed 50-item JSON
+list. Load comes from ``wrk`` when installed (apt-get install wrk), else from an httpx async client
+(which spends more CPU itself on this 2-core box: compare ratios, not absolute numbers). Each scenario
+runs ``--rounds`` times, interleaved with the anchor; the table shows medians and ratios to the anchor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.databases import fresh_postgres_database, postgres_server_url
+from tests.support.net import free_port, port_is_free
+from tests.support.wait import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+# --- the anchor: a bare ASGI app returning a fixed 50-item page -------------------------------------
+
+_ITEM = {
+    "id": 0,
+    "user_id": 1,
+    "title": "bench item",
+    "description": "",
+    "status": "done",
+    "metadata": {},
+    "attempts": 1,
+    "error": None,
+    "created_at": "2026-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
+}
+_PAGE = json.dumps(
+    {
+        "items": [{**_ITEM, "id": 100_000 - n} for n in range(50)],
+        "total": 100_000,
+        "page": 1,
+        "limit": 50,
+        "pages": 2000,
+        "next_cursor": 99_951,
+    }
+).encode()
+_HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(_PAGE)).encode())]
+
+
+async def bare_app(
+    scope: dict[str, Any],
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    send: Callable[[dict[str, Any]], Awaitable[None]],
+) -> None:
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
+    await send({"type": "http.response.body", "body": _PAGE})
+
+
+# --- servers -------------------------------------------------------------------------------------------
+
+
+class Gunicorn:
+    """gunicorn with the project's conf/gunicorn.conf.py, serving ``app`` on a free port."""
+
+    def __init__(
+        self, home: Path, app: str, *, database_url: str, workers: int = 2, health_path: str = "/health"
+    ) -> None:
+        self.home, self.app, self.health_path = home, app, health_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "APP_HOME": str(home),
+            "APP_ENV": "test",
+            "API_PORT": str(self.port),
+            "API_WORKERS": str(workers),
+            "DATABASE_URL": database_url,
+            "LOG_LEVEL": "WARNING",
+            "JWT_SECRET": os.urandom(24).hex(),
+            "API_MAX_REQUESTS": "0",
+            "RATE_LIMIT_DEFAULT": "100000000/minute",
+            "PYTHONPATH": str(REPO),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Gunicorn:
+        (self.home / "var").mkdir(parents=True, exist_ok=True)
+        log = (self.home / "gunicorn.log").open("ab")
+        # Access logging off for both sides alike: we measure the app, not terminal I/O.
+        self.process = subprocess.Popen(
+            [
+                str(VENV_BIN / "gunicorn"),
+                "-c",
+                str(REPO / "conf" / "gunicorn.conf.py"),
+                "--access-logfile",
+                "/dev/null",
+                self.app,
+            ],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        wait_until(
+            lambda: httpx.get(self.url + self.health_path, timeout=2).status_code == 200,
+            timeout=90,
+            message=f"{self.app} on {self.url}",
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        wait_until(lambda: port_is_free(self.port), timeout=15, message=f"port {self.port} free")
+
+
+@dataclass
+class Target:
+    name: str
+    url: str
+    headers: dict[str, str]
+    id_range: tuple[int, int] = (1, 1)
+
+
+def seed(database_url: str, items: int) -> tuple[dict[str, str], tuple[int, int], str]:
+    """A user with ``items`` items (bulk SQL) and an API key; returns headers, id range, list plan."""
+    from sqlalchemy import create_engine, func, select
+
+    from api.accounts import create_api_key, create_user
+    from api.db import Database
+    from api.deps import Principal
+    from api.models import Item
+    from api.routes.items import list_queries
+    from tests.integration.api.bulk import analyze, bulk_insert_items
+
+    database = Database(database_url)
+    with database.session() as session:
+        user = create_user(session, email="bench@example.com", password="bench-password")
+        other = create_user(session, email="other@example.com", password="bench-password")
+        key = create_api_key(session, user_id=user.id, name="bench")[1]
+    engine = create_engine(database_url)
+    bulk_insert_items(engine, user_id=other.id, count=items // 10)  # someone else's rows around ours
+    bulk_insert_items(engine, user_id=user.id, count=items)
+    analyze(engine)
+    with database.session() as session:
+        low, high = session.execute(
+            select(func.min(Item.id), func.max(Item.id)).where(Item.user_id == user.id)
+        ).one()
+    principal = Principal(user_id=user.id, email=user.email, is_admin=False, created_at=user.created_at)
+    _, rows_query = list_queries(principal, limit=50)
+    sql = str(rows_query.compile(engine, compile_kwargs={"literal_binds": True}))
+    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    with engine.connect() as conn:
+        plan = " / ".join(str(r[-1]).strip() for r in conn.exec_driver_sql(explain + sql).all())
+    engine.dispose()
+    database.dispose()
+    return {"X-API-Key": key}, (low, high), plan
+
+
+# --- load --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+_WRK_SCRIPT = """
+local lo, hi = {lo}, {hi}
+local scenario = "{scenario}"
+wrk.headers["Content-Type"] = "application/json"
+{headers}
+request = function()
+  if scenario == "get" then
+    return wrk.format("GET", "/api/v1/items/" .. math.random(lo, hi))
+  elseif scenario == "create" then
+    return wrk.format("POST", "/api/v1/items", nil, '{{"title": "bench create", "metadata": {{"n": 1}}}}')
+  elseif scenario == "list" then
+    return wrk.format("GET", "/api/v1/items?limit=50")
+  end
+  return wrk.format("GET", "/")
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def run_wrk(target: Target, scenario: str, seconds: float, connections: int) -> Result:
+    headers = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in target.headers.items())
+    script = _WRK_SCRIPT.format(
+        lo=target.id_range[0], hi=target.id_range[1], scenario=scenario, headers=headers
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{int(seconds)}s",
+                "--timeout",
+                "10s",
+                "-s",
+                handle.name,
+                target.url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+        )
+    finally:
+        os.unlink(handle.name)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed: {out.stdout}\n{out.stderr}")
+    requests, duration_us, p50, p99, bad_status, socket_errors = (int(x) for x in line.split()[1:])
+    return Result(
+        rps=requests / (duration_us / 1e6),
+        p50_ms=p50 / 1000,
+        p99_ms=p99 / 1000,
+        errors=bad_status + socket_errors,
+    )
+
+
+async def _httpx_load(target: Target, scenario: str, seconds: float, connections: int) -> Result:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(
+        base_url=target.url, headers=target.headers, limits=limits, timeout=10
+    ) as client:
+
+        async def one_connection() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                if scenario == "get":
+                    response = await client.get(f"/api/v1/items/{random.randint(*target.id_range)}")
+                elif scenario == "create":
+                    response = await client.post(
+                        "/api/v1/items", json={"title": "bench create", "metadata": {"n": 1}}
+                    )
+                elif scenario == "list":
+                    response = await client.get("/api/v1/items", params={"limit": 50})
+                else:
+                    response = await client.get("/")
+                latencies.append(time.perf_counter() - start)
+                errors += response.status_code >= 400
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_connection() for _ in range(connections)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return Result(
+        rps=len(latencies) / elapsed,
+        p50_ms=latencies[len(latencies) // 2] * 1000,
+        p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
+        errors=errors,
+    )
+
+
+def run_load(target: Target, scenario: str, seconds: float, connections: int) -> Result:
+    if shutil.which("wrk"):
+        return run_wrk(target, scenario, seconds, connections)
+    return asyncio.run(_httpx_load(target, scenario, seconds, connections))
+
+
+# --- main -------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bin/bench api", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args(argv)
+    pg_server = None if args.no_postgres else (postgres_server_url() or DEFAULT_PG)
+    loader = "wrk" if shutil.which("wrk") else "httpx (install wrk for a lighter load generator)"
+    print(
+        f"bench api: gunicorn 2 workers, {args.connections} connections, {args.items:,} items, "
+        f"{args.rounds} rounds x {args.seconds:g}s, load from {loader}",
+        flush=True,
+    )
+
+    with ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-api-")))
+        bare = stack.enter_context(
+            Gunicorn(
+                root / "bare",
+                "tests.bench.bench_api:bare_app",
+                database_url=f"sqlite:///{root / 'bare' / 'var' / 'app.db'}",
+                health_path="/",
+            )
+        )
+        targets = {"bare": Target("bare ASGI", bare.url, {})}
+        backends = [("sqlite", f"sqlite:///{root / 'sqlite' / 'var' / 'app.db'}")]
+        if pg_server:
+            backends.append(("postgresql", stack.enter_context(fresh_postgres_database(pg_server))))
+        plans = {}
+        for backend, url in backends:
+            server = stack.enter_context(Gunicorn(root / backend, "api.app:app", database_url=url))
+            print(f"seeding {backend} ...", flush=True)
+            headers, id_range, plans[backend] = seed(url, args.items)
+            targets[backend] = Target(backend, server.url, headers, id_range)
+
+        results: dict[tuple[str, str], list[Result]] = {}
+        scenarios = [("bare", "bare")] + [(b, s) for b, _ in backends for s in ("list", "get", "create")]
+        for round_no in range(1, args.rounds + 1):
+            for backend, scenario in scenarios:
+                result = run_load(targets[backend], scenario, args.seconds, args.connections)
+                results.setdefault((backend, scenario), []).append(result)
+                print(
+                    f"  round {round_no}: {backend:10} {scenario:6} {result.rps:8.0f} req/s "
+                    f"p50 {result.p50_ms:6.1f} ms p99 {result.p99_ms:7.1f} ms errors {result.errors}",
+                    flush=True,
+                )
+
+    def median(key: tuple[str, str], field: str) -> float:
+        return statistics.median(getattr(r, field) for r in results[key])
+
+    bare_rps = median(("bare", "bare"), "rps")
+    print("\nmedians of", args.rounds, "rounds; ratio = req/s relative to the bare ASGI app\n")
+    print(
+        f"| {'backend':10} | {'scenario':14} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} "
+        f"| {'ratio':>6} | errors |"
+    )
+    print(f"|{'-' * 12}|{'-' * 16}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|--------|")
+    for backend, scenario in scenarios:
+        key = (backend, scenario)
+        label = (
+            "fixed 50 items"
+            if scenario == "bare"
+            else {"list": "list limit=50", "get": "get by id", "create": "create"}[scenario]
+        )
+        print(
+            f"| {backend:10} | {label:14} | {median(key, 'rps'):7.0f} | {median(key, 'p50_ms'):7.1f} | "
+            f"{median(key, 'p99_ms'):7.1f} | {median(key, 'rps') / bare_rps:6.2f} | "
+            f"{sum(r.errors for r in results[key]):6d} |"
+        )
+    print("\nlist query plans (first page):")
+    for backend, plan in plans.items():
+        print(f"  {backend}: {plan}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""bin/bench frontend: the production bundle's size, and the time from navigation to the items table
+showing 50 items, in chromium against `vite preview`, side by side with two anchors in one run.
+
+    bin/bench frontend [--loads 10] [--screenshot docs/items-page.png]
+
+- ours:     the app's production build (`npm run build`) served by `vite preview`, proxying to a real
+            API (gunicorn, SQLite, 120 items);
+- baseline: a hand-written HTML page (no framework, no bundle) that fetches the same 50 items with
+            the same token and renders the same table, served by the same `vite preview`: the floor;
+- dev:      the same app from the Vite dev server (unbundled modules), what `npm run dev` serves.
+
+Every load is a fresh browser context (cold cache, a first visit) with the session token already in
+sessionStorage; the clock is the page's own (navigation start to the 50th row in the DOM, seen by a
+MutationObserver). The three pages take turns, ``--loads`` times each; medians and ratios to ours.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.e2e.conftest import API_TEST_ENV, CHROMIUM_ARGS, PASSWORD, create_user
+from tests.e2e.servers import FRONTEND, ViteServer, ensure_node_modules
+from tests.support.api_server import ApiServer
+
+ROWS = 50
+EMAIL = "bench@example.com"
+
+# Installed before any page script: records when the table first holds ROWS rows.
+WATCH_ROWS = """
+(() => {
+  const check = () => {
+    if (window.__tableShownAt === undefined && document.querySelectorAll('tbody tr').length >= ROWS) {
+      window.__tableShownAt = performance.now();
+    }
+  };
+  new MutationObserver(check).observe(document, { childList: true, subtree: true });
+})();
+""".replace("ROWS", str(ROWS))
+
+BASELINE_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>baseline</title>
+<link rel="icon" href="data:,"></head>
+<body><h1>Items</h1><table><thead><tr><th>ID</th><th>Title</th><th>Status</th><th>Attempts</th>
+<th>Updated</th></tr></thead><tbody></tbody></table>
+<script>
+const token = sessionStorage.getItem('svcstack.token');
+fetch('/api/v1/items?page=1&limit=ROWS', {headers: {Authorization: 'Bearer ' + token}})
+  .then(r => r.json())
+  .then(page => {
+    const body = document.querySelector('tbody');
+    for (const item of page.items) {
+      const tr = document.createElement('tr');
+      for (const v of [item.id, item.title, item.status, item.attempts, item.updated_at]) {
+        const td = document.createElement('td'); td.textContent = String(v); tr.appendChild(td);
+      }
+      body.appendChild(tr);
+    }
+  });
+</script></body></html>
+""".replace("ROWS", str(ROWS))
+
+TITLES = ["Quarterly report", "Invoice batch 2026-11", "Resize product photos", "Nightly export",
+          "Welcome email for new signups", "Translate help pages", "Reindex search",
+          "Customer survey results"]
+
+
+def seed_items(api: ApiServer, user_id: int, count: int) -> None:
+    """Realistic, mixed items; the newest few still in flight (the screenshot shows every badge)."""
+    from api.db import Database
+    from api.models import Item
+
+    statuses = ["processing", "pending", "failed", "done", "processing"]
+    db = Database(api.database_url)
+    try:
+        with db.session() as session:
+            for n in range(1, count + 1):
+                newest = count - n
+                status = statuses[newest] if newest < len(statuses) else "done"
+                session.add(Item(user_id=user_id, title=f"{TITLES[n % len(TITLES)]} #{n}",
+                                 description="", metadata_={}, status=status,
+                                 attempts=5 if status == "failed" else (0 if status == "pending" else 1),
+                                 error="PoisonItemError: item asked to fail" if status == "failed" else None))
+    finally:
+        db.engine.dispose()
+
+
+def build_bundle() -> dict[str, tuple[int, int]]:
+    """`npm run build`; (raw bytes, gzip bytes) per kind of asset in dist/."""
+    result = subprocess.run(["npm", "run", "build"], cwd=FRONTEND, capture_output=True, text=True,
+                            timeout=600)
+    if result.returncode != 0:
+        raise SystemExit(f"npm run build failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    sizes: dict[str, tuple[int, int]] = {}
+    for path in sorted((FRONTEND / "dist").rglob("*")):
+        if path.suffix not in (".js", ".css", ".html"):
+            continue
+        data = path.read_bytes()
+        raw, packed = sizes.get(path.suffix, (0, 0))
+        sizes[path.suffix] = (raw + len(data), packed + len(gzip.compress(data, compresslevel=9)))
+    return sizes
+
+
+def time_to_table(browser: Any, url: str, token: str) -> float:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        context.add_init_script(f"sessionStorage.setItem('svcstack.token', {json.dumps(token)});")
+        context.add_init_script(WATCH_ROWS)
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_function("window.__tableShownAt !== undefined", timeout=30_000)
+        return float(page.evaluate("window.__tableShownAt"))
+    finally:
+        context.close()
+
+
+def screenshot(browser: Any, url: str, token: str, path: Path) -> None:
+    context = browser.new_context(viewport={"width": 1100, "height": 760}, device_scale_factor=1)
+    try:
+        context.add_init_script(f"sessionStorage.setItem('svcstack.token', {json.dumps(token)});")
+        page = context.new_page()
+        page.goto(url)
+        page.locator("tbody tr").nth(9).wait_for()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path))
+    finally:
+        context.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bin/bench frontend", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--loads", type=int, default=10, help="page loads per variant (default 10)")
+    parser.add_argument("--screenshot", type=Path, default=None, metavar="PNG",
+                        help="also save a screenshot of the items page (the README's: docs/items-page.png)")
+    args = parser.parse_args(argv)
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        print("chromium is not installed: apt-get install -y chromium", file=sys.stderr)
+        return 2
+    ensure_node_modules()
+    sizes = build_bundle()
+    (FRONTEND / "dist" / "bench-baseline.html").write_text(BASELINE_HTML)
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="bench-frontend-") as tmp:
+        home = Path(tmp)
+        with ApiServer(home, env=API_TEST_ENV) as api:
+            seed_items(api, create_user(api, EMAIL), 120)
+            token = httpx.post(api.url + "/api/v1/auth/login",
+                               json={"email": EMAIL, "password": PASSWORD}).json()["access_token"]
+            with ViteServer(api_url=api.url, log_dir=home, mode="preview") as preview, \
+                 ViteServer(api_url=api.url, log_dir=home, mode="dev") as dev, \
+                 sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+                variants = {
+                    "ours (vite preview, production build)": f"{preview.url}/items?limit={ROWS}",
+                    "baseline (hand-written HTML + fetch)": f"{preview.url}/bench-baseline.html",
+                    "dev server (npm run dev)": f"{dev.url}/items?limit={ROWS}",
+                }
+                for url in variants.values():  # warm the servers (Vite's dev transform, SQLite pages)
+                    time_to_table(browser, url, token)
+                times: dict[str, list[float]] = {name: [] for name in variants}
+                for _ in range(args.loads):
+                    for name, url in variants.items():
+                        times[name].append(time_to_table(browser, url, token))
+                if args.screenshot:
+                    screenshot(browser, f"{preview.url}/items?limit=25", token, args.screenshot)
+                browser.close()
+    (FRONTEND / "dist" / "bench-baseline.html").unlink(missing_ok=True)
+
+    print("\nfrontend bundle (npm run build), gzip -9:")
+    for suffix, (raw, packed) in sizes.items():
+        print(f"  {suffix:<6} {raw / 1024:8.1f} KiB raw  {packed / 1024:7.1f} KiB gzip")
+    total = sum(p for _, p in sizes.values())
+    print(f"  total  {sum(r for r, _ in sizes.values()) / 1024:8.1f} KiB raw  {total / 1024:7.1f} KiB gzip")
+    ours = statistics.median(next(iter(times.values())))
+    print(f"\nnavigation -> items table with {ROWS} rows, chromium headless, "
+          f"median of {args.loads} cold loads:")
+    print(f"  {'page':<42} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'ratio to ours':>14}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"  {name:<42} {median:10.0f} {min(values):8.0f} {max(values):8.0f} {median / ours:14.2f}")
+    if args.screenshot:
+        print(f"\nscreenshot: {args.screenshot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""bin/bench sdk: the SDK against a plain httpx loop doing the same requests, on one local API.
+
+    bin/bench sdk [--rounds 5] [--calls 1000] [--items 10000]
+
+Boots a real API (gunicorn, SQLite) on a free port, then, side by side (calls interleaved one by one):
+  get_item   N sequential ``Client.get_item`` calls   vs  ``httpx.Client.get`` + ``.json()``
+  iter_items every item via ``Client.iter_items``     vs  the same cursor loop over ``httpx.Client``
+  async get  N sequential ``AsyncClient.get_item``    vs  ``httpx.AsyncClient.get`` + ``.json()``
+and counts the TCP connections each opens for 100 sequential calls (a new client per call, no pool,
+is shown as the anchor of what pooling saves). Prints medians and ratios (ours / raw).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api import accounts
+from api.db import Database
+from api.models import Item
+from sdk import AsyncClient, Client
+from tests.support.api_server import ApiServer
+
+SERVER_ENV = {"RATE_LIMIT_DEFAULT": "100000000/minute", "RATE_LIMIT_LOGIN": "10000/minute",
+              "API_MAX_REQUESTS": "0"}
+
+
+def seed(database: Database, items: int) -> tuple[str, int]:
+    """A user, its API key and ``items`` items, written straight into the database."""
+    with database.session() as session:
+        user = accounts.create_user(session, email=f"bench-{secrets.token_hex(4)}@example.com",
+                                    password=secrets.token_urlsafe(16))
+        _, key = accounts.create_api_key(session, user_id=user.id, name="bench")
+        session.add_all([Item(user_id=user.id, title=f"item {n}") for n in range(items)])
+        session.flush()
+        first = session.query(Item.id).filter(Item.user_id == user.id).order_by(Item.id).first()
+    assert first is not None
+    return key, first[0]
+
+
+Step = Callable[[], Any]
+
+
+def measure(ours: Step, raw: Step, *, steps: int, rounds: int) -> tuple[list[float], list[float]]:
+    """Per-round wall time of ``steps`` calls on each side, the two sides interleaved call by call
+    (alternating which goes first), so load from other processes falls on both alike."""
+    ours_totals, raw_totals = [], []
+    for round_number in range(rounds):
+        ours_total = raw_total = 0.0
+        for step in range(steps):
+            ours_first = (round_number + step) % 2 == 0
+            order = ((ours, True), (raw, False)) if ours_first else ((raw, False), (ours, True))
+            for call, is_ours in order:
+                started = time.perf_counter()
+                call()
+                elapsed = time.perf_counter() - started
+                if is_ours:
+                    ours_total += elapsed
+                else:
+                    raw_total += elapsed
+        ours_totals.append(ours_total)
+        raw_totals.append(raw_total)
+    return ours_totals, raw_totals
+
+
+class ConnectionCounter:
+    """Counts TCP connects through httpcore's ``trace`` extension, attached by a request event hook."""
+
+    def __init__(self) -> None:
+        self.opened = 0
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete":
+            self.opened += 1
+
+    def hook(self, request: httpx.Request) -> None:
+        request.extensions["trace"] = self._trace
+
+
+def count_connections(calls: int, make_call: Callable[[ConnectionCounter], Callable[[], Any]]) -> int:
+    counter = ConnectionCounter()
+    call = make_call(counter)
+    for _ in range(calls):
+        call()
+    return counter.opened
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bin/bench sdk", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--cases", default="get,iter,async", help="comma-separated subset of get,iter,async")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-sdk-") as home, \
+            ApiServer(Path(home), env=SERVER_ENV, workers=1) as server:
+        database = Database(server.database_url)
+        try:
+            key, item_id = seed(database, args.items)
+        finally:
+            database.dispose()
+        headers = {"X-API-Key": key}
+        items_url = f"{server.url}/api/v1/items"
+
+        sdk_client = Client(base_url=server.url, api_key=key)
+        raw = httpx.Client(headers=headers)
+
+        get_url = f"{items_url}/{item_id}"
+
+        def raw_get() -> None:
+            response = raw.get(get_url)
+            response.raise_for_status()
+            response.json()
+
+        def ours_iter() -> None:
+            count = sum(1 for _ in sdk_client.iter_items(limit=100))
+            assert count == args.items, count
+
+        def raw_iter() -> None:
+            count, after = 0, None
+            while True:
+                params: dict[str, Any] = {"limit": 100, **({"after": after} if after else {})}
+                response = raw.get(items_url, params=params)
+                response.raise_for_status()
+                page = response.json()
+                count += len(page["items"])
+                after = page["next_cursor"]
+                if after is None:
+                    break
+            assert count == args.items, count
+
+        loop = asyncio.new_event_loop()
+        async_sdk = AsyncClient(base_url=server.url, api_key=key)
+        async_raw = httpx.AsyncClient(headers=headers)
+
+        async def raw_async_get() -> None:
+            response = await async_raw.get(get_url)
+            response.raise_for_status()
+            response.json()
+
+        # (name, ours, raw, steps per round, rounds, aim): one step = one call, or one whole iteration.
+        all_cases: dict[str, tuple[str, Step, Step, int, int, str]] = {
+            "get": (f"get_item x{args.calls}", lambda: sdk_client.get_item(item_id=item_id), raw_get,
+                    args.calls, args.rounds, "<= 1.10"),
+            "iter": (f"iter_items over {args.items}", ours_iter, raw_iter, 1, 2 * args.rounds, "<= 1.10"),
+            "async": (f"async get_item x{args.calls}",
+                      lambda: loop.run_until_complete(async_sdk.get_item(item_id=item_id)),
+                      lambda: loop.run_until_complete(raw_async_get()), args.calls, args.rounds, "-"),
+        }
+        cases = [all_cases[name.strip()] for name in args.cases.split(",") if name.strip()]
+        try:
+            for _, ours, anchor, *_ in cases:  # warm-up: connections, caches, the server's first requests
+                ours()
+                anchor()
+            results = []
+            for name, ours, anchor, steps, rounds, aim in cases:
+                ours_times, raw_times = measure(ours, anchor, steps=steps, rounds=rounds)
+                ratio = statistics.median(o / r for o, r in zip(ours_times, raw_times, strict=True))
+                results.append((name, statistics.median(ours_times), statistics.median(raw_times),
+                                ratio, aim))
+
+            fresh = Client(base_url=server.url, api_key=key)
+            fresh_raw = httpx.Client(headers=headers)
+            try:
+                def sdk_call(counter: ConnectionCounter) -> Callable[[], Any]:
+                    # The SDK's own default pool, observed through its httpx client's hooks.
+                    fresh._http.event_hooks = {"request": [counter.hook]}
+                    return lambda: fresh.get_item(item_id=item_id)
+
+                def raw_call(counter: ConnectionCounter) -> Callable[[], Any]:
+                    fresh_raw.event_hooks = {"request": [counter.hook]}
+                    return lambda: fresh_raw.get(get_url)
+
+                def unpooled_call(counter: ConnectionCounter) -> Callable[[], Any]:
+                    def call() -> None:  # what httpx.get() does: a new client, so a new connection
+                        with httpx.Client(headers=headers, event_hooks={"request": [counter.hook]}) as once:
+                            once.get(get_url)
+                    return call
+
+                ours_conns = count_connections(100, sdk_call)
+                raw_conns = count_connections(100, raw_call)
+                unpooled = count_connections(100, unpooled_call)
+            finally:
+                fresh.close()
+                fresh_raw.close()
+        finally:
+            sdk_client.close()
+            raw.close()
+            loop.run_until_complete(async_sdk.close())
+            loop.run_until_complete(async_raw.aclose())
+            loop.close()
+
+    print("SDK benchmark: medians over rounds (ratio = median of per-round ours/raw), calls interleaved;"
+          " API: gunicorn 1 worker, SQLite, loopback")
+    print(f"{'case':<28} {'ours (s)':>10} {'raw httpx (s)':>14} {'ratio':>7}  aim")
+    for name, ours_s, raw_s, ratio, aim in results:
+        print(f"{name:<28} {ours_s:>10.3f} {raw_s:>14.3f} {ratio:>7.2f}  {aim}")
+    print(f"{'TCP connections, 100 calls':<28} {ours_conns:>10} {raw_conns:>14} {'':>7}  1 "
+          f"(new client per call: {unpooled})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""GET /api/v1/admin/services against a real supervisord, and the Services page in a browser.
+
+The route runs in the app from create_app, on a real SQLite database, against a small real
+supervisord with one healthy and one broken program: in-process for the API checks, under a real
+uvicorn server for the browser test. A last browser test boots the whole stack
+(tests.support.stack.Stack: supervisord, gunicorn, two workers, Vite) and reads it from the page.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import API_TEST_ENV, PASSWORD, login
+from tests.e2e.servers import ViteServer
+from tests.support.net import free_port, port_is_free
+from tests.support.processes import processes_mentioning
+from tests.support.stack import Stack
+from tests.support.wait import wait_until
+
+VENV_BIN = Path(sys.executable).parent
+SERVICES = "/api/v1/admin/services"
+
+SUPERVISORD_CONF = """\
+[unix_http_server]
+file = %(here)s/supervisor.sock
+chmod = 0700
+[supervisord]
+logfile = %(here)s/supervisord.log
+pidfile = %(here)s/supervisord.pid
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+[program:sleeper]
+command = {python} -c "import time; time.sleep(3600)"
+startsecs = 0
+[program:broken]
+command = {python} -c "raise SystemExit(3)"
+startsecs = 1
+startretries = 0
+autorestart = false
+"""
+
+
+def build_app(home: Path, socket: Path) -> FastAPI:
+    from api.app import create_app
+    from api.migrate import upgrade
+    from config.config import load
+
+    settings = load({"APP_HOME": str(home), "APP_ENV": "test", "SUPERVISOR_SOCKET": str(socket),
+                     "DATABASE_URL": f"sqlite:///{home / 'var' / 'app.db'}", **API_TEST_ENV})
+    upgrade(settings.DATABASE_URL)
+    return create_app(settings)
+
+
+@pytest.fixture(scope="module")
+def supervisord(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A real supervisord with a healthy `sleeper` and a `broken` program; yields its socket."""
+    home = tmp_path_factory.mktemp("mini-supervisord")
+    conf = home / "supervisord.conf"
+    conf.write_text(SUPERVISORD_CONF.format(python=sys.executable))
+    socket = home / "supervisor.sock"
+    subprocess.run([str(VENV_BIN / "supervisord"), "-c", str(conf)], cwd=home, check=True, timeout=30)
+    from ops.errors import OpsError
+    from ops.rpc import SupervisorClient
+
+    client = SupervisorClient(str(socket), timeout=10)
+    try:
+        def states() -> dict[str, str]:
+            return {p["name"]: p["statename"] for p in client.call("supervisor.getAllProcessInfo")}
+
+        wait_until(lambda: states() == {"sleeper": "RUNNING", "broken": "FATAL"}, timeout=30,
+                   message="sleeper RUNNING, broken FATAL")
+        yield socket
+    finally:
+        try:
+            client.call("supervisor.shutdown")
+        except OpsError:
+            pass  # already gone
+        wait_until(lambda: not processes_mentioning(str(home)), timeout=30,
+                   message=lambda: f"supervisord to exit: {processes_mentioning(str(home))}")
+
+
+def bearer(client: TestClient, email: str) -> dict[str, str]:
+    r = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def make_users(app: FastAPI) -> None:
+    from api.accounts import create_user as create
+
+    with app.state.db.session() as session:
+        create(session, email="admin@example.com", password=PASSWORD, is_admin=True)
+        create(session, email="user@example.com", password=PASSWORD)
+
+
+def test_admin_sees_programs_and_their_health(supervisord: Path, tmp_path: Path) -> None:
+    app = build_app(tmp_path, supervisord)
+    make_users(app)
+    with TestClient(app) as client:
+        r = client.get(SERVICES, headers=bearer(client, "admin@example.com"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["supervisord"] == "RUNNING"
+    assert body["healthy"] is False  # one program is broken
+    programs = {p["name"]: p for p in body["programs"]}
+    assert programs["sleeper"]["state"] == "RUNNING" and programs["sleeper"]["healthy"] is True
+    assert programs["sleeper"]["pid"] > 0
+    assert programs["broken"]["state"] == "FATAL" and programs["broken"]["healthy"] is False
+    assert programs["broken"]["problem"]
+
+
+def test_services_are_for_admins_only(supervisord: Path, tmp_path: Path) -> None:
+    app = build_app(tmp_path, supervisord)
+    make_users(app)
+    with TestClient(app) as client:
+        assert client.get(SERVICES).status_code == 401
+        r = client.get(SERVICES, headers=bearer(client, "user@example.com"))
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "forbidden"
+
+
+def test_supervisord_unreachable_is_a_clear_503(tmp_path: Path) -> None:
+    app = build_app(tmp_path, tmp_path / "var" / "run" / "no-such.sock")
+    make_users(app)
+    with TestClient(app) as client:
+        r = client.get(SERVICES, headers=bearer(client, "admin@example.com"))
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "unavailable"
+    assert r.json()["error"]["message"].startswith("supervisord unreachable: supervisord is not running")
+
+
+@pytest.fixture(scope="module")
+def services_frontend(browser: Any, supervisord: Path,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app under uvicorn on a free port (its supervisord is the small one), and Vite before it."""
+    import uvicorn
+
+    home = tmp_path_factory.mktemp("services-api")
+    app = build_app(home, supervisord)
+    make_users(app)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="services-api", daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, timeout=30, message="uvicorn to start")
+        with ViteServer(api_url=f"http://127.0.0.1:{port}", log_dir=home) as vite:
+            yield vite.url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        app.state.db.engine.dispose()
+        wait_until(lambda: port_is_free(port), timeout=15, message=f"port {port} to be free")
+
+
+@pytest.mark.browser
+def test_admin_services_page_lists_programs_and_health(page: Any, services_frontend: str) -> None:
+    login(page, services_frontend, "admin@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Services").click()
+    expect(page.get_by_role("heading", name="Services")).to_be_focused()
+    sleeper = page.locator(".services-table tr", has_text="sleeper")
+    broken = page.locator(".services-table tr", has_text="broken")
+    expect(sleeper.locator(".badge")).to_have_text(["RUNNING", "Healthy"])
+    expect(broken.locator(".badge")).to_have_text(["FATAL", "Unhealthy"])
+    expect(page.get_by_role("status").filter(has_text="supervisord")).to_have_text(
+        "supervisord RUNNING: 1 program(s) need attention")
+
+
+@pytest.mark.browser
+@pytest.mark.stack
+def test_admin_services_page_shows_the_real_stack(page: Any, tmp_path: Path) -> None:
+    with Stack(tmp_path, env=API_TEST_ENV) as stack:
+        stack.wait_running()
+        wait_until(lambda: httpx.get(stack.api_url + "/health", timeout=2).status_code == 200, timeout=60,
+                   message="API healthy")
+        from api.accounts import create_user
+        from api.db import Database
+
+        db = Database(f"sqlite:///{tmp_path / 'var' / 'app.db'}")  # the Stack's API database
+        try:
+            with db.session() as session:
+                create_user(session, email="admin@example.com", password=PASSWORD, is_admin=True)
+        finally:
+            db.engine.dispose()
+        login(page, stack.frontend_url, "admin@example.com")
+        page.get_by_role("link", name="Services").click()
+        table = page.locator(".services-table")
+        for name in ("api", "frontend", "worker:worker_0", "worker:worker_1"):
+            expect(table.locator("tr", has_text=name).locator(".badge").first).to_have_text("RUNNING")
+        summary = page.get_by_role("status").filter(has_text="supervisord")
+        expect(summary).to_contain_text("all programs healthy", timeout=30_000)
+

@@ -1,0 +1,122 @@
+"""A real API (gunicorn, 2 workers) per test module and backend, plus users to call it as."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.accounts import create_api_key, create_user
+from api.db import Database
+from tests.support.api_server import ApiServer
+from tests.support.databases import fresh_postgres_database, postgres_server_url
+
+# High limits: these suites test behaviour, not rate limits (tests/integration/api/test_rate_limits.py does).
+UNLIMITED = {"RATE_LIMIT_DEFAULT": "1000000/minute", "RATE_LIMIT_LOGIN": "1000000/minute"}
+
+
+@dataclass
+class Caller:
+    """A user of the API with a password, an API key and ready-made auth headers."""
+
+    id: int
+    email: str
+    password: str
+    api_key: str
+    api_key_id: int
+    is_admin: bool = False
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.api_key}
+
+
+@dataclass
+class LiveApi:
+    url: str
+    database_url: str
+    backend: str
+    server: ApiServer
+    database: Database
+    _count: list[int] = field(default_factory=lambda: [0])
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def new_user(self, *, is_admin: bool = False) -> Caller:
+        self._count[0] += 1
+        email = f"user{self._count[0]}-{secrets.token_hex(3)}@example.com"
+        password = secrets.token_urlsafe(12)
+        with self.database.session() as session:
+            user = create_user(session, email=email, password=password, is_admin=is_admin)
+            api_key, key = create_api_key(session, user_id=user.id, name="tests")
+        return Caller(
+            id=user.id, email=email, password=password, api_key=key, api_key_id=api_key.id, is_admin=is_admin
+        )
+
+
+def backend_database(stack: ExitStack, backend: str, home: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{home / 'var' / 'app.db'}"
+    server_url = postgres_server_url()
+    if not server_url:
+        pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL (CI sets it)")
+    return stack.enter_context(fresh_postgres_database(server_url))
+
+
+def boot_api(
+    tmp_path_factory: pytest.TempPathFactory,
+    backend: str,
+    *,
+    workers: int = 2,
+    env: dict[str, str] | None = None,
+) -> Iterator[LiveApi]:
+    home = tmp_path_factory.mktemp(f"api-{backend}")
+    (home / "var").mkdir()
+    with ExitStack() as stack:
+        database_url = backend_database(stack, backend, home)
+        server = stack.enter_context(
+            ApiServer(home, database_url=database_url, workers=workers, env={**UNLIMITED, **(env or {})})
+        )
+        database = Database(database_url, pool_size=2, max_overflow=2, application_name="tests")
+        stack.callback(database.dispose)
+        yield LiveApi(
+            url=server.url, database_url=database_url, backend=backend, server=server, database=database
+        )
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="package", params=BACKENDS)
+def live_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+    """The real API under gunicorn with 2 workers, once per backend for all of tests/integration/api
+    (tests make their own users, so they do not see each other's data; suites that need other
+    settings boot their own server)."""
+    yield from boot_api(tmp_path_factory, request.param)
+
+
+@pytest.fixture(scope="module")
+def owner(live_api: LiveApi) -> Caller:
+    return live_api.new_user()
+
+
+@pytest.fixture(scope="module")
+def other(live_api: LiveApi) -> Caller:
+    return live_api.new_user()
+
+
+@pytest.fixture(scope="module")
+def admin(live_api: LiveApi) -> Caller:
+    return live_api.new_user(is_admin=True)
+
+
+@pytest.fixture(scope="module")
+def http(live_api: LiveApi) -> Iterator[httpx.Client]:
+    with live_api.client() as client:
+        yield client

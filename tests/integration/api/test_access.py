@@ -1,0 +1,146 @@
+"""Who may do what: owner, another user, admin, anonymous, revoked key, expired and forged JWTs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from api.security import create_access_token
+from tests.integration.api.conftest import Caller, LiveApi
+
+
+@pytest.fixture(scope="module")
+def item(http: httpx.Client, owner: Caller) -> dict:
+    response = http.post("/api/v1/items", json={"title": "owned"}, headers=owner.headers)
+    assert response.status_code == 201
+    return response.json()
+
+
+def _secret(live_api: LiveApi) -> str:
+    return live_api.server.env["JWT_SECRET"]
+
+
+def bad_credentials(live_api: LiveApi, http: httpx.Client) -> dict[str, dict[str, str]]:
+    victim = live_api.new_user()
+    assert http.delete(f"/api/v1/api-keys/{victim.api_key_id}", headers=victim.headers).status_code == 204
+    expired = create_access_token(
+        victim.id, secret=_secret(live_api), expires_in=60, now=datetime.now(UTC) - timedelta(hours=2)
+    )
+    forged = create_access_token(victim.id, secret="not-the-server-secret", expires_in=600)
+    unknown_user = create_access_token(10**9, secret=_secret(live_api), expires_in=600)
+    return {
+        "anonymous": {},
+        "revoked key": {"X-API-Key": victim.api_key},
+        "revoked key as bearer": {"Authorization": f"Bearer {victim.api_key}"},
+        "unknown key": {"X-API-Key": "sk_00000000_" + "A" * 43},
+        "not a key": {"X-API-Key": "hello"},
+        "expired JWT": {"Authorization": f"Bearer {expired}"},
+        "forged JWT": {"Authorization": f"Bearer {forged}"},
+        "JWT of no user": {"Authorization": f"Bearer {unknown_user}"},
+        "garbage bearer": {"Authorization": "Bearer not.a.jwt"},
+        "basic auth": {"Authorization": "Basic dXNlcjpwYXNz"},
+        "scheme only": {"Authorization": "Bearer"},
+    }
+
+
+def test_bad_credentials_get_401_on_every_protected_endpoint(
+    live_api: LiveApi, http: httpx.Client, item: dict
+) -> None:
+    calls = [
+        ("GET", "/api/v1/auth/me", None),
+        ("GET", "/api/v1/items", None),
+        ("POST", "/api/v1/items", {"title": "x"}),
+        ("GET", f"/api/v1/items/{item['id']}", None),
+        ("PATCH", f"/api/v1/items/{item['id']}", {"title": "stolen"}),
+        ("DELETE", f"/api/v1/items/{item['id']}", None),
+        ("GET", "/api/v1/api-keys", None),
+        ("POST", "/api/v1/api-keys", {"name": "x"}),
+        ("DELETE", "/api/v1/api-keys/1", None),
+    ]
+    for label, headers in bad_credentials(live_api, http).items():
+        for method, path, body in calls:
+            response = http.request(method, path, json=body, headers=headers)
+            assert response.status_code == 401, (label, method, path, response.text)
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+            assert response.json()["error"]["code"] == "unauthorized"
+    # Nothing changed.
+    assert (
+        http.get(
+            f"/api/v1/items/{item['id']}", headers={"X-API-Key": _owner_key(live_api, http, item)}
+        ).json()["title"]
+        == "owned"
+    )
+
+
+def _owner_key(live_api: LiveApi, http: httpx.Client, item: dict) -> str:
+    from api.accounts import create_api_key
+
+    with live_api.database.session() as session:
+        return create_api_key(session, user_id=item["user_id"], name="check")[1]
+
+
+def test_expired_and_forged_tokens_say_why(live_api: LiveApi, http: httpx.Client) -> None:
+    creds = bad_credentials(live_api, http)
+    assert (
+        http.get("/api/v1/auth/me", headers=creds["expired JWT"]).json()["error"]["message"]
+        == "access token expired"
+    )
+    assert (
+        http.get("/api/v1/auth/me", headers=creds["forged JWT"]).json()["error"]["message"]
+        == "invalid access token"
+    )
+
+
+@pytest.mark.parametrize("who, status", [("owner", 200), ("other", 404), ("admin", 200)])
+def test_read_item(
+    who: str, status: int, request: pytest.FixtureRequest, http: httpx.Client, item: dict
+) -> None:
+    caller: Caller = request.getfixturevalue(who)
+    response = http.get(f"/api/v1/items/{item['id']}", headers=caller.headers)
+    assert response.status_code == status
+    if status == 404:
+        assert response.json()["error"]["code"] == "not_found"
+
+
+def test_other_user_cannot_change_delete_or_list_the_item(
+    http: httpx.Client, other: Caller, owner: Caller, item: dict
+) -> None:
+    assert (
+        http.patch(
+            f"/api/v1/items/{item['id']}", json={"title": "mine now"}, headers=other.headers
+        ).status_code
+        == 404
+    )
+    assert http.delete(f"/api/v1/items/{item['id']}", headers=other.headers).status_code == 404
+    listed = http.get("/api/v1/items", headers=other.headers).json()
+    assert item["id"] not in [i["id"] for i in listed["items"]]
+    still = http.get(f"/api/v1/items/{item['id']}", headers=owner.headers).json()
+    assert still["title"] == "owned"
+
+
+def test_other_user_cannot_revoke_someone_elses_key(http: httpx.Client, other: Caller, owner: Caller) -> None:
+    assert http.delete(f"/api/v1/api-keys/{owner.api_key_id}", headers=other.headers).status_code == 404
+    assert http.get("/api/v1/auth/me", headers=owner.headers).status_code == 200
+    assert owner.api_key_id not in [
+        k["id"] for k in http.get("/api/v1/api-keys", headers=other.headers).json()
+    ]
+
+
+def test_admin_sees_and_changes_all_items(http: httpx.Client, admin: Caller, live_api: LiveApi) -> None:
+    someone = live_api.new_user()
+    theirs = http.post("/api/v1/items", json={"title": "theirs"}, headers=someone.headers).json()
+    listed = http.get("/api/v1/items", params={"limit": 100}, headers=admin.headers).json()
+    assert theirs["id"] in [i["id"] for i in listed["items"]]
+    patched = http.patch(f"/api/v1/items/{theirs['id']}", json={"title": "moderated"}, headers=admin.headers)
+    assert patched.status_code == 200 and patched.json()["user_id"] == someone.id
+    assert http.delete(f"/api/v1/items/{theirs['id']}", headers=admin.headers).status_code == 204
+
+
+def test_owner_may_use_a_jwt_from_login(http: httpx.Client, owner: Caller, item: dict) -> None:
+    token = http.post("/api/v1/auth/login", json={"email": owner.email, "password": owner.password}).json()[
+        "access_token"
+    ]
+    response = http.get(f"/api/v1/items/{item['id']}", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200

@@ -1,0 +1,67 @@
+"""``monitor.py --start-all``: boots supervisord from nothing, waits for health, ends with table and URLs.
+
+The stack is started by the command under test; Stack is used only for its ports, environment and
+the shutdown that checks nothing is left behind.
+"""
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.ops.conftest import monitor
+from tests.support.stack import Stack
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+def unstarted(tmp_path: Path) -> Iterator[Stack]:
+    stack = Stack(tmp_path)
+    stack.started = True  # whatever --start-all starts, stop() shuts down and checks
+    try:
+        yield stack
+    finally:
+        if stack.socket.exists():
+            stack.stop()
+
+
+def test_start_all_from_nothing_then_again(unstarted: Stack) -> None:
+    done = monitor(unstarted, "--start-all", "--timeout", "150")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout.splitlines()
+    assert out[0].startswith("started supervisord (") and str(unstarted.home) in out[0]
+    assert any(line.startswith("[") and "healthy" in line for line in out)  # progress
+    assert "supervisord RUNNING, 5 processes, all healthy" in out
+    # The table and then where to go: bin/run prints exactly this.
+    assert out[-5] == "supervisord RUNNING, 5 processes, all healthy"
+    assert out[-4].startswith(f"API       {unstarted.api_url}   (health: {unstarted.api_url}/health")
+    assert out[-3] == f"Frontend  {unstarted.frontend_url}"
+    assert out[-2] == f"worker_0  {unstarted.worker_url(0)}/health"
+    assert out[-1] == f"worker_1  {unstarted.worker_url(1)}/health"
+    pids = {p["name"]: p["pid"] for p in unstarted.process_info()}
+
+    again = monitor(unstarted, "--start-all", "--timeout", "60")
+    assert again.returncode == 0
+    assert again.stdout.startswith("supervisord already running\n")
+    assert {p["name"]: p["pid"] for p in unstarted.process_info()} == pids  # nothing started twice
+
+
+def test_a_taken_port_is_named_with_the_end_of_the_log(unstarted: Stack) -> None:
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", unstarted.worker_port))  # worker_0's health port
+    squatter.listen()
+    try:
+        done = monitor(unstarted, "--start-all", "--timeout", "25")
+    finally:
+        squatter.close()
+    assert done.returncode == 1
+    first = done.stderr.splitlines()[0]
+    assert first.startswith("monitor.py: ") and "worker_0" in first
+    assert "worker_1" not in first
+    assert "--- end of worker_0's log:" in done.stderr
+    assert "Address already in use" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "not healthy: worker_0" in done.stdout.splitlines()[-5]  # the table still ends the output

@@ -1,0 +1,141 @@
+"""Every method of both clients against a real API server (gunicorn, SQLite): one suite, sync and async."""
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+import sdk
+from api.security import create_access_token
+from tests.integration.sdk.conftest import Account, LiveAPI
+
+
+def test_health(connect) -> None:
+    health = connect().health()
+    assert isinstance(health, sdk.HealthStatus)
+    assert health.status == "healthy" and health.uptime_seconds >= 0
+    assert health.database["backend"] == "sqlite" and isinstance(health.connection_pool, dict)
+
+
+def test_create_get_update_delete_an_item(connect, account: Account) -> None:
+    client = connect(api_key=account.api_key)
+    created = client.create_item(title="Buy milk", description="2 litres", metadata={"aisle": 4})
+    assert isinstance(created, sdk.Item)
+    assert (created.title, created.description, created.metadata, created.status) == \
+        ("Buy milk", "2 litres", {"aisle": 4}, "pending")
+    assert created.user_id == account.user_id
+    assert created.created_at.tzinfo is not None
+    assert abs((datetime.now(UTC) - created.created_at).total_seconds()) < 120
+
+    fetched = client.get_item(item_id=created.id)
+    assert fetched == created
+
+    updated = client.update_item(item_id=created.id, title="Buy oat milk")
+    assert updated.title == "Buy oat milk" and updated.description == "2 litres"
+    assert client.get_item(item_id=created.id).title == "Buy oat milk"
+
+    assert client.delete_item(item_id=created.id) is None
+    with pytest.raises(sdk.NotFoundError) as caught:
+        client.get_item(item_id=created.id)
+    assert caught.value.status_code == 404 and caught.value.request_id
+    assert caught.value.code == "not_found"
+
+
+def test_list_items_pages_newest_first(connect, account: Account) -> None:
+    client = connect(api_key=account.api_key)
+    ids = [client.create_item(title=f"item {n}").id for n in range(5)]
+    first = client.list_items(page=1, limit=2)
+    assert isinstance(first, sdk.PaginatedResponse)
+    assert [item.id for item in first] == ids[::-1][:2]
+    assert (first.total, first.page, first.limit, first.pages) == (5, 1, 2, 3)
+    last = client.list_items(page=3, limit=2)
+    assert [item.id for item in last] == [ids[0]]
+    assert "<table>" in first._repr_html_()
+
+
+def test_list_items_filters_by_status_and_title(connect, account: Account) -> None:
+    client = connect(api_key=account.api_key)
+    client.create_item(title="Milk run")
+    client.create_item(title="Bread")
+    found = client.list_items(q="milk")
+    assert [item.title for item in found] == ["Milk run"]
+    assert client.list_items(status="done").total == 0
+
+
+def test_login_with_email_and_password(connect, account: Account) -> None:
+    client = connect(api_key=None)
+    assert client.login(email=account.email, password=account.password) is None
+    item = client.create_item(title="made with a token")
+    assert item.user_id == account.user_id
+    assert account.password not in repr(client)
+
+
+def test_wrong_password_is_an_authentication_error(connect, account: Account) -> None:
+    with pytest.raises(sdk.AuthenticationError) as caught:
+        connect(api_key=None).login(email=account.email, password="not-the-password")
+    assert caught.value.status_code == 401
+
+
+def test_an_expired_token_is_renewed_by_logging_in_again(connect, account: Account,
+                                                          live_api: LiveAPI) -> None:
+    client = connect(api_key=None)
+    client.login(email=account.email, password=account.password)
+    expired = create_access_token(account.user_id, secret=live_api.server.env["JWT_SECRET"], expires_in=-60)
+    core = getattr(client, "async_client", client)._core
+    core.credentials.set_token(expired, None)  # as if an hour had passed
+    assert client.list_items().total >= 0
+    assert core.credentials.headers()["Authorization"] != f"Bearer {expired}"
+
+
+def test_a_wrong_api_key_is_an_authentication_error(connect) -> None:
+    with pytest.raises(sdk.AuthenticationError) as caught:
+        connect(api_key="sk_deadbeef_" + "x" * 43).list_items()
+    assert caught.value.status_code == 401 and caught.value.request_id
+
+
+def test_invalid_input_is_a_validation_error_with_field_details(connect, account: Account) -> None:
+    with pytest.raises(sdk.ValidationError) as caught:
+        connect(api_key=account.api_key).create_item(title="")
+    error = caught.value
+    assert error.status_code == 422 and error.code == "validation_error"
+    assert any("title" in detail["loc"] for detail in error.errors)
+
+
+def test_another_users_item_is_not_found(connect, live_api: LiveAPI, account: Account) -> None:
+    mine = connect(api_key=account.api_key).create_item(title="private")
+    stranger = connect(api_key=live_api.new_account().api_key)
+    with pytest.raises(sdk.NotFoundError):
+        stranger.get_item(item_id=mine.id)
+    with pytest.raises(sdk.NotFoundError):
+        stranger.update_item(item_id=mine.id, title="hijacked")
+
+
+def test_a_repeated_idempotency_key_returns_the_first_item(connect, account: Account) -> None:
+    client = connect(api_key=account.api_key)
+    first = client.create_item(title="once", idempotency_key="order-1")
+    again = client.create_item(title="once", idempotency_key="order-1")
+    assert again.id == first.id
+    assert client.list_items().total == 1
+    with pytest.raises(sdk.ConflictError) as caught:
+        client.create_item(title="something else", idempotency_key="order-1")
+    assert caught.value.status_code == 409
+
+
+def test_status_pending_requeues_an_item(connect, account: Account) -> None:
+    client = connect(api_key=account.api_key)
+    item = client.create_item(title="again")
+    assert client.update_item(item_id=item.id, status="pending").status == "pending"
+    with pytest.raises(sdk.ValidationError):
+        client.update_item(item_id=item.id, status="done")
+
+
+def test_async_client_runs_requests_concurrently(live_api: LiveAPI, account: Account) -> None:
+    async def main() -> tuple[list[sdk.Item], int]:
+        async with sdk.AsyncClient(base_url=live_api.url, api_key=account.api_key) as client:
+            created = await asyncio.gather(*(client.create_item(title=f"parallel {n}") for n in range(20)))
+            listed = await client.list_items(limit=100)
+            return list(created), listed.total
+
+    created, total = asyncio.run(main())
+    assert len({item.id for item in created}) == 20 and total == 20

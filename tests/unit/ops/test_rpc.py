@@ -1,0 +1,128 @@
+"""The supervisord client's error mapping, against real unix sockets (no supervisord needed)."""
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from supervisor.xmlrpc import Faults as SupervisorFaults
+
+from ops.errors import (
+    OpsError,
+    ProgramFailed,
+    SupervisorAccessDenied,
+    SupervisorFault,
+    SupervisorUnreachable,
+    UnknownProgram,
+)
+from ops.rpc import Faults, HTTPStatusError, SupervisorClient
+from ops.xmlrpc_codec import XmlRpcFault
+
+
+def test_fault_codes_match_supervisor() -> None:
+    ours = {k: v for k, v in vars(Faults).items() if k.isupper()}
+    theirs = {k: v for k, v in vars(SupervisorFaults).items() if k.isupper()}
+    assert ours == theirs
+
+
+def test_missing_socket_means_not_running_exit_2(tmp_path: Path) -> None:
+    client = SupervisorClient(str(tmp_path / "nope.sock"))
+    with pytest.raises(SupervisorUnreachable) as caught:
+        client.snapshot()
+    assert caught.value.exit_code == 2
+    assert "not running" in str(caught.value) and "nope.sock" in str(caught.value)
+
+
+def test_stale_socket_nobody_listening_means_not_running(tmp_path: Path) -> None:
+    path = tmp_path / "stale.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(path))
+    sock.close()  # the file stays, nobody listens: what a killed supervisord leaves behind
+    with pytest.raises(SupervisorUnreachable) as caught:
+        SupervisorClient(str(path)).snapshot()
+    assert caught.value.exit_code == 2 and "stale socket" in str(caught.value)
+
+
+@pytest.fixture
+def silent_server(tmp_path: Path) -> Iterator[str]:
+    """A unix socket that accepts connections and never answers: a hung supervisord."""
+    path = str(tmp_path / "hung.sock")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen()
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except (TimeoutError, OSError):
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield path
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_hung_supervisord_times_out_instead_of_blocking(silent_server: str) -> None:
+    client = SupervisorClient(silent_server, timeout=0.3)
+    with pytest.raises(SupervisorUnreachable, match="did not answer within 0.3s"):
+        client.snapshot()
+
+
+def caller(error: BaseException | None = None, result: object = None):  # type: ignore[no-untyped-def]
+    """A stand-in caller for faults a root test user cannot provoke for real (permission denied)."""
+
+    def call(method: str, params: tuple[object, ...]) -> object:
+        if error:
+            raise error
+        return result
+
+    return call
+
+
+def test_permission_denied_is_its_own_exit_code() -> None:
+    client = SupervisorClient("/x.sock", caller_factory=lambda: caller(PermissionError(13, "denied")))
+    with pytest.raises(SupervisorAccessDenied) as caught:
+        client.call("supervisor.getState")
+    assert caught.value.exit_code == 3 and "permission denied" in str(caught.value)
+
+
+def test_http_401_is_access_denied() -> None:
+    client = SupervisorClient("/x.sock", caller_factory=lambda: caller(HTTPStatusError(401)))
+    with pytest.raises(SupervisorAccessDenied):
+        client.call("supervisor.getState")
+
+
+def test_a_new_caller_is_built_after_a_transport_error() -> None:
+    callers = iter([caller(ConnectionResetError()), caller(result={"statename": "RUNNING"})])
+    made: list[object] = []
+
+    def factory():  # type: ignore[no-untyped-def]
+        made.append(next(callers))
+        return made[-1]
+
+    client = SupervisorClient("/x.sock", caller_factory=factory)
+    with pytest.raises(SupervisorUnreachable):
+        client.call("supervisor.getState")
+    assert client.call("supervisor.getState") == {"statename": "RUNNING"}
+    assert len(made) == 2
+
+
+@pytest.mark.parametrize(("code", "error"), [
+    (Faults.BAD_NAME, UnknownProgram), (Faults.SPAWN_ERROR, ProgramFailed),
+    (Faults.SHUTDOWN_STATE, SupervisorUnreachable), (Faults.FAILED, SupervisorFault),
+])
+def test_faults_map_to_named_errors(code: int, error: type[OpsError]) -> None:
+    client = SupervisorClient("/x.sock", caller_factory=lambda: caller(XmlRpcFault(code, "text")))
+    with pytest.raises(error):
+        client.call("supervisor.getState", "api")

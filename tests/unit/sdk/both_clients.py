@@ -1,0 +1,81 @@
+"""Run one test body against both clients: the AsyncClient behind a blocking facade.
+
+The facade drives each coroutine to completion on a private event loop, and ``iter_items`` one page
+at a time, so a test can call other methods between the items of an iteration, as with the sync client.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from sdk import AsyncClient, Client
+
+KINDS = ("sync", "async")
+
+
+class BlockingAsyncClient:
+    """The AsyncClient's methods, called like the sync Client's."""
+
+    def __init__(self, client: AsyncClient, *, http_client: httpx.AsyncClient | None = None) -> None:
+        self.async_client = client
+        self._http_client = http_client  # a borrowed pool lives on this loop, so it is closed here too
+        self._loop = asyncio.new_event_loop()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.async_client, name)
+        if name == "iter_items":
+            return self._iterate
+        if inspect.iscoroutinefunction(attr):
+            return lambda *args, **kwargs: self._loop.run_until_complete(attr(*args, **kwargs))
+        return attr
+
+    def _iterate(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        pages: Any = self.async_client.iter_items(*args, **kwargs)
+        try:
+            while True:
+                try:
+                    yield self._loop.run_until_complete(pages.__anext__())
+                except StopAsyncIteration:
+                    return
+        finally:
+            self._loop.run_until_complete(pages.aclose())
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        try:
+            self._loop.run_until_complete(self.async_client.close())
+            if self._http_client is not None:
+                self._loop.run_until_complete(self._http_client.aclose())
+        finally:
+            self._loop.close()
+
+    def __enter__(self) -> BlockingAsyncClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return repr(self.async_client)
+
+
+def make_client(kind: str, *, sleep: Callable[[float], None] | None = None, **kwargs: Any) -> Any:
+    """A Client, or a BlockingAsyncClient with the same behaviour, built from the same arguments."""
+    if kind == "sync":
+        if sleep is not None:
+            kwargs["sleep"] = sleep
+        return Client(**kwargs)
+
+    if sleep is not None:
+        record = sleep
+
+        async def async_sleep(seconds: float) -> None:
+            record(seconds)
+
+        kwargs["sleep"] = async_sleep
+    return BlockingAsyncClient(AsyncClient(**kwargs), http_client=kwargs.get("http_client"))

@@ -1,0 +1,73 @@
+"""Models: built from API JSON, unknown fields kept aside, aware datetimes, short reprs, round trips."""
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime, timedelta
+
+from sdk import HealthStatus, Item, PaginatedResponse
+from tests.unit.sdk.conftest import item_json
+
+
+def page_json(count: int = 3) -> dict:
+    return {"items": [item_json(i) for i in range(count, 0, -1)], "total": 10, "page": 1, "limit": count,
+            "pages": 4, "next_cursor": 1}
+
+
+def test_item_from_dict_parses_aware_datetimes_and_keeps_unknown_fields_aside() -> None:
+    item = Item.from_dict(item_json(3, created_at="2026-11-29T03:00:00+02:00", lease_owner="w1"))
+    assert item.created_at == datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
+    assert item.created_at.utcoffset() == timedelta(hours=2)
+    assert item.extra == {"lease_owner": "w1"}
+    assert "lease_owner" not in repr(item)
+
+
+def test_a_datetime_without_offset_is_taken_as_utc() -> None:
+    item = Item.from_dict(item_json(created_at="2026-11-29T03:00:00", updated_at="2026-11-29T03:00:00Z"))
+    assert item.created_at.tzinfo is not None and item.updated_at.tzinfo is not None
+
+
+def test_item_repr_is_short_even_for_long_text() -> None:
+    item = Item.from_dict(item_json(4, title="x" * 500, description="y" * 10_000, metadata={"k": "v" * 999}))
+    text = repr(item)
+    assert text.startswith("Item(id=4, title='xxx") and len(text) < 140 and "yyy" not in text
+
+
+def test_to_dict_round_trips_and_is_json_ready() -> None:
+    data = item_json(5, metadata={"a": [1, 2]}, future_field=True)
+    item = Item.from_dict(data)
+    assert item.to_dict() == data
+    assert Item.from_dict(item.to_dict()) == item
+
+
+def test_models_pickle() -> None:
+    page = PaginatedResponse.from_dict(page_json())
+    assert pickle.loads(pickle.dumps(page)) == page
+    item = page.items[0]
+    assert pickle.loads(pickle.dumps(item)) == item
+
+
+def test_a_page_is_iterable_sized_and_indexable() -> None:
+    page = PaginatedResponse.from_dict(page_json(3))
+    assert [item.id for item in page] == [3, 2, 1]
+    assert len(page) == 3 and page[0].id == 3 and page.has_more
+    assert all(isinstance(item, Item) for item in page.items)
+    assert repr(page) == "PaginatedResponse(page=1/4, items=3, total=10, limit=3)"
+    assert PaginatedResponse.from_dict(page.to_dict()) == page
+
+
+def test_a_page_shows_as_an_html_table_with_escaped_titles() -> None:
+    data = page_json(2)
+    data["items"][0]["title"] = "<script>alert(1)</script>"
+    html = PaginatedResponse.from_dict(data)._repr_html_()
+    assert html.startswith("<table>") and html.count("<tr>") == 3
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "page 1 of 4" in html
+
+
+def test_health_status_has_the_reference_fields() -> None:
+    health = HealthStatus.from_dict({"status": "healthy", "uptime_seconds": 12,
+                                     "database": {"reachable": True, "backend": "sqlite"},
+                                     "connection_pool": {"size": 5}, "version": "1.2"})
+    assert (health.status, health.uptime_seconds, health.connection_pool) == ("healthy", 12, {"size": 5})
+    assert health.healthy and health.extra == {"version": "1.2"}
+    assert repr(health) == "HealthStatus(status='healthy', uptime_seconds=12, database='sqlite')"
