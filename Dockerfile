@@ -18,7 +18,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     APP_ENV=production \
     APP_HOME=/app \
     API_HOST=0.0.0.0 \
-    STATIC_DIR=/app/static
+    STATIC_DIR=/app/static \
+    WORKER_HEALTH_HOST=0.0.0.0
 WORKDIR /app
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home app

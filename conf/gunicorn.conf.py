@@ -22,8 +22,24 @@ proc_name = "api"
 forwarded_allow_ips = "127.0.0.1"
 
 
+def _refuse_taken_port() -> None:
+    # gunicorn retries a taken address for 5 s before giving up, long enough that supervisord counts
+    # the start as RUNNING and restarts it forever. Failing at once lets it reach FATAL, and says why.
+    import socket
+    import sys
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((_settings.API_HOST, _settings.API_PORT))
+        except OSError as exc:
+            sys.stderr.write(f"api: cannot listen on {bind}: {exc.strerror} (set API_PORT to a free port)\n")
+            sys.exit(1)
+
+
 def on_starting(server: object) -> None:
-    """Apply migrations once in the master, before any worker forks."""
+    """Check the port, then apply migrations once in the master, before any worker forks."""
+    _refuse_taken_port()
     from api.migrate import upgrade
 
     upgrade(_settings.DATABASE_URL)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -17,6 +18,7 @@ from api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from api.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from api.ratelimit import RateLimiter
 from api.routes import admin, api_keys, auth, health, items
+from api.static import mount_frontend
 from config.config import DEFAULT_JWT_SECRET, ConfigError, Settings, get_settings
 
 # gunicorn stops (instead of respawning forever) when a worker exits with this code.
@@ -59,6 +61,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(api_keys.router)
     app.include_router(items.router)
     app.include_router(admin.router)  # GET /api/v1/admin/services (written by the ops/frontend work)
+    if settings.STATIC_DIR:
+        mount_frontend(app, Path(settings.STATIC_DIR))  # last: its catch-all must not shadow the API
     return app
 
 

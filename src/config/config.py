@@ -82,6 +82,7 @@ class Settings:
     API_GRACEFUL_TIMEOUT: int = setting(20, _int, "seconds gunicorn drains requests on stop")
     API_MAX_REQUESTS: int = setting(10000, _int, "requests before a gunicorn worker is recycled")
     API_MAX_REQUESTS_JITTER: int = setting(1000, _int, "random spread of API_MAX_REQUESTS")
+    STATIC_DIR: str = setting("", doc="built frontend (npm run build) the API serves at / in production")
     API_URL: str = setting("", doc="URL tools use to reach the API (default http://API_HOST:API_PORT)")
 
     FRONTEND_HOST: str = setting("127.0.0.1", doc="Vite dev server bind address")

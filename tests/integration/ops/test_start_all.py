@@ -49,19 +49,27 @@ def test_start_all_from_nothing_then_again(unstarted: Stack) -> None:
     assert {p["name"]: p["pid"] for p in unstarted.process_info()} == pids  # nothing started twice
 
 
-def test_a_taken_port_is_named_with_the_end_of_the_log(unstarted: Stack) -> None:
+@pytest.mark.parametrize(("program", "reason"), [
+    ("worker_0", "Address already in use"),
+    ("api", "Address already in use"),
+])
+def test_a_taken_port_is_named_with_the_end_of_the_log(unstarted: Stack, program: str, reason: str) -> None:
+    port = unstarted.api_port if program == "api" else unstarted.worker_port  # worker_0's health port
     squatter = socket.socket()
-    squatter.bind(("127.0.0.1", unstarted.worker_port))  # worker_0's health port
+    squatter.bind(("127.0.0.1", port))
     squatter.listen()
     try:
         done = monitor(unstarted, "--start-all", "--timeout", "25")
+        states = {p["name"]: p["statename"] for p in unstarted.process_info()}
     finally:
         squatter.close()
     assert done.returncode == 1
     first = done.stderr.splitlines()[0]
-    assert first.startswith("monitor.py: ") and "worker_0" in first
-    assert "worker_1" not in first
-    assert "--- end of worker_0's log:" in done.stderr
-    assert "Address already in use" in done.stderr
+    assert first.startswith("monitor.py: ") and program in first
+    assert all(other not in first for other in ("worker_1", "frontend") if other != program)
+    assert f"--- end of {program}'s log:" in done.stderr
+    assert reason in done.stderr
     assert "Traceback" not in done.stderr
-    assert "not healthy: worker_0" in done.stdout.splitlines()[-5]  # the table still ends the output
+    # It fails loudly and stays failed: nothing moved to another port or kept restarting quietly.
+    assert states[program] in ("BACKOFF", "FATAL"), states
+    assert f"not healthy: {program}" in done.stdout.splitlines()[-5]  # the table still ends the output
