@@ -7,11 +7,27 @@ both directions against ``xmlrpc.client``.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from xml.parsers import expat
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+# supervisord writes log text into its responses as it is, so a program's colour codes (ESC) and
+# other C0 controls arrive raw, which XML 1.0 forbids and expat rejects. They are moved to the
+# private-use plane before parsing and moved back in the decoded text, so `tail` keeps them.
+_CONTROLS = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
+_PRIVATE_BASE = 0xF0000
+_HIDE = {c: chr(_PRIVATE_BASE + c).encode() for c in _CONTROLS}
+_SHOW = str.maketrans({chr(_PRIVATE_BASE + c): chr(c) for c in _CONTROLS})
+
+
+_CONTROL_RUN = re.compile(b"[" + re.escape(_CONTROLS) + b"]")
+
+
+def _hide_controls(body: bytes) -> bytes:
+    return _CONTROL_RUN.sub(lambda match: _HIDE[match.group()[0]], body)
 
 
 class XmlRpcFault(Exception):
@@ -102,7 +118,7 @@ class _Decoder:
         self.text = []
 
     def chars(self, data: str) -> None:
-        self.text.append(data)
+        self.text.append(data.translate(_SHOW))
 
     def _emit(self, value: Any) -> None:
         self.typed = True
@@ -123,7 +139,7 @@ def loads_response(body: bytes) -> Any:
     parser.CharacterDataHandler = decoder.chars
     parser.buffer_text = True
     try:
-        parser.Parse(body, True)
+        parser.Parse(_hide_controls(body), True)
     except expat.ExpatError as exc:
         raise ResponseError(f"malformed XML-RPC response: {exc}") from None
     if len(decoder.results) != 1:

@@ -126,3 +126,15 @@ def test_faults_map_to_named_errors(code: int, error: type[OpsError]) -> None:
     client = SupervisorClient("/x.sock", caller_factory=lambda: caller(XmlRpcFault(code, "text")))
     with pytest.raises(error):
         client.call("supervisor.getState", "api")
+
+
+def test_control_characters_in_log_text_survive_decoding() -> None:
+    # supervisord puts raw log text (colour codes included) into its XML; expat alone rejects it.
+    from ops.xmlrpc_codec import loads_response
+
+    text = "\x1b[32mVITE ready\x1b[0m\x07 tab\there"
+    body = ("<?xml version='1.0'?><methodResponse><params><param><value><array><data>"
+            f"<value><string>{text}</string></value><value><int>42</int></value>"
+            "<value><boolean>0</boolean></value></data></array></value></param></params>"
+            "</methodResponse>").encode()
+    assert loads_response(body) == [text, 42, False]
