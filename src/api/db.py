@@ -7,14 +7,16 @@ foreign keys on every connection; PostgreSQL uses psycopg 3 with a sized pool.
     with db.session() as session:
         session.execute(...)
 """
+
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,38 +44,92 @@ def _begin_sqlite(conn: Any) -> None:
     conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
 
 
+# A connection used this recently is trusted without a ping: under load connections come back
+# within milliseconds, while a server restart (the case pinging is for) takes longer than this.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _note_checkin(_dbapi_conn: Any, record: Any) -> None:
+    if record is not None:
+        record.info["checked_in_at"] = time.monotonic()
+
+
+def _idle_pinger(dialect: Any) -> Callable[[Any, Any, Any], None]:
+    def ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        # SQLAlchemy's "pessimistic disconnect handling" recipe, for idle connections only: a dead
+        # one raises DisconnectionError, the pool discards it (and every older one) and connects
+        # afresh, so the request is served instead of failing on a connection the server dropped.
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(f"stale pooled connection: {error}") from error
+
+    return ping_if_idle
+
+
 class Database:
     """An engine plus a session factory for one database URL."""
 
-    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10,
-                 application_name: str = "app") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 5,
+        max_overflow: int = 10,
+        application_name: str = "app",
+        ping: str = "always",
+    ) -> None:
+        """``ping`` (PostgreSQL): "always" pings each connection on checkout (pool_pre_ping);
+        "idle" pings only those unused for PING_AFTER_IDLE_SECONDS, for the API's hot path."""
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        kwargs: dict[str, Any] = {}
         if self.is_sqlite:
+            # No pool_pre_ping: a SQLite "connection" is a file handle that cannot go stale, and the
+            # ping would cost a query per checkout.
             if self.url.database and self.url.database != ":memory:":
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
         else:
+            # pool_pre_ping costs a round trip on every checkout (two per API request); "idle" has
+            # _idle_pinger ping only connections that sat unused, which is what a restart leaves.
             kwargs["connect_args"] = {"application_name": application_name, "connect_timeout": 5}
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800)
+            kwargs["pool_pre_ping"] = ping != "idle"
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _configure_sqlite)
             event.listen(self.engine, "begin", _begin_sqlite)
+        elif ping == "idle":
+            event.listen(self.engine.pool, "checkin", _note_checkin)
+            event.listen(self.engine.pool, "checkout", _idle_pinger(self.engine.dialect))
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, application_name: str = "app") -> Database:
-        return cls(settings.DATABASE_URL, pool_size=settings.DB_POOL_SIZE,
-                   max_overflow=settings.DB_MAX_OVERFLOW, application_name=application_name)
+    def from_settings(
+        cls, settings: Settings, *, application_name: str = "app", ping: str = "always"
+    ) -> Database:
+        return cls(
+            settings.DATABASE_URL,
+            pool_size=settings.DB_POOL_SIZE,
+            max_overflow=settings.DB_MAX_OVERFLOW,
+            application_name=application_name,
+            ping=ping,
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in a transaction: committed on success, rolled back on error."""
         with self.sessionmaker() as session, session.begin():
             yield session
+
+    def request_scope(self) -> RequestScope:
+        """The database access of one API request (see RequestScope)."""
+        return RequestScope(self)
 
     def ping(self) -> bool:
         """True when the database answers a trivial query."""
@@ -96,3 +152,36 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class RequestScope:
+    """One API request's database access: one Session, created on first use, shared by
+    authentication and the route.
+
+    ``transaction()`` runs short transactions one after the other (auth's lookup, then the route's
+    work). Each returns its connection to the pool when it ends, so a request never holds a
+    connection while it waits for a thread (which could starve the pool under load), and on SQLite
+    a write never follows a read in one deferred transaction (which SQLite may refuse with
+    SQLITE_BUSY_SNAPSHOT instead of waiting).
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._session: Session | None = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on error."""
+        if self._session is None:
+            self._session = self.database.sessionmaker()
+        with self._session.begin():
+            yield self._session
+
+    def in_transaction(self) -> bool:
+        return self._session is not None and self._session.in_transaction()
+
+    def close(self) -> None:
+        """Release the session (no I/O unless a transaction is still open)."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None

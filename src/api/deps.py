@@ -1,6 +1,10 @@
 """Dependencies shared by the routes, as ``Annotated`` aliases (full-stack-fastapi-template style).
 
-    def read_me(user: CurrentPrincipal, db: DatabaseDep) -> ...
+    def get_item(item_id: int, principal: CurrentPrincipal, db: RequestDb) -> ...:
+        with db.transaction() as session: ...
+
+``RequestDb`` is one request's database scope: authentication and the route share its session, so a
+request creates one session, not one per step.
 
 Authentication accepts ``X-API-Key: <key>`` or ``Authorization: Bearer <JWT or API key>``. API keys
 are checked against the database on every request, so a revoked key stops working at once in every
@@ -10,15 +14,17 @@ attempts count against the client's IP.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
+from starlette.concurrency import run_in_threadpool
 
-from api.db import Database
+from api.db import Database, RequestScope
 from api.errors import Forbidden, Unauthorized
 from api.models import ApiKey, User
 from api.ratelimit import RateLimiter
@@ -70,9 +76,25 @@ async def get_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
+async def get_request_scope(request: Request) -> AsyncIterator[RequestScope]:
+    """The request's database scope, shared by authentication and the route (FastAPI caches it per
+    request). Async, and opening nothing until first used: no thread hop, no connection up front."""
+    scope = request.app.state.db.request_scope()
+    try:
+        yield scope
+    finally:
+        # Transactions have ended by now (each `transaction()` commits or rolls back), so closing
+        # only returns the connection to the pool; a scope left mid-transaction rolls back off-loop.
+        if scope.in_transaction():
+            await run_in_threadpool(scope.close)
+        else:
+            scope.close()
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+RequestDb = Annotated[RequestScope, Depends(get_request_scope)]
 
 
 def client_ip(request: Request) -> str:
@@ -80,42 +102,50 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _principal(user: User, api_key_id: int | None = None) -> Principal:
+# Columns, not ORM entities: the lookup runs on every request, and plain rows skip the identity map.
+_USER_COLUMNS = (User.id.label("user_id"), User.email, User.is_admin, User.is_active, User.created_at)
+
+
+def _principal(row: Any, api_key_id: int | None = None) -> Principal:
     return Principal(
-        user_id=user.id,
-        email=user.email,
-        is_admin=user.is_admin,
-        created_at=user.created_at,
+        user_id=row.user_id,
+        email=row.email,
+        is_admin=row.is_admin,
+        created_at=row.created_at,
         api_key_id=api_key_id,
     )
 
 
-def _by_api_key(database: Database, key: str) -> Principal:
-    with database.session() as session:
-        row = session.execute(
-            select(ApiKey.id, ApiKey.revoked_at, ApiKey.last_used_at, User)
-            .join(User, User.id == ApiKey.user_id)
-            .where(ApiKey.key_hash == hash_api_key(key))
-        ).first()
-    if row is None or row.revoked_at is not None or not row.User.is_active:
+def _by_api_key(db: RequestScope, key: str) -> Principal:
+    with db.transaction() as session:
+        row = (
+            session.connection()
+            .execute(
+                select(ApiKey.id, ApiKey.revoked_at, ApiKey.last_used_at, *_USER_COLUMNS)
+                .join(User, User.id == ApiKey.user_id)
+                .where(ApiKey.key_hash == hash_api_key(key))
+            )
+            .first()
+        )
+    if row is None or row.revoked_at is not None or not row.is_active:
         raise Unauthorized("invalid or revoked API key")
     now = datetime.now(UTC)
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        with database.session() as session:
+        with db.transaction() as session:  # its own transaction: on SQLite a write never follows a read
             session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
-    return _principal(row.User, api_key_id=row.id)
+    return _principal(row, api_key_id=row.id)
 
 
-def _by_token(database: Database, settings: Settings, token: str) -> Principal:
+def _by_token(db: RequestScope, settings: Settings, token: str) -> Principal:
     try:
         user_id = decode_access_token(token, secret=settings.JWT_SECRET)
     except InvalidTokenError as exc:
         raise Unauthorized(str(exc)) from None
-    with database.session() as session:
-        user = session.get(User, user_id)
-    if user is None or not user.is_active:
+    with db.transaction() as session:
+        row = session.connection().execute(select(*_USER_COLUMNS).where(User.id == user_id)).first()
+    if row is None or not row.is_active:
         raise Unauthorized("invalid access token")
-    return _principal(user)
+    return _principal(row)
 
 
 def _credential(
@@ -136,7 +166,7 @@ def _credential(
 def authenticate(
     request: Request,
     response: Response,
-    database: DatabaseDep,
+    db: RequestDb,
     settings: SettingsDep,
     limiter: LimiterDep,
     api_key: Annotated[str | None, Depends(api_key_scheme)],
@@ -145,11 +175,11 @@ def authenticate(
     try:
         credential, from_key_header = _credential(request, api_key, bearer)
         if looks_like_api_key(credential):
-            principal = _by_api_key(database, credential)
+            principal = _by_api_key(db, credential)
         elif from_key_header:
             raise Unauthorized("invalid or revoked API key")
         else:
-            principal = _by_token(database, settings, credential)
+            principal = _by_token(db, settings, credential)
     except Unauthorized:
         limiter.hit("default", f"ip:{client_ip(request)}")  # guessing costs the guesser's budget
         raise

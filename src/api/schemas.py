@@ -189,3 +189,7 @@ class ItemPage(BaseModel):
     limit: int
     pages: int
     next_cursor: int | None
+    total_is_estimate: bool = Field(
+        default=False,
+        description="true when `total` is a lower bound: more than 10,000 items follow this page's offset",
+    )

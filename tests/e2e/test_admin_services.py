@@ -7,6 +7,7 @@ uvicorn server for the browser test. A last browser test boots the whole stack
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -129,6 +130,78 @@ def test_services_are_for_admins_only(supervisord: Path, tmp_path: Path) -> None
     assert r.json()["error"]["code"] == "forbidden"
 
 
+def restart_url(name: str) -> str:
+    return f"{SERVICES}/{name}/restart"
+
+
+def sleeper_pid(socket: Path) -> int:
+    from ops.rpc import SupervisorClient
+
+    return int(SupervisorClient(str(socket), timeout=10).call("supervisor.getProcessInfo", "sleeper")["pid"])
+
+
+def test_admin_restarts_a_program_and_gets_its_new_status(supervisord: Path, tmp_path: Path) -> None:
+    app = build_app(tmp_path, supervisord)
+    make_users(app)
+    before = sleeper_pid(supervisord)
+    with TestClient(app) as client:
+        r = client.post(restart_url("sleeper"), headers=bearer(client, "admin@example.com"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["name"] == "sleeper" and body["state"] == "RUNNING" and body["healthy"] is True
+    assert body["pid"] != before
+    assert body["pid"] == sleeper_pid(supervisord)
+
+
+def test_restarting_a_broken_program_answers_with_why_it_is_down(supervisord: Path, tmp_path: Path) -> None:
+    app = build_app(tmp_path, supervisord)
+    make_users(app)
+    with TestClient(app) as client:
+        r = client.post(restart_url("broken"), headers=bearer(client, "admin@example.com"))
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "FATAL" and r.json()["healthy"] is False and r.json()["problem"]
+
+
+def test_restart_is_for_admins_and_known_programs_only(supervisord: Path, tmp_path: Path) -> None:
+    app = build_app(tmp_path, supervisord)
+    make_users(app)
+    before = sleeper_pid(supervisord)
+    with TestClient(app) as client:
+        assert client.post(restart_url("sleeper")).status_code == 401
+        r = client.post(restart_url("sleeper"), headers=bearer(client, "user@example.com"))
+        assert r.status_code == 403
+        assert r.json()["error"]["code"] == "forbidden"
+        r = client.post(restart_url("nope"), headers=bearer(client, "admin@example.com"))
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
+    assert r.json()["error"]["message"].startswith("no program named 'nope'")
+    assert sleeper_pid(supervisord) == before
+
+
+def test_the_api_does_not_restart_the_process_serving_the_request() -> None:
+    import os
+
+    from api.routes.admin import _serves_this_request
+
+    assert _serves_this_request(os.getpid()) and _serves_this_request(os.getppid())
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert not _serves_this_request(child.pid)
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+
+
+def test_restart_when_supervisord_is_down_is_a_clear_503(tmp_path: Path) -> None:
+    app = build_app(tmp_path, tmp_path / "var" / "run" / "no-such.sock")
+    make_users(app)
+    with TestClient(app) as client:
+        r = client.post(restart_url("sleeper"), headers=bearer(client, "admin@example.com"))
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "unavailable"
+    assert r.json()["error"]["message"].startswith("supervisord unreachable: supervisord is not running")
+
+
 def test_supervisord_unreachable_is_a_clear_503(tmp_path: Path) -> None:
     app = build_app(tmp_path, tmp_path / "var" / "run" / "no-such.sock")
     make_users(app)
@@ -177,6 +250,36 @@ def test_admin_services_page_lists_programs_and_health(page: Any, services_front
 
 
 @pytest.mark.browser
+def test_admin_restarts_a_program_after_confirming(page: Any, services_frontend: str,
+                                                   supervisord: Path) -> None:
+    login(page, services_frontend, "admin@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Services").click()
+    before = sleeper_pid(supervisord)
+    sleeper = page.locator(".services-table tr", has_text="sleeper")
+    expect(sleeper.locator("td[data-label=PID]")).to_have_text(str(before))
+    restart = page.get_by_role("button", name="Restart sleeper")
+
+    restart.click()
+    dialog = page.get_by_role("dialog", name="Restart sleeper?")
+    expect(dialog).to_contain_text("Requests in flight may fail.")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(restart).to_be_focused()
+    assert sleeper_pid(supervisord) == before
+
+    restart.click()
+    dialog.get_by_role("button", name="Restart").click()
+    result = page.get_by_role("status").filter(has_text="sleeper restarted")
+    expect(result).to_have_text(re.compile(r"sleeper restarted: RUNNING, pid \d+, healthy\."), timeout=30_000)
+    after = sleeper_pid(supervisord)
+    assert after != before
+    expect(result).to_have_text(f"sleeper restarted: RUNNING, pid {after}, healthy.")
+    expect(sleeper.locator("td[data-label=PID]")).to_have_text(str(after))
+    expect(dialog).to_be_hidden()
+
+
+@pytest.mark.browser
 @pytest.mark.stack
 def test_admin_services_page_shows_the_real_stack(page: Any, tmp_path: Path) -> None:
     with Stack(tmp_path, env=API_TEST_ENV) as stack:
@@ -199,4 +302,30 @@ def test_admin_services_page_shows_the_real_stack(page: Any, tmp_path: Path) -> 
             expect(table.locator("tr", has_text=name).locator(".badge").first).to_have_text("RUNNING")
         summary = page.get_by_role("status").filter(has_text="supervisord")
         expect(summary).to_contain_text("all programs healthy", timeout=30_000)
+        page.goto("about:blank")  # its polling would log the API's restart below as console errors
+
+        # The API restarting itself: answered at once (202), done by bin/monitor.py in the background.
+        def api_pid() -> int:
+            return int(stack.rpc().supervisor.getProcessInfo("api")["pid"])
+
+        before = api_pid()
+        token = httpx.post(stack.api_url + "/api/v1/auth/login", timeout=10,
+                           json={"email": "admin@example.com", "password": PASSWORD}).json()["access_token"]
+        r = httpx.post(f"{stack.api_url}{SERVICES}/api/restart", timeout=30,
+                       headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 202, r.text
+        assert r.json()["name"] == "api" and r.json()["pid"] == before
+
+        def api_back() -> bool:
+            try:
+                healthy = httpx.get(stack.api_url + "/health", timeout=2).status_code == 200
+                return api_pid() != before and healthy
+            except httpx.HTTPError:
+                return False
+
+        wait_until(api_back, timeout=90,
+                   message=lambda: "the API restarted and healthy\n" + stack.log_tails())
+        restart_log = tmp_path / "logs" / "admin-restart.log"
+        wait_until(lambda: "restarted api: healthy" in restart_log.read_text(), timeout=60,
+                   message=lambda: f"bin/monitor.py --restart api to finish:\n{restart_log.read_text()}")
 

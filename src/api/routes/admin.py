@@ -1,24 +1,31 @@
-"""/api/v1/admin/services: the programs supervisord runs and their health, for admins. Read-only.
+"""/api/v1/admin/services: the programs supervisord runs and their health, for admins.
 
 It reads supervisord through ``ops`` (the same status the monitor and ``ctl status`` show). When
 supervisord cannot be reached (not running, wrong socket, no permission) the answer is a 503 with
-the reason, never a 500.
+the reason, never a 500. The only change it makes is ``POST .../services/{name}/restart``, which
+the frontend sends after the admin confirmed it; it restarts through ``ops.control`` exactly as
+``bin/monitor.py --restart NAME`` does.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from api.deps import AdminPrincipal, SettingsDep
-from api.errors import AUTH_ERROR_RESPONSES, ApiError, ErrorResponse
+from api.errors import AUTH_ERROR_RESPONSES, ApiError, ErrorResponse, NotFound
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=AUTH_ERROR_RESPONSES)
 
 # An admin page refreshes every few seconds: a hung supervisord must not hold a worker thread long.
 RPC_TIMEOUT_SECONDS = 5.0
 UNREACHABLE_DOC = "supervisord unreachable (not running, wrong socket or no permission)"
+# A restart answers within one request: bounded so a program that will not stop or will not become
+# healthy gives its status (not healthy) instead of holding the request past the worker's timeout.
+RESTART_STOP_TIMEOUT_SECONDS = 10.0
+RESTART_HEALTH_TIMEOUT_SECONDS = 15.0
 
 
 class Unavailable(ApiError):
@@ -77,3 +84,102 @@ def list_services(_admin: AdminPrincipal, settings: SettingsDep) -> ServicesOut:
         raise Unavailable(f"supervisord unreachable: {exc}") from None
     return ServicesOut(supervisord=status.supervisord_state, healthy=status.healthy,
                        programs=[_program(p) for p in status.processes])
+
+
+def _serves_this_request(pid: int | None) -> bool:
+    """True when ``pid`` is this process or one of its ancestors (the API restarting itself).
+
+    The request would be waiting for its own process to stop: gunicorn would wait for the request
+    and nobody would start the program again.
+    """
+    import os
+
+    if not pid:
+        return False
+    current = os.getpid()
+    for _ in range(16):  # a process tree is shallow; bounded in case /proc lies
+        if current == pid:
+            return True
+        try:
+            with open(f"/proc/{current}/stat", encoding="ascii") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if parent <= 1:
+            return False
+        current = parent
+    return False
+
+
+def _restart_detached(settings: Any, name: str) -> None:
+    """Hand the restart of the program serving this request to ``bin/monitor.py --restart``.
+
+    In its own session, so stopping the program (its process group) does not stop the restart,
+    and it starts the program again once this process has gone.
+    """
+    import os
+    import subprocess
+    import sys
+
+    from config.config import PROJECT_ROOT
+
+    log_dir = Path(settings.LOG_DIR)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "APP_HOME": settings.APP_HOME, "SUPERVISOR_SOCKET": settings.SUPERVISOR_SOCKET,
+           "LOG_DIR": settings.LOG_DIR, "VAR_DIR": settings.VAR_DIR}
+    with open(log_dir / "admin-restart.log", "ab") as log:
+        subprocess.Popen(  # noqa: S603 - fixed argv, the name was resolved by supervisord
+            [sys.executable, str(PROJECT_ROOT / "bin" / "monitor.py"), "--restart", name],
+            cwd=settings.APP_HOME, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+
+@router.post(
+    "/services/{name}/restart", response_model=ProgramOut,
+    responses={
+        202: {"model": ProgramOut,
+              "description": "the program serves this API: its restart was started in the background "
+                             "(bin/monitor.py --restart); the status is the one before the restart"},
+        404: {"model": ErrorResponse, "description": "supervisord has no program or process by that name"},
+        503: {"model": ErrorResponse, "description": UNREACHABLE_DOC},
+    })
+def restart_service(name: str, _admin: AdminPrincipal, settings: SettingsDep,
+                    response: Response) -> ProgramOut:
+    """Restart one program (``name``, ``group:name`` or a group) and return its status afterwards.
+
+    Stops it (a hung one is continued first), starts it, and waits up to 15 s for it to be RUNNING
+    and healthy; a program that does not get there is returned as it is (``healthy: false`` with
+    its ``problem``), not as an error. For a group the first process is returned. A sync route:
+    FastAPI runs it in its thread pool, so the wait holds no event loop.
+
+    The program serving the request (``api``) cannot wait for its own restart: that one is handed
+    to ``bin/monitor.py --restart`` in the background and the answer is a 202.
+    """
+    try:
+        from ops import control
+        from ops.errors import OpsError, ProgramFailed, SupervisorUnreachable, UnknownProgram
+        from ops.rpc import SupervisorClient
+        from ops.status import collect_status
+    except ImportError as exc:
+        raise Unavailable(f"supervisord unreachable: ops tools unavailable ({exc})") from None
+    client = SupervisorClient.from_settings(settings, timeout=RPC_TIMEOUT_SECONDS)
+    try:
+        targets = control.resolve(collect_status(client, settings), [name])
+        names = [p.full_name for p in targets]
+        if any(_serves_this_request(p.pid) for p in targets):
+            _restart_detached(settings, name)
+            response.status_code = 202
+            return _program(targets[0])
+        control.restart(client, settings, targets, stop_timeout=RESTART_STOP_TIMEOUT_SECONDS)
+        try:
+            status = control.wait_healthy(client, settings, names, timeout=RESTART_HEALTH_TIMEOUT_SECONDS)
+        except ProgramFailed:  # the status below says what is wrong
+            status = collect_status(client, settings)
+    except UnknownProgram as exc:
+        raise NotFound(str(exc)) from None
+    except SupervisorUnreachable as exc:
+        raise Unavailable(f"supervisord unreachable: {exc}") from None
+    except OpsError as exc:  # did not stop in time, or supervisord refused a call
+        raise Unavailable(f"restart of {name} failed: {exc}") from None
+    restarted = [p for p in status.processes if p.full_name in names]
+    return _program(restarted[0])

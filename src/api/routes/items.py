@@ -2,7 +2,8 @@
 
 A user sees and changes only their own items (another user's item is a 404); an admin sees all.
 Every query is an index range scan: (user_id, id) or (user_id, status, id) for users, the primary
-key or (status, id) for admins, so pages stay fast however big the table grows.
+key or (status, id) for admins, and none reads more than the page's offset plus ``COUNT_CAP`` index
+entries, so pages stay fast however big the table (or one user's share of it) grows.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from api.accounts import MAX_ID
-from api.deps import CurrentPrincipal, DatabaseDep, Principal
+from api.deps import CurrentPrincipal, Principal, RequestDb
 from api.errors import AUTH_ERROR_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, NotFound
 from api.idempotency import DuplicateKey, claim_key, request_fingerprint, stored_response
 from api.models import Item, ItemStatus, utcnow
@@ -25,6 +26,8 @@ from api.schemas import ItemIn, ItemOut, ItemPage, ItemPatch, SafeStr, StatusNam
 router = APIRouter(prefix="/api/v1/items", tags=["items"], responses=AUTH_ERROR_RESPONSES)
 
 MAX_PAGE = 100_000  # deeper than this, use the cursor (`after`): OFFSET costs grow with the page
+# `total` counts at most this many items past the page's offset; beyond, it is a lower bound.
+COUNT_CAP = 10_000
 ItemId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="item id")]
 
 
@@ -51,49 +54,66 @@ def list_queries(
     page: int = 1,
     limit: int = 50,
     after: int | None = None,
+    count_cap: int | None = None,
 ) -> tuple[Select[int], Select[Item]]:
     """(count, rows) for a list request. Rows fetch one extra item to tell whether more follow.
 
-    The count is exact: for a user it counts an index range, (user_id, ...), not the table; an
-    admin's unfiltered count is the whole table (the price of an exact total, admins only).
+    The count is bounded: it counts at most ``offset + count_cap + 1`` (default ``COUNT_CAP``) entries
+    (``SELECT count(*) FROM (SELECT 1 ... LIMIT n)``), never a whole user's range or the table.
+    A result above ``offset + count_cap`` means "at least that many".
     """
     conditions = _visible(principal)
     if status is not None:
         conditions.append(Item.status == status)
     if q:
         conditions.append(Item.title.ilike(f"%{_escape_like(q)}%", escape="\\"))
-    count_query = select(func.count()).select_from(Item).where(*conditions)
+    offset = 0 if after is not None else (page - 1) * limit
+    cap = COUNT_CAP if count_cap is None else count_cap
+    bounded = select(Item.id).where(*conditions).limit(offset + cap + 1).subquery()
+    count_query = select(func.count()).select_from(bounded)
     rows_query = select(Item).where(*conditions).order_by(Item.id.desc()).limit(limit + 1)
     if after is not None:
         rows_query = rows_query.where(Item.id < after)
     else:
-        rows_query = rows_query.offset((page - 1) * limit)
+        rows_query = rows_query.offset(offset)
     return count_query, rows_query
 
 
 @router.get("", response_model=ItemPage)
 def list_items(
     principal: CurrentPrincipal,
-    database: DatabaseDep,
+    db: RequestDb,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page; ignored with `after`")] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     status: Annotated[StatusName | None, Query(description="only items in this status")] = None,
     q: Annotated[SafeStr | None, Query(max_length=200, description="case-insensitive title search")] = None,
     after: Annotated[int | None, Query(ge=1, le=MAX_ID, description="cursor: items with id < after")] = None,
 ) -> ItemPage:
-    """Items newest first, by page (`page`) or by cursor (`after` = the previous `next_cursor`)."""
+    """Items newest first, by page (`page`) or by cursor (`after` = the previous `next_cursor`).
+
+    `total` (and `pages` from it) is exact up to 10,000 items past the page's offset, and always
+    exact on the last page. Beyond, it is a lower bound, `offset + 10000`, and `total_is_estimate`
+    is true: an exact count would read every one of the caller's matching index entries on every
+    request (100,000s at a time), while this one reads at most as many as the page itself skips plus
+    10,000. A lower bound keeps paging correct: there is always a next page while one exists, and
+    the count grows as the reader goes deeper. Iterators should follow `next_cursor` and not rely
+    on `total`. (Per-user counters would be exact but add a write to every create, delete and status
+    change, and they cannot serve `status` and `q` filters.)
+    """
     if after is not None:
         page = 1
     count_query, rows_query = list_queries(principal, status=status, q=q, page=page, limit=limit, after=after)
     offset = 0 if after is not None else (page - 1) * limit
-    with database.session() as session:
+    with db.transaction() as session:
         rows = list(session.scalars(rows_query))
         has_more = len(rows) > limit
         if after is None and not has_more and (rows or offset == 0):
-            total = offset + len(rows)  # the last page tells the total itself: no count needed
+            counted = offset + len(rows)  # the last page tells the total itself: no count needed
         else:
-            total = session.scalar(count_query) or 0
+            counted = session.scalar(count_query) or 0
     rows = rows[:limit]
+    ceiling = offset + COUNT_CAP
+    total = min(counted, ceiling)
     return ItemPage(
         items=[ItemOut.of(i) for i in rows],
         total=total,
@@ -101,6 +121,7 @@ def list_items(
         limit=limit,
         pages=math.ceil(total / limit),
         next_cursor=rows[-1].id if has_more else None,
+        total_is_estimate=counted > ceiling,
     )
 
 
@@ -121,7 +142,7 @@ def _insert(session: Session, principal: Principal, body: ItemIn) -> ItemOut:
 def create_item(
     body: ItemIn,
     principal: CurrentPrincipal,
-    database: DatabaseDep,
+    db: RequestDb,
     response: Response,
     idempotency_key: Annotated[
         str | None,
@@ -136,11 +157,11 @@ def create_item(
 ) -> Any:
     """Create an item (status `pending`); workers pick it up."""
     if idempotency_key is None:
-        with database.session() as session:
+        with db.transaction() as session:
             return _insert(session, principal, body)
     fingerprint = request_fingerprint(body.model_dump(mode="json"))
     try:
-        with database.session() as session:
+        with db.transaction() as session:
             record = claim_key(
                 session, user_id=principal.user_id, key=idempotency_key, fingerprint=fingerprint
             )
@@ -149,7 +170,7 @@ def create_item(
         return created
     except DuplicateKey:
         pass
-    with database.session() as session:
+    with db.transaction() as session:
         stored = stored_response(
             session, user_id=principal.user_id, key=idempotency_key, fingerprint=fingerprint
         )
@@ -159,18 +180,16 @@ def create_item(
 
 
 @router.get("/{item_id}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
-def get_item(item_id: ItemId, principal: CurrentPrincipal, database: DatabaseDep) -> ItemOut:
-    with database.session() as session:
+def get_item(item_id: ItemId, principal: CurrentPrincipal, db: RequestDb) -> ItemOut:
+    with db.transaction() as session:
         return ItemOut.of(_get_visible(session, principal, item_id))
 
 
 @router.patch("/{item_id}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
-def update_item(
-    item_id: ItemId, body: ItemPatch, principal: CurrentPrincipal, database: DatabaseDep
-) -> ItemOut:
+def update_item(item_id: ItemId, body: ItemPatch, principal: CurrentPrincipal, db: RequestDb) -> ItemOut:
     """Change any of title, description, metadata; `status: "pending"` queues the item again."""
     changes = body.changes()
-    with database.session() as session:
+    with db.transaction() as session:
         if not changes:
             return ItemOut.of(_get_visible(session, principal, item_id))
         values: dict[Any, Any] = {Item.updated_at: utcnow()}
@@ -206,8 +225,8 @@ def update_item(
 
 
 @router.delete("/{item_id}", status_code=204, responses=NOT_FOUND_RESPONSE)
-def delete_item(item_id: ItemId, principal: CurrentPrincipal, database: DatabaseDep) -> None:
-    with database.session() as session:
+def delete_item(item_id: ItemId, principal: CurrentPrincipal, db: RequestDb) -> None:
+    with db.transaction() as session:
         result = session.execute(
             delete(Item)
             .where(Item.id == item_id, *_visible(principal))

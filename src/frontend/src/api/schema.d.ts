@@ -111,6 +111,15 @@ export interface paths {
         /**
          * List Items
          * @description Items newest first, by page (`page`) or by cursor (`after` = the previous `next_cursor`).
+         *
+         *     `total` (and `pages` from it) is exact up to 10,000 items past the page's offset, and always
+         *     exact on the last page. Beyond, it is a lower bound, `offset + 10000`, and `total_is_estimate`
+         *     is true: an exact count would read every one of the caller's matching index entries on every
+         *     request (100,000s at a time), while this one reads at most as many as the page itself skips plus
+         *     10,000. A lower bound keeps paging correct: there is always a next page while one exists, and
+         *     the count grows as the reader goes deeper. Iterators should follow `next_cursor` and not rely
+         *     on `total`. (Per-user counters would be exact but add a write to every create, delete and status
+         *     change, and they cannot serve `status` and `q` filters.)
          */
         get: operations["list_items_api_v1_items_get"];
         put?: never;
@@ -161,6 +170,34 @@ export interface paths {
         get: operations["list_services_api_v1_admin_services_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/services/{name}/restart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restart Service
+         * @description Restart one program (``name``, ``group:name`` or a group) and return its status afterwards.
+         *
+         *     Stops it (a hung one is continued first), starts it, and waits up to 15 s for it to be RUNNING
+         *     and healthy; a program that does not get there is returned as it is (``healthy: false`` with
+         *     its ``problem``), not as an error. For a group the first process is returned. A sync route:
+         *     FastAPI runs it in its thread pool, so the wait holds no event loop.
+         *
+         *     The program serving the request (``api``) cannot wait for its own restart: that one is handed
+         *     to ``bin/monitor.py --restart`` in the background and the answer is a 202.
+         */
+        post: operations["restart_service_api_v1_admin_services__name__restart_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -313,6 +350,12 @@ export interface components {
             pages: number;
             /** Next Cursor */
             next_cursor: number | null;
+            /**
+             * Total Is Estimate
+             * @description true when `total` is a lower bound: more than 10,000 items follow this page's offset
+             * @default false
+             */
+            total_is_estimate: boolean;
         };
         /**
          * ItemPatch
@@ -1537,6 +1580,127 @@ export interface operations {
             };
             /** @description Authenticated but not allowed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation error; details list each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description supervisord unreachable (not running, wrong socket or no permission) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    restart_service_api_v1_admin_services__name__restart_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgramOut"];
+                };
+            };
+            /** @description the program serves this API: its restart was started in the background (bin/monitor.py --restart); the status is the one before the restart */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgramOut"];
+                };
+            };
+            /** @description Bad request (e.g. malformed JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description supervisord has no program or process by that name */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -5,17 +5,19 @@ interface Props {
   pages: number;
   total: number;
   limit: number;
+  /** `total` is a lower bound (the API counts at most 10,000 items past the page): show "N+". */
+  estimate?: boolean;
   onPage: (page: number) => void;
   onLimit: (limit: number) => void;
 }
 
-export function Pagination({ page, pages, total, limit, onPage, onLimit }: Props) {
+export function Pagination({ page, pages, total, limit, estimate = false, onPage, onLimit }: Props) {
   const first = total === 0 ? 0 : (page - 1) * limit + 1;
   const last = Math.min(total, page * limit);
   return (
     <div className="pagination">
       <p className="pagination-summary" aria-live="polite">
-        {total === 0 ? "No items" : `Items ${first}–${last} of ${total}`}
+        {total === 0 ? "No items" : `Items ${first}–${last} of ${total}${estimate ? "+" : ""}`}
       </p>
       <label className="page-size">
         Per page{" "}

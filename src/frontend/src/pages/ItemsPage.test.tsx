@@ -33,6 +33,14 @@ describe("ItemsPage", () => {
     expect(container.querySelector("td b")).toBeNull();
   });
 
+  it("shows a lower-bound total with a plus, and still offers the next page", async () => {
+    const items = Array.from({ length: 25 }, (_, n) => makeItem({ id: 500 - n, title: `item ${500 - n}` }));
+    fakeApi(() => json(itemPage(items, { total: 10000, estimate: true })));
+    renderItems();
+    expect(await screen.findByText("Items 1–25 of 10000+")).toBeTruthy();
+    expect(screen.getByRole("button", { name: /next/i }).hasAttribute("disabled")).toBe(false);
+  });
+
   it("has an empty state with a way forward", async () => {
     fakeApi(() => json(itemPage([])));
     renderItems();

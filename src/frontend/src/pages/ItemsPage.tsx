@@ -179,6 +179,7 @@ export function ItemsPage({ search }: { search: URLSearchParams }) {
             </table>
           </div>
           <Pagination page={data.page} pages={data.pages} total={data.total} limit={limit}
+                      estimate={data.total_is_estimate}
                       onPage={(p) => setView({ page: p })} onLimit={(l) => setView({ limit: l, page: 1 })} />
         </>
       )}

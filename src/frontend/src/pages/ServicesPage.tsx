@@ -1,7 +1,11 @@
-// For admins: the programs supervisord runs and their health (GET /api/v1/admin/services).
+// For admins: the programs supervisord runs and their health (GET /api/v1/admin/services), and a
+// restart of one program once the admin has confirmed it (POST .../services/{name}/restart).
+import { useRef, useState } from "react";
 import { api, call } from "../api/client";
-import { ApiError } from "../api/errors";
+import { ApiError, unreachableError } from "../api/errors";
+import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ErrorState } from "../components/ErrorState";
+import { CONFIRM_WARNING, confirmQuestion, programLabel, restartOutcome, restartProgram } from "../lib/restart";
 import { formatUptime } from "../lib/format";
 import { useResource } from "../lib/useResource";
 
@@ -19,12 +23,41 @@ export function ServicesPage() {
     () => SERVICES_REFRESH_MS);
   const { data, error } = services;
   const unavailable = error instanceof ApiError && error.status === 503;
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
+  const restartButtons = useRef(new Map<string, HTMLButtonElement>());
+
+  function closeDialog(label: string): void {
+    setConfirming(null);
+    setBusy(false);
+    restartButtons.current.get(label)?.focus();
+  }
+
+  async function confirmRestart(label: string): Promise<void> {
+    setBusy(true);
+    setOutcome(null);
+    let result;
+    try {
+      result = restartOutcome(label, await restartProgram(label));
+    } catch (err) {
+      result = restartOutcome(label, err instanceof ApiError ? err : unreachableError());
+    }
+    setOutcome(result);
+    closeDialog(label);
+    services.reload();
+  }
   const forbidden = error instanceof ApiError && error.status === 403;
 
   return (
     <section aria-labelledby="services-heading">
       <h1 id="services-heading" tabIndex={-1}>Services</h1>
-      <p className="hint">Programs under supervisord, refreshed every {SERVICES_REFRESH_MS / 1000} s. Read-only.</p>
+      <p className="hint">
+        Programs under supervisord, refreshed every {SERVICES_REFRESH_MS / 1000} s. Restart asks for a confirmation first.
+      </p>
+      <p className={outcome?.ok === false ? "item-error" : "flash"} role="status" aria-live="polite">
+        {outcome?.text ?? ""}
+      </p>
       {data && (
         <p className={data.healthy ? "flash" : "item-error"} role="status">
           supervisord {data.supervisord}: {data.healthy ? "all programs healthy" : `${data.programs.filter((p) => !p.healthy).length} program(s) need attention`}
@@ -53,12 +86,13 @@ export function ServicesPage() {
                 <th scope="col">PID</th>
                 <th scope="col">Uptime</th>
                 <th scope="col">Health</th>
+                <th scope="col"><span className="visually-hidden">Actions</span></th>
               </tr>
             </thead>
             <tbody>
               {data.programs.map((p) => (
                 <tr key={`${p.group}:${p.name}`}>
-                  <td data-label="Program">{p.group === p.name ? p.name : `${p.group}:${p.name}`}</td>
+                  <td data-label="Program">{programLabel(p)}</td>
                   <td data-label="State"><span className={`badge ${stateClass(p.state)}`}>{p.state}</span></td>
                   <td data-label="PID">{p.pid ?? "—"}</td>
                   <td data-label="Uptime">{formatUptime(p.uptime_seconds)}</td>
@@ -69,11 +103,28 @@ export function ServicesPage() {
                     {p.health && p.health.ok && <span className="hint">{Math.round(p.health.latency_ms)} ms</span>}
                     {!p.healthy && p.problem && <span className="item-error">{p.problem}</span>}
                   </td>
+                  <td className="row-actions">
+                    <button type="button" aria-label={`Restart ${programLabel(p)}`} disabled={busy}
+                            ref={(el) => {
+                              if (el) restartButtons.current.set(programLabel(p), el);
+                              else restartButtons.current.delete(programLabel(p));
+                            }}
+                            onClick={() => { setOutcome(null); setConfirming(programLabel(p)); }}>
+                      Restart
+                    </button>
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
+      )}
+      {confirming !== null && (
+        <ConfirmDialog title={confirmQuestion(confirming)} confirmLabel="Restart" busy={busy}
+                       busyText={`Restarting ${confirming}…`}
+                       onConfirm={() => void confirmRestart(confirming)} onCancel={() => closeDialog(confirming)}>
+          <p>{CONFIRM_WARNING}</p>
+        </ConfirmDialog>
       )}
     </section>
   );

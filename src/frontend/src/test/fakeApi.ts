@@ -47,6 +47,11 @@ export function makeItem(overrides: Record<string, unknown> = {}) {
   };
 }
 
-export function itemPage(items: unknown[], { page = 1, limit = 25, total = items.length } = {}) {
-  return { items, total, page, limit, pages: Math.ceil(total / limit), next_cursor: null };
+export function itemPage(
+  items: unknown[],
+  { page = 1, limit = 25, total = items.length, estimate = false } = {},
+) {
+  return {
+    items, total, page, limit, pages: Math.ceil(total / limit), next_cursor: null, total_is_estimate: estimate,
+  };
 }
