@@ -6,6 +6,9 @@
     bin/monitor.py --start-all [--timeout 120]
     bin/monitor.py --watch [--interval 5]
     bin/monitor.py --restart [NAME ...]  failed/unhealthy programs, or those named
+    bin/monitor.py --server URL [--server URL ...] [--json | --restart [NAME ...]]
+                                         several hosts (or SUPERVISOR_SERVERS): the table grouped by
+                                         host, exit 2 if any host is unreachable; restarts per host
 
 Runs from the repository root without an activated venv: it re-executes itself with .venv's Python.
 """
@@ -42,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds to wait for health (default 120)")
+    parser.add_argument("--server", action="append", metavar="URL",
+                        help="a supervisord endpoint, unix:///path.sock or http://HOST:PORT (repeatable; "
+                             "default SUPERVISOR_SERVERS, else the local socket)")
     parser.add_argument("--interval", type=float, default=5.0, help="--watch refresh seconds (default 5)")
     return parser
 
@@ -87,6 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"monitor.py: {exc}", file=sys.stderr)
         return 2
+    from ops.hosts import configured_servers
+
+    servers = configured_servers(settings, args.server)
+    if servers:
+        if args.start_all or args.watch:
+            print("monitor.py: --start-all and --watch work on the local supervisord only "
+                  "(drop --server / SUPERVISOR_SERVERS)", file=sys.stderr)
+            return 2
+        return _several_hosts(servers, settings, args, out, tty)
     from ops.rpc import SupervisorClient
 
     client = SupervisorClient.from_settings(settings)
@@ -181,6 +196,54 @@ def _restart(client: Any, settings: Any, names: list[str], timeout: float, out: 
     final = collect_status(client, settings)
     render.print_status(final, out, tty=tty)
     return 0
+
+
+def _several_hosts(servers: list[str], settings: Any, args: argparse.Namespace, out: TextIO,
+                   tty: bool) -> int:
+    """Status (or --restart) of each host; an unreachable host is named and the others still shown."""
+    from ops import hosts
+    from ops.errors import OpsError, ProgramFailed
+
+    try:
+        chosen = hosts.hosts_for(settings, servers)
+    except OpsError as exc:
+        print(f"monitor.py: {exc}", file=sys.stderr)
+        return exc.exit_code
+    results = hosts.collect_hosts(chosen, settings)
+    for line in hosts.error_lines(results):
+        print(f"monitor.py: {line}", file=sys.stderr)
+    if args.restart is None:
+        if args.json:
+            out.write(hosts.hosts_json(results) + "\n")
+        else:
+            hosts.print_hosts(results, out, tty=tty)
+        return hosts.exit_code(results)
+    code = hosts.exit_code([r for r in results if r.error is not None])
+    up = [(r.host, r.status) for r in results if r.status is not None]
+    for name in args.restart:  # a name must exist on at least one host
+        if not any(status.find(name) for _, status in up):
+            from ops.errors import UnknownProgram
+
+            unknown = UnknownProgram(name, sorted({p.group for _, s in up for p in s.processes}))
+            print(f"monitor.py: {unknown}", file=sys.stderr)
+            return unknown.exit_code
+    for host, status in up:
+        out.write(f"== host {host.label} ==\n")
+        names = [n for n in args.restart if status.find(n)]
+        if args.restart and not names:
+            out.write("nothing named here\n")
+            continue
+        try:
+            code = max(code, _restart(host.client, settings, names, args.timeout, out, tty))
+        except ProgramFailed as exc:
+            print(f"monitor.py: host {host.label}: {exc}", file=sys.stderr)
+            if exc.detail:
+                print(exc.detail, file=sys.stderr)
+            code = max(code, exc.exit_code)
+        except OpsError as exc:
+            print(f"monitor.py: host {host.label}: {exc}", file=sys.stderr)
+            code = max(code, exc.exit_code)
+    return code
 
 
 if __name__ == "__main__":

@@ -69,6 +69,8 @@ def _echo_text(api: dict[str, Any], database: dict[str, Any], stack: Any) -> Non
         click.echo(f"  items     {counts}  (total {database['items_total']})")
     elif "items_error" in database:
         click.echo(f"  items     unknown: {database['items_error']}")
+    if stack is None:  # several hosts: the caller prints them
+        return
     if isinstance(stack, str):
         click.echo("supervisord DOWN (see the error below)")
         return
@@ -85,19 +87,52 @@ def _echo_text(api: dict[str, Any], database: dict[str, Any], stack: Any) -> Non
             f"{p.name} {'healthy' if p.healthy else p.problem}" for p in workers))
 
 
+def _several_hosts(ctl: Ctl, servers: list[str], api: dict[str, Any], database: dict[str, Any],
+                   as_json: bool) -> None:
+    """The supervisord part for several hosts: grouped by host; a down host named, the others shown."""
+    from ops import hosts
+    from ops.errors import OpsError
+
+    try:
+        results = hosts.collect_hosts(hosts.hosts_for(ctl.settings, servers), ctl.settings)
+    except OpsError as exc:
+        raise CtlError(str(exc), exc.exit_code) from None
+    if as_json:
+        click.echo(json.dumps({"api": api, "database": database,
+                               "hosts": [r.to_dict() for r in results]}, indent=2))
+    else:
+        _echo_text(api, database, None)
+        hosts.print_hosts(results, sys.stdout, tty=sys.stdout.isatty())
+    errors = hosts.error_lines(results)
+    code = hosts.exit_code(results)
+    if errors:
+        raise CtlError("; ".join(errors), code)
+    if code or api.get("status") != "healthy" or not database["reachable"]:
+        raise click.exceptions.Exit(1)
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON document.")
+@click.option("--server", "servers", multiple=True, metavar="URL",
+              help="A supervisord endpoint, unix:///path.sock or http://HOST:PORT (repeatable; "
+                   "default SUPERVISOR_SERVERS, else the local socket).")
 @pass_ctl
-def status(ctl: Ctl, as_json: bool) -> None:
+def status(ctl: Ctl, as_json: bool, servers: tuple[str, ...]) -> None:
     """System Status: API health and pool, database and items, programs, workers.
 
-    Exit 0 when everything is healthy, 1 when anything is not, 2 when supervisord is not running.
+    Exit 0 when everything is healthy, 1 when anything is not, 2 when supervisord is not running
+    (with several hosts: when any host is unreachable).
     """
     from ops.errors import SupervisorUnreachable
+    from ops.hosts import configured_servers
     from ops.status import collect_status
 
     api = api_health(ctl)
     database = database_state(ctl)
+    chosen = configured_servers(ctl.settings, servers)
+    if chosen:
+        _several_hosts(ctl, chosen, api, database, as_json)
+        return
     try:
         stack: Any = collect_status(ctl.supervisor, ctl.settings)
         down: SupervisorUnreachable | None = None

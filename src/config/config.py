@@ -113,6 +113,11 @@ class Settings:
     LOG_LEVEL: str = setting("INFO", doc="DEBUG, INFO, WARNING or ERROR")
     VAR_DIR: str = setting("", doc="runtime files: database, socket, pid (default APP_HOME/var)")
     SUPERVISOR_SOCKET: str = setting("", doc="supervisord unix socket (default VAR_DIR/run/supervisor.sock)")
+    SUPERVISOR_SERVERS: str = setting(
+        "", doc="comma-separated supervisord endpoints, one per host (unix:///path.sock or "
+                "http://HOST:PORT); empty: SUPERVISOR_SOCKET only")
+    SUPERVISOR_USERNAME: str = setting("", doc="username for http:// supervisord endpoints")
+    SUPERVISOR_PASSWORD: str = setting("", doc="password for http:// supervisord endpoints")
     HEALTH_PROBE_TIMEOUT: float = setting(2.0, _float, "seconds one health probe may take (monitor, ctl, listener)")
     HEALTHCHECK_FAILURES: int = setting(3, _int, "consecutive failed probes before the listener restarts a program")
     HEALTHCHECK_GRACE_SECONDS: float = setting(30.0, _float, "no health restarts this long after a program starts")

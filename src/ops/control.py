@@ -112,6 +112,9 @@ def continue_process_group(client: SupervisorClient, process: ProcessStatus) -> 
     import os
     import signal
 
+    if client.remote_host is not None:  # its pids are another host's: only supervisord may signal
+        client.signal(process.full_name, "CONT")
+        return
     try:
         os.killpg(process.pid, signal.SIGCONT)
     except (PermissionError, ProcessLookupError):

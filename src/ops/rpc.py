@@ -11,6 +11,7 @@ with a timeout, encoded by :mod:`ops.xmlrpc_codec`; the caller is rebuilt after 
 """
 from __future__ import annotations
 
+import base64
 import errno
 import socket
 from collections.abc import Callable
@@ -61,6 +62,24 @@ class HTTPStatusError(OSError):
 Caller = Callable[[str, tuple[Any, ...]], Any]
 
 
+def _exchange(sock: socket.socket, host: bytes, body: bytes, auth: bytes, where: str) -> Any:
+    """One HTTP/1.0 XML-RPC POST on a connected socket; supervisord closes it after the answer."""
+    request = (b"POST /RPC2 HTTP/1.0\r\nHost: %s\r\nContent-Type: text/xml\r\n%s"
+               b"Content-Length: %d\r\n\r\n" % (host, auth, len(body))) + body
+    sock.sendall(request)
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    response = b"".join(chunks)
+    head, _, payload = response.partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0].split()
+    if len(status_line) < 2 or not status_line[1].isdigit():
+        raise ConnectionError(f"not an HTTP answer from {where}")
+    if status_line[1] != b"200":
+        raise HTTPStatusError(int(status_line[1]))
+    return loads_response(payload)
+
+
 class UnixSocketCaller:
     """Makes one XML-RPC call per connection to supervisord's unix socket."""
 
@@ -70,34 +89,50 @@ class UnixSocketCaller:
 
     def __call__(self, method: str, params: tuple[Any, ...]) -> Any:
         body = dumps_call(method, params)
-        request = (b"POST /RPC2 HTTP/1.0\r\nHost: localhost\r\nContent-Type: text/xml\r\n"
-                   b"Content-Length: %d\r\n\r\n" % len(body)) + body
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(self.timeout)
             sock.connect(self.path)
-            sock.sendall(request)
-            chunks = []
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        response = b"".join(chunks)
-        head, _, payload = response.partition(b"\r\n\r\n")
-        status_line = head.split(b"\r\n", 1)[0].split()
-        if len(status_line) < 2 or not status_line[1].isdigit():
-            raise ConnectionError(f"not an HTTP answer from {self.path}")
-        if status_line[1] != b"200":
-            raise HTTPStatusError(int(status_line[1]))
-        return loads_response(payload)
+            return _exchange(sock, b"localhost", body, b"", self.path)
+
+
+class HttpCaller:
+    """One XML-RPC call per TCP connection to supervisord's [inet_http_server], with basic auth."""
+
+    def __init__(self, host: str, port: int, timeout: float, username: str = "",
+                 password: str = "") -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+        self.auth = b""
+        if username or password:
+            token = base64.b64encode(f"{username}:{password}".encode())
+            self.auth = b"Authorization: Basic %s\r\n" % token
+
+    def __call__(self, method: str, params: tuple[Any, ...]) -> Any:
+        body = dumps_call(method, params)
+        with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
+            return _exchange(sock, f"{self.host}:{self.port}".encode(), body, self.auth,
+                             f"{self.host}:{self.port}")
 
 
 class SupervisorClient:
     """supervisord's XML-RPC interface with its errors mapped to :mod:`ops.errors`."""
 
     def __init__(self, socket_path: str, *, timeout: float = 10.0,
-                 caller_factory: Callable[[], Caller] | None = None) -> None:
+                 caller_factory: Callable[[], Caller] | None = None,
+                 remote_host: str | None = None) -> None:
+        # socket_path names the endpoint in messages: a socket path, or http://HOST:PORT (no password)
         self.socket_path = socket_path
         self.timeout = timeout
+        # None: supervisord on this machine (unix socket); else the host its programs run on
+        self.remote_host = remote_host
         self._factory = caller_factory or (lambda: UnixSocketCaller(socket_path, timeout))
         self._caller: Caller | None = None
+
+    @classmethod
+    def over_http(cls, host: str, port: int, *, username: str = "", password: str = "",
+                  timeout: float = 10.0) -> SupervisorClient:
+        """A client of supervisord's [inet_http_server] at ``host:port``."""
+        return cls(f"http://{host}:{port}", timeout=timeout, remote_host=host,
+                   caller_factory=lambda: HttpCaller(host, port, timeout, username, password))
 
     @classmethod
     def from_settings(cls, settings: Any, *, timeout: float = 10.0) -> SupervisorClient:
@@ -116,8 +151,8 @@ class SupervisorClient:
             self._caller = None
             if exc.status == 401:
                 raise SupervisorAccessDenied(
-                    f"supervisord at {self.socket_path} refused us: it wants a username and password"
-                ) from None
+                    f"supervisord at {self.socket_path} refused us: it wants a (right) username and "
+                    "password (SUPERVISOR_USERNAME / SUPERVISOR_PASSWORD)") from None
             raise SupervisorUnreachable(
                 f"supervisord at {self.socket_path} answered HTTP {exc.status}") from None
         except (OSError, ResponseError) as exc:
@@ -128,6 +163,8 @@ class SupervisorClient:
         where = self.socket_path
         if isinstance(exc, FileNotFoundError):
             return SupervisorUnreachable(f"supervisord is not running (no socket at {where})")
+        if isinstance(exc, ConnectionRefusedError) and self.remote_host is not None:
+            return SupervisorUnreachable(f"supervisord is not running (nobody listening at {where})")
         if isinstance(exc, ConnectionRefusedError):
             return SupervisorUnreachable(
                 f"supervisord is not running (stale socket at {where}, nobody listening)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from ops.checks import health_url
 from ops.probe import ProbeResult, probe_all
@@ -104,11 +105,23 @@ class StackStatus:
                 "processes": [p.to_dict() for p in self.processes]}
 
 
+def on_host(url: str | None, host: str | None) -> str | None:
+    """A health URL moved to ``host``: every host runs the same stack layout on the same ports."""
+    if url is None or host is None:
+        return url
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    netloc = f"[{host}]{port}" if ":" in host else f"{host}{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def collect_status(client: SupervisorClient, settings: Any, *, probe_timeout: float | None = None,
                    prober: Prober | None = None) -> StackStatus:
     """One XML-RPC round trip for every process, then every health probe in parallel."""
     state, infos = client.snapshot()
-    processes = [ProcessStatus.from_info(i, health_url(settings, i["group"], i["name"])) for i in infos]
+    host = getattr(client, "remote_host", None)
+    processes = [ProcessStatus.from_info(i, on_host(health_url(settings, i["group"], i["name"]), host))
+                 for i in infos]
     timeout = settings.HEALTH_PROBE_TIMEOUT if probe_timeout is None else probe_timeout
     urls = [p.health_url for p in processes if p.health_url and p.state == RUNNING]
     results = prober(urls) if prober else probe_all(urls, timeout=timeout)

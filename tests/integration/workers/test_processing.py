@@ -9,12 +9,16 @@ from tests.support.wait import wait_until
 
 
 def test_three_workers_share_the_items_without_errors(items_db: ItemsDatabase, tmp_path: Path) -> None:
-    items_db.add_items(300)
     workers = [WorkerProcess(tmp_path, items_db.url, worker_id=n, env={"WORKER_BATCH_SIZE": "7"})
                for n in range(3)]
     try:
         for worker in workers:
             worker.start()
+        # All three serve health before there is work, or a slow starter finds nothing left to do
+        # and may not be listening yet when the others have finished.
+        for worker in workers:
+            worker.wait_ready()
+        items_db.add_items(300)
         wait_until(lambda: items_db.counts() == {ItemStatus.DONE: 300}, timeout=60,
                    message=lambda: f"all done: {items_db.counts()}")
         bodies = [worker.health()[1] for worker in workers]

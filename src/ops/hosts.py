@@ -1,0 +1,126 @@
+"""Several supervisord hosts: endpoints from ``--server`` / SUPERVISOR_SERVERS, status per host.
+
+An endpoint is ``unix:///path/to/supervisor.sock`` or ``http://HOST:PORT`` (supervisord's
+``[inet_http_server]``); the username and password come from SUPERVISOR_USERNAME /
+SUPERVISOR_PASSWORD (or the URL's ``user:password@``), and never appear in what we print.
+Health probes of a remote host go to that host: each host runs the same stack layout and ports.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TextIO
+from urllib.parse import unquote, urlsplit
+
+from ops.errors import OpsError
+from ops.rpc import SupervisorClient
+from ops.status import StackStatus, collect_status
+
+
+class BadEndpoint(OpsError):
+    """A --server / SUPERVISOR_SERVERS entry that is not a supervisord endpoint we can use."""
+
+    exit_code = 2
+
+
+@dataclass
+class Host:
+    """One supervisord endpoint: its label in output, and its client."""
+
+    label: str
+    client: SupervisorClient
+
+
+@dataclass
+class HostStatus:
+    """A host's status, or the error that kept us from it."""
+
+    host: Host
+    status: StackStatus | None = None
+    error: OpsError | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.status is None:
+            return {"host": self.host.label, "error": str(self.error)}
+        return {"host": self.host.label, **self.status.to_dict()}
+
+
+def parse_endpoint(url: str, settings: Any, *, timeout: float = 10.0) -> Host:
+    """``unix:///path.sock`` or ``http://HOST:PORT`` -> a :class:`Host` (label without password)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme == "unix" and parts.path:
+        return Host(parts.path, SupervisorClient(parts.path, timeout=timeout))
+    if parts.scheme == "http" and parts.hostname:
+        try:
+            port = parts.port or 9001
+        except ValueError:
+            raise BadEndpoint(f"bad port in supervisord endpoint {_shown(url)}") from None
+        username = unquote(parts.username) if parts.username else settings.SUPERVISOR_USERNAME
+        password = unquote(parts.password) if parts.password else settings.SUPERVISOR_PASSWORD
+        client = SupervisorClient.over_http(parts.hostname, port, username=username, password=password,
+                                            timeout=timeout)
+        return Host(f"{parts.hostname}:{port}", client)
+    raise BadEndpoint(f"not a supervisord endpoint: {_shown(url)} "
+                      "(want unix:///path/to/supervisor.sock or http://HOST:PORT)")
+
+
+def _shown(url: str) -> str:
+    """The URL with any password blanked out, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return repr(url)
+    return repr(url.replace(f":{parts.password}@", ":***@", 1))
+
+
+def configured_servers(settings: Any, servers: Iterable[str] | None) -> list[str]:
+    """``--server`` values, else SUPERVISOR_SERVERS; empty list means the local socket only."""
+    chosen = list(servers or [])
+    if not chosen:
+        chosen = [s for s in (x.strip() for x in settings.SUPERVISOR_SERVERS.split(",")) if s]
+    return chosen
+
+
+def hosts_for(settings: Any, servers: Iterable[str]) -> list[Host]:
+    return [parse_endpoint(url, settings) for url in servers]
+
+
+def collect_hosts(hosts: list[Host], settings: Any) -> list[HostStatus]:
+    """Each host's status; an unreachable host is recorded, not raised, so the others still show."""
+    from ops.errors import SupervisorUnreachable
+
+    out = []
+    for host in hosts:
+        try:
+            out.append(HostStatus(host, status=collect_status(host.client, settings)))
+        except SupervisorUnreachable as exc:
+            out.append(HostStatus(host, error=exc))
+    return out
+
+
+def exit_code(results: list[HostStatus]) -> int:
+    """The worst: 3 access denied, 2 a host unreachable, 1 something unhealthy, 0 all healthy."""
+    return max((r.error.exit_code if r.error else r.status.exit_code if r.status else 0
+                for r in results), default=0)
+
+
+def error_lines(results: list[HostStatus]) -> list[str]:
+    return [f"host {r.host.label}: {r.error}" for r in results if r.error is not None]
+
+
+def print_hosts(results: list[HostStatus], out: TextIO, *, tty: bool) -> None:
+    """The table grouped by host: a header line per host, then that host's table."""
+    from ops import render
+
+    for r in results:
+        title = f"== host {r.host.label} =="
+        if r.status is None:
+            out.write(f"{title}\nDOWN: {r.error}\n")
+        else:
+            render.print_status(r.status, out, tty=tty, title=title)
+
+
+def hosts_json(results: list[HostStatus]) -> str:
+    import json
+
+    return json.dumps({"healthy": exit_code(results) == 0, "hosts": [r.to_dict() for r in results]},
+                      indent=2)
