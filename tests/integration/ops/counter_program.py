@@ -18,7 +18,7 @@ def main() -> None:
     run = int(counter.read_text()) + 1 if counter.exists() else 1
     counter.write_text(str(run))
     print(f"run {run} starting", flush=True)
-    time.sleep(1)  # a program's start-up; lets the test see that the follower is following
+    time.sleep(1)  # a program's start-up
     for i in range(LINES):
         print(f"run {run} line {i:05d} {'x' * (i % 50)}", flush=True)
         if i % 100 == 99:

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.integration.ops.counter_program import LINES
-from tests.support.processes import processes_mentioning
 from tests.support.stack import REPO, Stack
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.stack
 PROGRAM = Path(__file__).with_name("counter_program.py")
+MARKER = "the follower is following"
 MAX_BYTES = 20_000  # each run writes ~85 kB: three or four rotations per run
 
 EXTRA = f"""
@@ -47,7 +47,11 @@ def expected_run(run: int) -> list[str]:
 
 
 def test_follow_across_rotation_and_restart_every_line_once_in_order(stack: Stack) -> None:
-    follower = subprocess.Popen([sys.executable, "-m", "cli.ctl", "logs", "tail", "-n", "0", "-f",
+    # A marker line that the follower prints once it has found the end of the log: only then is the
+    # program started, so nothing it writes can fall before the follower's starting point.
+    with (stack.home / "logs" / "counter.log").open("a") as log:
+        log.write(f"{MARKER}\n")
+    follower = subprocess.Popen([sys.executable, "-m", "cli.ctl", "logs", "tail", "-n", "1", "-f",
                                  "--interval", "0.1", "counter"], cwd=REPO, env=stack.env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen: list[str] = []
@@ -61,7 +65,7 @@ def test_follow_across_rotation_and_restart_every_line_once_in_order(stack: Stac
 
     rpc = stack.rpc().supervisor
     try:
-        wait_until(lambda: follower.poll() is None and _following(stack), timeout=30, message="the follower")
+        wait_until(lambda: follower.poll() is None and MARKER in seen, timeout=30, message="the follower")
         rpc.startProcess("counter", False)
         wait_until(lambda: "run 1 done" in seen, timeout=60, message=progress)
         rpc.stopProcess("counter")
@@ -74,9 +78,5 @@ def test_follow_across_rotation_and_restart_every_line_once_in_order(stack: Stac
     assert follower.returncode == 0 and "Traceback" not in err, err
     rotations = sorted(p.name for p in (stack.home / "logs").glob("counter.log.*"))
     assert len(rotations) >= 5, rotations  # the log really rotated, several times per run
-    assert seen == expected_run(1) + expected_run(2)
+    assert seen == [MARKER] + expected_run(1) + expected_run(2)
 
-
-def _following(stack: Stack) -> bool:
-    """The follower has connected: supervisord logged nothing yet, so look for its process instead."""
-    return any("logs tail" in cmd for _, cmd in processes_mentioning(str(stack.home)))
