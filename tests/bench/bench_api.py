@@ -17,7 +17,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,8 @@ from typing import Any
 import httpx
 
 from tests.support.databases import fresh_postgres_database, postgres_server_url
-from tests.support.net import free_port, port_is_free
+from tests.support.net import free_port
+from tests.support.processes import stop_process_group
 from tests.support.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,14 +135,8 @@ class Gunicorn:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        wait_until(lambda: port_is_free(self.port), timeout=15, message=f"port {self.port} free")
+        if self.process is not None:
+            stop_process_group(self.process, port=self.port)
 
 
 @dataclass

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import Literal
 
 import httpx
 
-from tests.support.net import free_port, port_is_free
+from tests.support.net import free_port
+from tests.support.processes import stop_process_group
 from tests.support.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,21 +70,7 @@ class _Managed:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        # npm -> sh -> node: the group may outlive its leader for a moment.
-        try:
-            os.killpg(self.process.pid, 0)
-        except ProcessLookupError:
-            pass
-        else:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        wait_until(lambda: port_is_free(self.port), timeout=15, message=f"port {self.port} to be free")
+        stop_process_group(self.process, port=self.port, timeout=20)
         self.process = None
 
 

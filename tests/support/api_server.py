@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,8 @@ from types import TracebackType
 
 import httpx
 
-from tests.support.net import free_port, port_is_free
+from tests.support.net import free_port
+from tests.support.processes import stop_process_group
 from tests.support.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,14 +71,7 @@ class ApiServer:
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        wait_until(lambda: port_is_free(self.port), timeout=10, message=f"port {self.port} to be free")
+        stop_process_group(self.process, port=self.port)
         self.process = None
 
     def __enter__(self) -> ApiServer:

@@ -1,7 +1,9 @@
-"""Process bookkeeping for tests: find what a stack left behind."""
+"""Process bookkeeping for tests: find what a stack left behind, stop process groups."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 
@@ -22,3 +24,25 @@ def processes_mentioning(marker: str) -> list[tuple[int, str]]:
         if marker in cmdline or marker.encode() in environ:
             found.append((int(entry.name), cmdline.strip()))
     return found
+
+
+def stop_process_group(process: subprocess.Popen[bytes], *, port: int | None = None,
+                       timeout: float = 30) -> None:
+    """SIGTERM a child started with ``start_new_session=True`` and its whole group; SIGKILL what is
+    left after ``timeout`` (npm -> sh -> node may outlive its leader); then wait for ``port`` to be free."""
+    from tests.support.net import port_is_free
+    from tests.support.wait import wait_until
+
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # stragglers of the group, if any
+    except ProcessLookupError:
+        pass
+    if port is not None:
+        wait_until(lambda: port_is_free(port), timeout=15, message=f"port {port} to be free")
