@@ -10,19 +10,23 @@ foreign keys on every connection; PostgreSQL uses psycopg 3 with a sized pool.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, exc, text
+import anyio
+import anyio.to_thread
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.config import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
 
 
 def _configure_sqlite(dbapi_conn: Any, _record: Any) -> None:
@@ -85,6 +89,8 @@ class Database:
         """``ping`` (PostgreSQL): "always" pings each connection on checkout (pool_pre_ping);
         "idle" pings only those unused for PING_AFTER_IDLE_SECONDS, for the API's hot path."""
         self.url = make_url(url)
+        self.pool_size = pool_size
+        self._thread_limiter: anyio.CapacityLimiter | None = None
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
@@ -107,6 +113,11 @@ class Database:
         elif ping == "idle":
             event.listen(self.engine.pool, "checkin", _note_checkin)
             event.listen(self.engine.pool, "checkout", _idle_pinger(self.engine.dialect))
+        # Reads on PostgreSQL run in autocommit: a lone SELECT needs no BEGIN and COMMIT round trips.
+        # (SQLite keeps its cheap local BEGIN/COMMIT: the begin hook above owns its transactions.)
+        self.read_engine: Engine = (
+            self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
@@ -126,6 +137,14 @@ class Database:
         """A session in a transaction: committed on success, rolled back on error."""
         with self.sessionmaker() as session, session.begin():
             yield session
+
+    def thread_limiter(self) -> anyio.CapacityLimiter:
+        """How many threads of one process may use the database at once: the pool's size. More
+        threads would only queue for connections (or make overflow connections that are opened
+        and closed again) and contend for the GIL; fewer keep the event loop responsive."""
+        if self._thread_limiter is None:
+            self._thread_limiter = anyio.CapacityLimiter(self.pool_size)
+        return self._thread_limiter
 
     def request_scope(self) -> RequestScope:
         """The database access of one API request (see RequestScope)."""
@@ -169,9 +188,32 @@ class RequestScope:
         self.database = database
         self._session: Session | None = None
 
+    async def run(self, work: Callable[..., T], /, *args: Any) -> T:
+        """Run blocking database work in a worker thread (at most ``thread_limiter()`` at once):
+        one thread hop for all of a step's queries, instead of one per sync dependency and route."""
+        return await anyio.to_thread.run_sync(
+            functools.partial(work, *args), limiter=self.database.thread_limiter()
+        )
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reads (SQLAlchemy Core), returned to the pool at the end: autocommit on
+        PostgreSQL (each statement its own snapshot, no BEGIN/COMMIT round trips), a short read
+        transaction on SQLite. The hot paths (authentication, get and list) use this."""
+        with self.database.read_engine.connect() as conn:
+            yield conn
+            if conn.in_transaction():
+                conn.commit()  # SQLite: end the read transaction cheaply (a rollback would do too)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A connection in a transaction (SQLAlchemy Core): committed on success, rolled back on error."""
+        with self.database.engine.begin() as conn:
+            yield conn
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A transaction: committed on success, rolled back on error."""
+        """An ORM session in a transaction: committed on success, rolled back on error."""
         if self._session is None:
             self._session = self.database.sessionmaker()
         with self._session.begin():

@@ -1,10 +1,13 @@
 """Dependencies shared by the routes, as ``Annotated`` aliases (full-stack-fastapi-template style).
 
-    def get_item(item_id: int, principal: CurrentPrincipal, db: RequestDb) -> ...:
-        with db.transaction() as session: ...
+    @router.get("/{item_id}")
+    async def get_item(item_id: int, principal: CurrentPrincipal, db: RequestDb) -> ItemOut:
+        return await db.run(_fetch, db, principal, item_id)   # blocking work: one thread hop
 
-``RequestDb`` is one request's database scope: authentication and the route share its session, so a
-request creates one session, not one per step.
+``RequestDb`` is one request's database scope, shared by authentication and the route. Dependencies
+and routes on the hot path are ``async`` and run their blocking work through ``db.run`` (one thread
+hop per step, at most the pool's size at once): FastAPI would give every sync dependency, every
+sync route and the validation of a sync route's response a thread hop of its own.
 
 Authentication accepts ``X-API-Key: <key>`` or ``Authorization: Bearer <JWT or API key>``. API keys
 are checked against the database on every request, so a revoked key stops working at once in every
@@ -21,13 +24,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from starlette.concurrency import run_in_threadpool
 
 from api.db import Database, RequestScope
 from api.errors import Forbidden, Unauthorized
-from api.models import ApiKey, User
-from api.ratelimit import RateLimiter
+from api.models import ApiKey, User, UTCDateTime
+from api.ratelimit import RateLimiter, RateLimitState
 from api.security import InvalidTokenError, decode_access_token, hash_api_key, looks_like_api_key
 from config.config import Settings
 
@@ -102,8 +105,21 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-# Columns, not ORM entities: the lookup runs on every request, and plain rows skip the identity map.
+# Built once: the lookups run on every request, and a prebuilt statement with bound parameters skips
+# building the expression each time (SQLAlchemy then finds its compiled form in its cache). Plain
+# Core rows, no ORM session or identity map, on a read connection (no BEGIN/COMMIT on PostgreSQL).
 _USER_COLUMNS = (User.id.label("user_id"), User.email, User.is_admin, User.is_active, User.created_at)
+_KEY_LOOKUP = (
+    select(ApiKey.id, ApiKey.revoked_at, ApiKey.last_used_at, *_USER_COLUMNS)
+    .join(User, User.id == ApiKey.user_id)
+    .where(ApiKey.key_hash == bindparam("key_hash"))
+)
+_USER_LOOKUP = select(*_USER_COLUMNS).where(User.id == bindparam("user_id"))
+_TOUCH_KEY = (
+    update(ApiKey)
+    .where(ApiKey.id == bindparam("key_id"))
+    .values(last_used_at=bindparam("now", type_=UTCDateTime()))
+)
 
 
 def _principal(row: Any, api_key_id: int | None = None) -> Principal:
@@ -117,22 +133,14 @@ def _principal(row: Any, api_key_id: int | None = None) -> Principal:
 
 
 def _by_api_key(db: RequestScope, key: str) -> Principal:
-    with db.transaction() as session:
-        row = (
-            session.connection()
-            .execute(
-                select(ApiKey.id, ApiKey.revoked_at, ApiKey.last_used_at, *_USER_COLUMNS)
-                .join(User, User.id == ApiKey.user_id)
-                .where(ApiKey.key_hash == hash_api_key(key))
-            )
-            .first()
-        )
+    with db.read() as conn:
+        row = conn.execute(_KEY_LOOKUP, {"key_hash": hash_api_key(key)}).first()
     if row is None or row.revoked_at is not None or not row.is_active:
         raise Unauthorized("invalid or revoked API key")
     now = datetime.now(UTC)
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        with db.transaction() as session:  # its own transaction: on SQLite a write never follows a read
-            session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now))
+        with db.write() as conn:  # its own transaction: on SQLite a write never follows a read
+            conn.execute(_TOUCH_KEY, {"key_id": row.id, "now": now})
     return _principal(row, api_key_id=row.id)
 
 
@@ -141,8 +149,8 @@ def _by_token(db: RequestScope, settings: Settings, token: str) -> Principal:
         user_id = decode_access_token(token, secret=settings.JWT_SECRET)
     except InvalidTokenError as exc:
         raise Unauthorized(str(exc)) from None
-    with db.transaction() as session:
-        row = session.connection().execute(select(*_USER_COLUMNS).where(User.id == user_id)).first()
+    with db.read() as conn:
+        row = conn.execute(_USER_LOOKUP, {"user_id": user_id}).first()
     if row is None or not row.is_active:
         raise Unauthorized("invalid access token")
     return _principal(row)
@@ -163,7 +171,34 @@ def _credential(
     return bearer.credentials.strip(), False
 
 
-def authenticate(
+def _identify(
+    db: RequestScope,
+    settings: Settings,
+    limiter: RateLimiter,
+    credential: str,
+    from_key_header: bool,
+    ip: str,
+) -> tuple[Principal, RateLimitState | None]:
+    """Look the caller up and count the request against their rate limit: blocking work (the
+    database, and Redis when the limits are shared), done in one thread hop."""
+    try:
+        if looks_like_api_key(credential):
+            principal = _by_api_key(db, credential)
+        elif from_key_header:
+            raise Unauthorized("invalid or revoked API key")
+        else:
+            principal = _by_token(db, settings, credential)
+    except Unauthorized:
+        limiter.hit("default", f"ip:{ip}")  # guessing costs the guesser's budget
+        raise
+    return principal, limiter.hit("default", principal.rate_identity)
+
+
+def _count_failure(limiter: RateLimiter, ip: str) -> None:
+    limiter.hit("default", f"ip:{ip}")
+
+
+async def authenticate(
     request: Request,
     response: Response,
     db: RequestDb,
@@ -174,16 +209,12 @@ def authenticate(
 ) -> Principal:
     try:
         credential, from_key_header = _credential(request, api_key, bearer)
-        if looks_like_api_key(credential):
-            principal = _by_api_key(db, credential)
-        elif from_key_header:
-            raise Unauthorized("invalid or revoked API key")
-        else:
-            principal = _by_token(db, settings, credential)
     except Unauthorized:
-        limiter.hit("default", f"ip:{client_ip(request)}")  # guessing costs the guesser's budget
+        await db.run(_count_failure, limiter, client_ip(request))
         raise
-    state = limiter.hit("default", principal.rate_identity)
+    principal, state = await db.run(
+        _identify, db, settings, limiter, credential, from_key_header, client_ip(request)
+    )
     if state is not None:
         response.headers.update(state.headers())
     return principal
@@ -192,7 +223,7 @@ def authenticate(
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-def require_admin(principal: CurrentPrincipal) -> Principal:
+async def require_admin(principal: CurrentPrincipal) -> Principal:
     if not principal.is_admin:
         raise Forbidden("admin only")
     return principal

@@ -29,6 +29,7 @@ class DuplicateKey(Exception):
 class StoredResponse:
     status_code: int
     body: dict[str, Any]
+    replayed: bool = False  # True when it comes from an earlier request with the same key
 
 
 def request_fingerprint(body: dict[str, Any]) -> str:
@@ -56,4 +57,4 @@ def stored_response(session: Session, *, user_id: int, key: str, fingerprint: st
         raise Conflict("a request with this Idempotency-Key is still in progress; retry later")
     if record.request_hash != fingerprint:
         raise Conflict("Idempotency-Key already used with a different request body")
-    return StoredResponse(status_code=record.status_code, body=record.response_body)
+    return StoredResponse(status_code=record.status_code, body=record.response_body, replayed=True)

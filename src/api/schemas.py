@@ -167,6 +167,11 @@ class ItemOut(BaseModel):
     updated_at: datetime
 
     @classmethod
+    def of_row(cls, row: Any) -> ItemOut:
+        """From a Core row of the public item columns (``api.routes.items.ITEM_COLUMNS``)."""
+        return cls.model_validate(row._mapping)
+
+    @classmethod
     def of(cls, item: Item) -> ItemOut:
         return cls(
             id=item.id,
@@ -191,5 +196,5 @@ class ItemPage(BaseModel):
     next_cursor: int | None
     total_is_estimate: bool = Field(
         default=False,
-        description="true when `total` is a lower bound: more than 10,000 items follow this page's offset",
+        description="true when `total` is a lower bound: more than 1,000 items follow this page's offset",
     )

@@ -26,12 +26,13 @@ def engine(database_url: str) -> Iterator[tuple[Engine, list[int]]]:
     database = Database(database_url)
     with database.session() as session:
         users = [
-            create_user(session, email=f"plan{n}@example.com", password="password-123").id for n in range(3)
+            create_user(session, email=f"plan{n}@example.com", password="password-123").id for n in range(4)
         ]
     database.dispose()
     engine = create_engine(database_url, poolclass=pool.NullPool)
-    for user_id in users:
+    for user_id in users[:3]:
         bulk_insert_items(engine, user_id=user_id, count=10_000)
+    bulk_insert_items(engine, user_id=users[3], count=30)  # a small user among big ones
     analyze(engine)
     yield engine, users
     engine.dispose()
@@ -72,6 +73,19 @@ def test_user_list_queries_use_indexes(engine: tuple[Engine, list[int]]) -> None
         count_query, rows_query = list_queries(user, limit=50, **kwargs)  # type: ignore[arg-type]
         assert_indexed(eng, rows_query)
         assert_indexed(eng, count_query)
+
+
+def test_a_small_users_pages_do_not_walk_everyone_elses_items(engine: tuple[Engine, list[int]]) -> None:
+    # 30 items among 30,030: walking the primary key backwards and filtering by user would read
+    # (nearly) the whole table to fill a page; the (user_id, id) index reads just the user's range.
+    eng, users = engine
+    small = Principal(user_id=users[3], email="plan3@example.com", is_admin=False, created_at=datetime.now(UTC))
+    for kwargs in ({}, {"after": 30_000}, {"status": "pending"}):
+        count_query, rows_query = list_queries(small, limit=50, **kwargs)  # type: ignore[arg-type]
+        for query in (rows_query, count_query):
+            text = plan(eng, query)
+            assert "ix_items_user_id" in text, text
+            assert "items_pkey" not in text, text
 
 
 def test_admin_pages_walk_the_primary_key_backwards(engine: tuple[Engine, list[int]]) -> None:

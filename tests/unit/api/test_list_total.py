@@ -21,7 +21,7 @@ from tests.integration.api.bulk import bulk_insert_items
 
 @pytest.fixture
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    # A cap of 20 stands for the real 10,000: the same arithmetic on 30 items instead of 10,030.
+    # A cap of 20 stands for the real 1,000: the same arithmetic on 30 items instead of 1,030.
     monkeypatch.setattr(api.routes.items, "COUNT_CAP", 20)
     settings = load({"APP_HOME": str(tmp_path)}, environ={})
     upgrade(settings.DATABASE_URL)

@@ -112,11 +112,11 @@ export interface paths {
          * List Items
          * @description Items newest first, by page (`page`) or by cursor (`after` = the previous `next_cursor`).
          *
-         *     `total` (and `pages` from it) is exact up to 10,000 items past the page's offset, and always
-         *     exact on the last page. Beyond, it is a lower bound, `offset + 10000`, and `total_is_estimate`
+         *     `total` (and `pages` from it) is exact up to 1,000 items past the page's offset, and always
+         *     exact on the last page. Beyond, it is a lower bound, `offset + 1000`, and `total_is_estimate`
          *     is true: an exact count would read every one of the caller's matching index entries on every
          *     request (100,000s at a time), while this one reads at most as many as the page itself skips plus
-         *     10,000. A lower bound keeps paging correct: there is always a next page while one exists, and
+         *     1,000. A lower bound keeps paging correct: there is always a next page while one exists, and
          *     the count grows as the reader goes deeper. Iterators should follow `next_cursor` and not rely
          *     on `total`. (Per-user counters would be exact but add a write to every create, delete and status
          *     change, and they cannot serve `status` and `q` filters.)
@@ -352,7 +352,7 @@ export interface components {
             next_cursor: number | null;
             /**
              * Total Is Estimate
-             * @description true when `total` is a lower bound: more than 10,000 items follow this page's offset
+             * @description true when `total` is a lower bound: more than 1,000 items follow this page's offset
              * @default false
              */
             total_is_estimate: boolean;

@@ -5,7 +5,7 @@ interface Props {
   pages: number;
   total: number;
   limit: number;
-  /** `total` is a lower bound (the API counts at most 10,000 items past the page): show "N+". */
+  /** `total` is a lower bound (the API counts at most 1,000 items past the page): show "N+". */
   estimate?: boolean;
   onPage: (page: number) => void;
   onLimit: (limit: number) => void;
