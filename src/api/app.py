@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from api.db import Database
 from api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
+from api.idempotency import IdempotencyJanitor
 from api.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from api.ratelimit import RateLimiter
 from api.routes import admin, api_keys, auth, health, items
@@ -32,6 +33,10 @@ def check_settings(settings: Settings) -> None:
             "JWT_SECRET is missing or the development default: set a long random secret "
             "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
             "before starting with APP_ENV=production"
+        )
+    if settings.IDEMPOTENCY_KEY_TTL_SECONDS < 60:
+        raise ConfigError(
+            f"setting IDEMPOTENCY_KEY_TTL_SECONDS={settings.IDEMPOTENCY_KEY_TTL_SECONDS}: must be at least 60"
         )
     if settings.API_MAX_BODY_BYTES < 1024:
         raise ConfigError(f"setting API_MAX_BODY_BYTES={settings.API_MAX_BODY_BYTES}: must be at least 1024")
@@ -52,6 +57,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # ping="idle": no pool_pre_ping round trip per checkout on the hot path (see api.db).
     app.state.db = database or Database.from_settings(settings, application_name="api", ping="idle")
     app.state.limiter = limiter
+    app.state.idempotency_janitor = IdempotencyJanitor(settings.IDEMPOTENCY_KEY_TTL_SECONDS)
     app.state.started_at = time.monotonic()
     install_error_handlers(app)
     # Added last = outermost: the request id is set before anything can answer.

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.db import Database, RequestScope
 from api.errors import Forbidden, Unauthorized
+from api.idempotency import IdempotencyJanitor
 from api.models import ApiKey, User, UTCDateTime
 from api.ratelimit import RateLimiter, RateLimitState
 from api.security import InvalidTokenError, decode_access_token, hash_api_key, looks_like_api_key
@@ -79,6 +80,11 @@ async def get_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
+async def get_janitor(request: Request) -> IdempotencyJanitor:
+    janitor: IdempotencyJanitor = request.app.state.idempotency_janitor
+    return janitor
+
+
 async def get_request_scope(request: Request) -> AsyncIterator[RequestScope]:
     """The request's database scope, shared by authentication and the route (FastAPI caches it per
     request). Async, and opening nothing until first used: no thread hop, no connection up front."""
@@ -98,6 +104,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 RequestDb = Annotated[RequestScope, Depends(get_request_scope)]
+JanitorDep = Annotated[IdempotencyJanitor, Depends(get_janitor)]
 
 
 def client_ip(request: Request) -> str:

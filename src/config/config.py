@@ -132,6 +132,9 @@ class Settings:
     RATE_LIMIT_DEFAULT: str = setting("600/minute", doc="per key, user or IP")
     RATE_LIMIT_LOGIN: str = setting("10/minute", doc="login attempts per IP")
     RATE_LIMIT_KEY_PREFIX: str = setting("ratelimit", doc="namespace of rate-limit counters (shared Redis)")
+    IDEMPOTENCY_KEY_TTL_SECONDS: int = setting(
+        86400, _int, "how long a create's Idempotency-Key is remembered (then purged)"
+    )
     API_MAX_BODY_BYTES: int = setting(1_048_576, _int, "largest request body the API accepts (413 above)")
 
     def __post_init__(self) -> None:

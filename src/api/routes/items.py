@@ -28,9 +28,16 @@ from sqlalchemy import (
 
 from api.accounts import MAX_ID
 from api.db import RequestScope
-from api.deps import CurrentPrincipal, Principal, RequestDb
+from api.deps import CurrentPrincipal, JanitorDep, Principal, RequestDb
 from api.errors import AUTH_ERROR_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, NotFound
-from api.idempotency import DuplicateKey, StoredResponse, claim_key, request_fingerprint, stored_response
+from api.idempotency import (
+    DuplicateKey,
+    IdempotencyJanitor,
+    StoredResponse,
+    claim_key,
+    request_fingerprint,
+    stored_response,
+)
 from api.models import Item, ItemStatus, utcnow
 from api.schemas import ItemIn, ItemOut, ItemPage, ItemPatch, SafeStr, StatusName
 
@@ -181,6 +188,7 @@ async def create_item(
     principal: CurrentPrincipal,
     db: RequestDb,
     response: Response,
+    janitor: JanitorDep,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -195,7 +203,7 @@ async def create_item(
     """Create an item (status `pending`); workers pick it up."""
     if idempotency_key is None:
         return await db.run(_create, db, principal, body)
-    stored = await db.run(_create_once, db, principal, body, idempotency_key)
+    stored = await db.run(_create_once, db, principal, body, idempotency_key, janitor)
     if stored.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     response.status_code = stored.status_code
@@ -207,8 +215,11 @@ def _create(db: RequestScope, principal: Principal, body: ItemIn) -> ItemOut:
         return _insert(conn, principal, body)
 
 
-def _create_once(db: RequestScope, principal: Principal, body: ItemIn, key: str) -> StoredResponse:
+def _create_once(
+    db: RequestScope, principal: Principal, body: ItemIn, key: str, janitor: IdempotencyJanitor
+) -> StoredResponse:
     """Create unless ``key`` was used before by this user; either way, the first response."""
+    janitor.maybe_purge(db.write)
     fingerprint = request_fingerprint(body.model_dump(mode="json"))
     try:
         with db.transaction() as session:
