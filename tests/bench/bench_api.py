@@ -2,6 +2,7 @@
 PostgreSQL, side by side with a bare ASGI app under the same gunicorn settings (the stack's ceiling).
 
     bin/bench api [--items 100000] [--rounds 3] [--seconds 5] [--connections 32] [--no-postgres]
+                  [--scenarios list,get,create]      (e.g. --items 1000000 --scenarios list)
 
 Scenarios: list (limit 50), get by id (random ids), create; the anchor returns a fixed 50-item JSON
 list. Load comes from ``wrk`` when installed (apt-get install wrk), else from an httpx async client
@@ -308,7 +309,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--scenarios", default="list,get,create", help="comma-separated: list, get, create")
     args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    if not chosen or set(chosen) - {"list", "get", "create"}:
+        parser.error(f"--scenarios: choose from list, get, create (got {args.scenarios!r})")
     pg_server = None if args.no_postgres else (postgres_server_url() or DEFAULT_PG)
     loader = "wrk" if shutil.which("wrk") else "httpx (install wrk for a lighter load generator)"
     print(
@@ -339,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             targets[backend] = Target(backend, server.url, headers, id_range)
 
         results: dict[tuple[str, str], list[Result]] = {}
-        scenarios = [("bare", "bare")] + [(b, s) for b, _ in backends for s in ("list", "get", "create")]
+        scenarios = [("bare", "bare")] + [(b, s) for b, _ in backends for s in chosen]
         for round_no in range(1, args.rounds + 1):
             for backend, scenario in scenarios:
                 result = run_load(targets[backend], scenario, args.seconds, args.connections)
