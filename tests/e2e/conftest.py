@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import chromium_path
+from tests.conftest import require_chromium
 from tests.e2e.servers import REPO, ViteServer, WorkerProcess
 from tests.support.api_server import ApiServer
 
@@ -37,10 +37,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("chromium is not installed (/usr/bin/chromium; `apt-get install -y chromium`, "
-                    "which .ci/run does): browser tests need it")
+    executable = require_chromium()  # skips, or fails under TEST_REQUIRE_ALL (CI)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
