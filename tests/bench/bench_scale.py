@@ -5,8 +5,10 @@
 1. Items per second processed (no-op processing) by 1, 2, 4 and 8 worker processes on one
    PostgreSQL database, median of ``--repeat`` runs, with the scaling factor of each step.
 2. The API's requests per second (get by id, 32 connections) with 1, 2 and 4 gunicorn workers.
-The last lines say where the limit lies: the CPU count of this machine against the step where the
-scaling factor falls below 1.3.
+Each step also says where the machine's CPU went while it ran (``tests/bench/cpu_share.py``):
+PostgreSQL, our processes (workers or gunicorn), the load generator and the benchmark itself, and
+the rest. The last lines say where the limit lies: the step where the scaling factor falls below
+1.3, and whether the machine's CPU was saturated then and by whom.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from tests.bench.bench_api import Gunicorn, Target, run_load, seed
 from tests.bench.bench_workers import throughput_ours
+from tests.bench.cpu_share import CpuShare
 from tests.support.databases import fresh_postgres_database, postgres_server_url
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -66,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  workers={count}: {', '.join(f'{r:.0f}' for r in runs)} items/s", flush=True)
 
         requests_per_second: dict[int, float] = {}
+        api_cpu: dict[int, CpuShare] = {}
         for count in api_counts:
             with ExitStack() as stack:
                 url = stack.enter_context(fresh_postgres_database(pg_server))
@@ -73,9 +77,15 @@ def main(argv: list[str] | None = None) -> int:
                                                       database_url=url, workers=count))
                 headers, id_range, _ = seed(url, args.api_items)
                 target = Target("postgresql", server.url, headers, id_range)
-                runs = [run_load(target, "get", args.seconds, 32).rps for _ in range(args.repeat)]
+                runs, shares = [], []
+                for _ in range(args.repeat):
+                    with CpuShare() as share:
+                        runs.append(run_load(target, "get", args.seconds, 32).rps)
+                    shares.append(share)
             requests_per_second[count] = statistics.median(runs)
-            print(f"  gunicorn workers={count}: {', '.join(f'{r:.0f}' for r in runs)} req/s", flush=True)
+            api_cpu[count] = shares[runs.index(requests_per_second[count])] if len(runs) % 2 else shares[-1]
+            print(f"  gunicorn workers={count}: {', '.join(f'{r:.0f}' for r in runs)} req/s; "
+                  f"{api_cpu[count].summary()}", flush=True)
 
     print(f"\nPostgreSQL, medians of {args.repeat}; {os.cpu_count()} CPU cores\n")
     print("| what | processes | throughput | step |\n|---|---|---|---|")
