@@ -3,7 +3,12 @@
     python -m workers.example_worker --worker-id 0 --health-port auto
 
 Each batch claims up to WORKER_BATCH_SIZE due items with a lease (WORKER_LEASE_SECONDS) and a
-claim token, processes them, and writes the outcomes fenced by the token (see ``item_store``):
+claim token, processes them, and writes the outcomes fenced by the token (see ``item_store``).
+While the worker goes straight on (WORKER_ACTIVE_INTERVAL 0, not ``--once``, no stop requested),
+writing a batch's outcomes and claiming the next batch are one transaction (one commit per batch
+instead of two); the next ``process_batch()`` works on that claim. A stop that arrives meanwhile
+gives the claim back untouched (``ItemStore.release``), so a warm stop still claims nothing new.
+Outcomes:
 
 - done: ``metadata["result"] = {"words", "chars", "lines", "unique_words", "top_words",
   "attempt", "worker", "processed_at"}`` (the item's other metadata is kept);
@@ -87,6 +92,8 @@ class ExampleWorker(BaseWorker):
         self._schema_ready = False
         self._want_feed = False  # set by on_startup: a bare process_batch() call starts no thread
         self._next_requeue = 0.0
+        # The batch claimed together with the last finish, and when (self.clock()) it was claimed.
+        self._next_claim: tuple[Claim, float] | None = None
 
     # ----- lifecycle -----------------------------------------------------------------------
     def on_startup(self) -> None:
@@ -95,6 +102,7 @@ class ExampleWorker(BaseWorker):
         self._want_feed = True
 
     def on_shutdown(self) -> None:
+        self._release_next_claim()
         if self._feed is not None:
             self._feed.stop()
             self._feed = None
@@ -129,21 +137,61 @@ class ExampleWorker(BaseWorker):
         if self._want_feed and self._feed is None:
             self._feed = ChangeFeed(self._database(), self.wake, logger=self.log).start()
         self._requeue_expired(store)
-        claim = store.claim_batch(worker=self.label, limit=self.batch_size, lease_seconds=self.lease_seconds)
-        if claim is None:
-            self._next_requeue = 0.0  # idle: look for dead workers' items on the next pass
-            due = store.seconds_until_due()
-            if due is not None:
-                self.request_wakeup(due + 0.05)
-            return 0
-        outcomes = self._process_claim(store, claim)
-        landed = set(store.finish(claim, outcomes))
+        if self._next_claim is not None:
+            (claim, claimed_at), self._next_claim = self._next_claim, None
+        else:
+            claimed_at = self.clock()
+            next_claim = store.claim_batch(worker=self.label, limit=self.batch_size,
+                                           lease_seconds=self.lease_seconds)
+            if next_claim is None:
+                self._next_requeue = 0.0  # idle: look for dead workers' items on the next pass
+                due = store.seconds_until_due()
+                if due is not None:
+                    self.request_wakeup(due + 0.05)
+                return 0
+            claim = next_claim
+        outcomes = self._process_claim(store, claim, claimed_at)
+        landed = set(self._finish(store, claim, outcomes))
         for outcome in outcomes:
             if outcome.item_id in landed:
                 self.log.debug("item %d %s", outcome.item_id, outcome.status)
             else:
                 self.log.warning("item %d: lease lost to another worker; result dropped", outcome.item_id)
         return len(outcomes)
+
+    def _claims_ahead(self) -> bool:
+        """Claim the next batch in the finish's transaction? Only when the loop goes straight on
+        to it: never for ``--once`` or after a stop request, and not when a pause between
+        batches would leave claimed items waiting out the sleep."""
+        return not self.once and not self.stop_requested and self.active_interval == 0
+
+    def _finish(self, store: ItemStore, claim: Claim, outcomes: list[Outcome]) -> list[int]:
+        # No outcomes (every item's lease was lost): this batch counts as empty and the loop may
+        # pause, so the next batch is claimed when it starts, not now.
+        if not outcomes or not self._claims_ahead():
+            return store.finish(claim, outcomes)
+        claimed_at = self.clock()
+        landed, next_claim = store.finish_and_claim(claim, outcomes, worker=self.label,
+                                                    limit=self.batch_size, lease_seconds=self.lease_seconds)
+        if next_claim is not None:
+            self._next_claim = (next_claim, claimed_at)
+            if self.stop_requested:  # the stop came during the round trip: claim nothing new
+                self._release_next_claim()
+        return landed
+
+    def _release_next_claim(self) -> None:
+        """Give back a batch claimed ahead and never started (a stop came before its turn)."""
+        if self._next_claim is None or self._store is None:
+            return
+        claim, _ = self._next_claim
+        self._next_claim = None
+        try:
+            released = self._store.release(claim)
+        except Exception as exc:  # noqa: BLE001 - the lease brings the items back anyway
+            self.log.warning("could not give back %d claimed item(s) (%s: %s); they come back when "
+                             "their lease expires", len(claim.items), type(exc).__name__, exc)
+            return
+        self.log.info("gave back %d item(s) claimed ahead, not started", len(released))
 
     def _requeue_expired(self, store: ItemStore) -> None:
         now = self.clock()
@@ -155,10 +203,10 @@ class ExampleWorker(BaseWorker):
             self.log.info("expired leases: %d item(s) requeued, %d failed (no attempts left)",
                           requeued, failed)
 
-    def _process_claim(self, store: ItemStore, claim: Claim) -> list[Outcome]:
+    def _process_claim(self, store: ItemStore, claim: Claim, claimed_at: float) -> list[Outcome]:
         outcomes: list[Outcome] = []
         held = {item.id for item in claim.items}
-        renew_at = self.clock() + self.lease_seconds / 2
+        renew_at = claimed_at + self.lease_seconds / 2
         for item in claim.items:
             if self.clock() >= renew_at:
                 held = store.renew_lease(claim, self.lease_seconds)

@@ -3,6 +3,8 @@
     store = ItemStore(Database(url))
     claim = store.claim_batch(worker="host:123:example_worker-0", limit=10, lease_seconds=60)
     landed = store.finish(claim, [Outcome.done(item.id, metadata) for item in claim.items])
+    # or, going straight on: finish this batch and claim the next one in one transaction
+    landed, claim = store.finish_and_claim(claim, outcomes, limit=10, lease_seconds=60)
 
 Rules that keep work from being lost or done twice:
 - A claim sets ``status='processing'``, ``claimed_by``, one random ``claim_token`` for the batch,
@@ -10,6 +12,9 @@ Rules that keep work from being lost or done twice:
   ``FOR UPDATE SKIP LOCKED``; SQLite: the same statement in a ``BEGIN IMMEDIATE`` transaction.
 - Every later write about a claimed item (finish, renew) matches ``id``, ``claim_token`` and
   ``status='processing'``: a worker whose lease ran out and was taken over writes nothing.
+- ``finish_and_claim`` is ``finish`` and ``claim_batch`` in one transaction (PostgreSQL: one
+  statement, one commit; SQLite: one ``BEGIN IMMEDIATE``), with the same fencing and lease rules;
+  ``release`` gives a claimed batch that was never started back as it was (attempt not counted).
 - ``requeue_expired`` gives items of dead or stalled workers back (or fails them once they have
   used up their attempts, so an item that kills its worker cannot kill workers forever).
 """
@@ -50,6 +55,46 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# PostgreSQL finish: one statement for the whole batch, whatever the outcomes. The outcomes come
+# as one JSON array (one bind parameter, so the SQL text is the same for every batch and psycopg
+# prepares it once); fenced by id, claim token and status='processing' like every write about a
+# claimed item. Done: the new metadata, no error; retry/failed: the error and when it is due.
+_PG_OUTCOMES = ("json_to_recordset(CAST(:outcomes AS json)) "
+                "AS v(id bigint, status text, metadata json, error text, available_at timestamptz)")
+_PG_FINISH_SET = ("UPDATE items AS i SET status = v.status, "
+                  "metadata = CASE WHEN v.status = 'done' THEN v.metadata ELSE i.metadata END, "
+                  "error = v.error, available_at = COALESCE(v.available_at, i.available_at), "
+                  "claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL, updated_at = :now "
+                  f"FROM {_PG_OUTCOMES} "
+                  "WHERE i.id = v.id AND i.claim_token = :{token} AND i.status = 'processing' "
+                  "RETURNING i.id")
+_PG_FINISH = text(_PG_FINISH_SET.format(token="token"))
+# Finish and claim the next batch in one statement (one round trip, one commit). The two parts
+# touch disjoint rows (ours are 'processing', the claim takes 'pending' ones) and both see the
+# statement's snapshot, so an item this finish sends back for a retry is not claimed again by it.
+# The batch size is written into the SQL (one statement per size, like the claim statement): a
+# LIMIT parameter would leave the plan of a prepared statement guessing how many rows it takes.
+_PG_FINISH_AND_CLAIM = (
+    f"WITH fin AS ({_PG_FINISH_SET.format(token='old_token')}), "
+    "claimed AS (UPDATE items SET status = 'processing', claimed_by = :worker, claim_token = :token, "
+    "lease_expires_at = :expires, attempts = attempts + 1, updated_at = :now "
+    "WHERE id IN (SELECT id FROM items WHERE status = 'pending' AND available_at <= :now "
+    "ORDER BY status, id LIMIT %(limit)d FOR UPDATE SKIP LOCKED) "
+    "RETURNING id, title, description, metadata, attempts) "
+    "SELECT 'finished' AS kind, id, NULL AS title, NULL AS description, CAST(NULL AS json) AS metadata, "
+    "CAST(NULL AS integer) AS attempts FROM fin "
+    "UNION ALL SELECT 'claimed', id, title, description, metadata, attempts FROM claimed")
+
+
+def _outcomes_json(outcomes: Sequence[Outcome], now: datetime) -> str:
+    return json.dumps([
+        {"id": o.item_id, "status": o.status, "metadata": o.metadata, "error": None,
+         "available_at": None} if o.status == ItemStatus.DONE else
+        {"id": o.item_id, "status": o.status, "metadata": None, "error": o.error,
+         "available_at": (o.retry_at or now).isoformat()}
+        for o in outcomes])
+
+
 @dataclass(frozen=True)
 class ClaimedItem:
     id: int
@@ -65,6 +110,14 @@ class Claim:
     worker: str
     items: list[ClaimedItem]
     lease_expires_at: datetime
+
+
+def _claim_from_rows(rows: Sequence[Any], token: str, worker: str, expires: datetime) -> Claim | None:
+    if not rows:
+        return None
+    claimed = sorted((ClaimedItem(r.id, r.title, r.description or "", dict(r.metadata or {}), r.attempts)
+                      for r in rows), key=lambda item: item.id)
+    return Claim(token=token, worker=worker, items=claimed, lease_expires_at=expires)
 
 
 @dataclass(frozen=True)
@@ -98,6 +151,7 @@ class ItemStore:
         self.now = now
         self.is_postgres = db.url.get_backend_name() == "postgresql"
         self._claim_statements: dict[int, Any] = {}
+        self._finish_and_claim_statements: dict[int, Any] = {}
         self._held: dict[bool, Connection] = {}  # PostgreSQL autocommit connections, by durability
 
     @contextmanager
@@ -124,6 +178,12 @@ class ItemStore:
         held = self._held.get(durable)
         if held is None:
             held = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            # A claim must walk ix_items_status_id (status, id) in order and stop after a batch.
+            # Right after a burst of new items the statistics are stale (autoanalyze runs up to a
+            # minute later) and the planner would rather fetch every pending row and sort them:
+            # milliseconds per claim, growing with the backlog. No statement of this connection
+            # needs a sort otherwise; where no index gives the order, the planner still sorts.
+            held.exec_driver_sql("SET enable_sort = off")
             if not durable:
                 held.exec_driver_sql("SET synchronous_commit = off")
             self._held[durable] = held
@@ -138,6 +198,9 @@ class ItemStore:
         held, self._held = self._held, {}
         for conn in held.values():
             try:
+                # The session settings of _single() (no sorts, asynchronous commits) must not
+                # follow the connection back into the pool, to other statements.
+                conn.exec_driver_sql("RESET ALL")
                 conn.close()
             except Exception:  # noqa: BLE001 - closing a connection that is already broken
                 conn.invalidate()
@@ -153,9 +216,11 @@ class ItemStore:
         stmt = self._claim_statements.get(limit)
         if stmt is None:
             now = bindparam("now", type_=UTCDateTime())
+            # ORDER BY status, id: with status fixed that is id order, the order of the index
+            # (status, id), so the oldest due items come straight from it (see _single).
             due = (select(items.c.id)
                    .where(items.c.status == ItemStatus.PENDING, items.c.available_at <= now)
-                   .order_by(items.c.id).limit(limit))
+                   .order_by(items.c.status, items.c.id).limit(limit))
             if self.is_postgres:
                 due = due.with_for_update(skip_locked=True)
             stmt = (update(items).where(items.c.id.in_(due.scalar_subquery()))
@@ -169,17 +234,16 @@ class ItemStore:
 
     def claim_batch(self, *, worker: str, limit: int, lease_seconds: float) -> Claim | None:
         """Claim up to ``limit`` due pending items, oldest first; None when there are none."""
+        token, expires, params = self._claim_params(worker, lease_seconds)
+        with self._single(durable=False) as conn:
+            rows = conn.execute(self._claim_statement(limit), params).all()
+        return _claim_from_rows(rows, token, worker, expires)
+
+    def _claim_params(self, worker: str, lease_seconds: float) -> tuple[str, datetime, dict[str, Any]]:
         now = self.now()
         token = secrets.token_hex(16)
         expires = now + timedelta(seconds=lease_seconds)
-        params = {"now": now, "worker": worker[:100], "token": token, "expires": expires}
-        with self._single(durable=False) as conn:
-            rows = conn.execute(self._claim_statement(limit), params).all()
-        if not rows:
-            return None
-        claimed = sorted((ClaimedItem(r.id, r.title, r.description or "", dict(r.metadata or {}),
-                                      r.attempts) for r in rows), key=lambda item: item.id)
-        return Claim(token=token, worker=worker, items=claimed, lease_expires_at=expires)
+        return token, expires, {"now": now, "worker": worker[:100], "token": token, "expires": expires}
 
     def renew_lease(self, claim: Claim, lease_seconds: float) -> set[int]:
         """Extend the lease of the claim's items; the ids still held (others were taken over)."""
@@ -195,53 +259,77 @@ class ItemStore:
         if not outcomes:
             return []
         now = self.now()
-        landed: list[int] = []
-        done = [o for o in outcomes if o.status == ItemStatus.DONE]
-        others = [o for o in outcomes if o.status != ItemStatus.DONE]
-        if self.is_postgres and done:
+        if self.is_postgres:
+            params = {"outcomes": _outcomes_json(outcomes, now), "token": claim.token, "now": now}
             with self._single() as conn:
-                landed += self._finish_done_postgres(conn, claim.token, done, now)
+                landed = {row.id for row in conn.execute(_PG_FINISH, params)}
         else:
-            others = done + others
-        if not others:
-            return landed
-        with self._write() as conn:
-            # The ids still ours: stable for the rest of this transaction, which holds the write
-            # lock (SQLite) or row locks (PostgreSQL, FOR UPDATE). Then one executemany per kind.
-            held_query = select(items.c.id).where(items.c.claim_token == claim.token,
-                                                  items.c.status == ItemStatus.PROCESSING)
-            if self.is_postgres:
-                held_query = held_query.with_for_update()
-            held = set(conn.execute(held_query).scalars())
-            finished = [o for o in others if o.item_id in held]
-            base = {"b_token": claim.token, "b_now": now}
-            done_rows = [{**base, "b_id": o.item_id, "b_status": o.status, "b_error": None,
-                          "b_metadata": o.metadata} for o in finished if o.status == ItemStatus.DONE]
-            other_rows = [{**base, "b_id": o.item_id, "b_status": o.status, "b_error": o.error,
-                           "b_available_at": o.retry_at or now}
-                          for o in finished if o.status != ItemStatus.DONE]
-            if done_rows:
-                conn.execute(_FINISH_DONE, done_rows)
-            if other_rows:
-                conn.execute(_FINISH_OTHER, other_rows)
-            landed += [o.item_id for o in finished]
-        return landed
+            with self._write() as conn:
+                landed = self._finish_sqlite(conn, claim, outcomes, now)
+        return [o.item_id for o in outcomes if o.item_id in landed]
+
+    def finish_and_claim(self, claim: Claim, outcomes: Sequence[Outcome], *, limit: int,
+                         lease_seconds: float, worker: str | None = None) -> tuple[list[int], Claim | None]:
+        """``finish(claim, outcomes)`` and ``claim_batch(...)`` in one transaction: the ids whose
+        write landed, and the next claim (None when nothing was due). The finish is fenced exactly
+        as in ``finish``; the claim follows the rules of ``claim_batch`` (``worker`` defaults to
+        the finished claim's). PostgreSQL: one statement, so one round trip and one commit (which
+        waits for the WAL flush, as every finish does); SQLite: one ``BEGIN IMMEDIATE``."""
+        worker = claim.worker if worker is None else worker
+        if not outcomes:
+            return [], self.claim_batch(worker=worker, limit=limit, lease_seconds=lease_seconds)
+        token, expires, params = self._claim_params(worker, lease_seconds)
+        now = params["now"]
+        if self.is_postgres:
+            params.update(outcomes=_outcomes_json(outcomes, now), old_token=claim.token)
+            stmt = self._finish_and_claim_statements.get(limit)
+            if stmt is None:
+                stmt = text(_PG_FINISH_AND_CLAIM % {"limit": int(limit)})
+                self._finish_and_claim_statements[limit] = stmt
+            with self._single() as conn:
+                rows = conn.execute(stmt, params).all()
+            landed = {row.id for row in rows if row.kind == "finished"}
+            claimed = [row for row in rows if row.kind == "claimed"]
+        else:
+            with self._write() as conn:
+                landed = self._finish_sqlite(conn, claim, outcomes, now)
+                claimed = list(conn.execute(self._claim_statement(limit), params).all())
+        return [o.item_id for o in outcomes if o.item_id in landed], _claim_from_rows(claimed, token, worker,
+                                                                                     expires)
+
+    def release(self, claim: Claim) -> list[int]:
+        """Give back a claimed batch none of whose items was started: pending again, due as before,
+        the claim's attempt not counted. Fenced like ``finish``; the ids given back."""
+        now = self.now()
+        stmt = (update(items)
+                .where(items.c.claim_token == claim.token, items.c.status == ItemStatus.PROCESSING)
+                .values(status=ItemStatus.PENDING, attempts=items.c.attempts - 1, claimed_by=None,
+                        claim_token=None, lease_expires_at=None, updated_at=now)
+                .returning(items.c.id))
+        # Not durable: a release lost in a server crash leaves the items leased, and they come back
+        # when the lease runs out (with the attempt counted), as after a worker crash.
+        with self._single(durable=False) as conn:
+            return sorted(row.id for row in conn.execute(stmt))
 
     @staticmethod
-    def _finish_done_postgres(conn: Connection, token: str, done: Sequence[Outcome],
-                              now: datetime) -> list[int]:
-        # One statement for the whole batch: UPDATE ... FROM (VALUES ...) RETURNING.
-        params: dict[str, Any] = {"token": token, "now": now}
-        rows = []
-        for i, outcome in enumerate(done):
-            params[f"id{i}"] = outcome.item_id
-            params[f"m{i}"] = json.dumps(outcome.metadata)
-            rows.append(f"(CAST(:id{i} AS bigint), CAST(:m{i} AS json))")
-        sql = ("UPDATE items AS i SET status = 'done', metadata = v.metadata, error = NULL, "
-               "claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL, updated_at = :now "
-               f"FROM (VALUES {', '.join(rows)}) AS v(id, metadata) "
-               "WHERE i.id = v.id AND i.claim_token = :token AND i.status = 'processing' RETURNING i.id")
-        return [row.id for row in conn.execute(text(sql), params)]
+    def _finish_sqlite(conn: Connection, claim: Claim, outcomes: Sequence[Outcome],
+                       now: datetime) -> set[int]:
+        # The ids still ours: stable for the rest of this transaction, which holds the write lock
+        # (BEGIN IMMEDIATE). Then one executemany per kind.
+        held = set(conn.execute(select(items.c.id).where(items.c.claim_token == claim.token,
+                                                         items.c.status == ItemStatus.PROCESSING)).scalars())
+        finished = [o for o in outcomes if o.item_id in held]
+        base = {"b_token": claim.token, "b_now": now}
+        done_rows = [{**base, "b_id": o.item_id, "b_status": o.status, "b_error": None,
+                      "b_metadata": o.metadata} for o in finished if o.status == ItemStatus.DONE]
+        other_rows = [{**base, "b_id": o.item_id, "b_status": o.status, "b_error": o.error,
+                       "b_available_at": o.retry_at or now}
+                      for o in finished if o.status != ItemStatus.DONE]
+        if done_rows:
+            conn.execute(_FINISH_DONE, done_rows)
+        if other_rows:
+            conn.execute(_FINISH_OTHER, other_rows)
+        return {o.item_id for o in finished}
 
     def requeue_expired(self, *, max_attempts: int) -> tuple[int, int]:
         """Give back items whose lease ran out: (requeued, failed for having no attempts left)."""
