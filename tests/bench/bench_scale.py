@@ -22,27 +22,41 @@ from pathlib import Path
 
 from tests.bench.bench_api import Gunicorn, Target, run_load, seed
 from tests.bench.bench_workers import throughput_ours
-from tests.bench.cpu_share import CpuShare
+from tests.bench.cpu_share import GROUPS, CpuShare
 from tests.support.databases import fresh_postgres_database, postgres_server_url
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def scaling_rows(label: str, measured: dict[int, float], unit: str) -> list[str]:
+def scaling_rows(label: str, measured: dict[int, float], unit: str, cpu: dict[int, CpuShare]) -> list[str]:
     rows, previous = [], None
     for count, value in measured.items():
         step = f"{value / measured[previous]:.2f}x vs {previous}" if previous else "-"
-        rows.append(f"| {label} | {count} | {value:,.0f} {unit} | {step} |")
+        split = cpu[count]
+        rows.append(f"| {label} | {count} | {value:,.0f} {unit} | {step} | {split.busy():.0%} | "
+                    + " | ".join(f"{split.share(group):.0%}" for group in GROUPS) + " |")
         previous = count
     return rows
 
 
-def limit_sentence(label: str, measured: dict[int, float]) -> str:
+def median_share(runs: list[float], shares: list[CpuShare]) -> CpuShare:
+    """The CPU split of the run whose result is the median (the upper middle one for even counts)."""
+    order = sorted(range(len(runs)), key=runs.__getitem__)
+    return shares[order[len(order) // 2]]
+
+
+def limit_sentence(label: str, measured: dict[int, float], cpu: dict[int, CpuShare]) -> str:
     counts = list(measured)
     for before, after in zip(counts, counts[1:], strict=False):
         if measured[after] / measured[before] < 1.3:
+            split = cpu[after]
+            top = max(GROUPS, key=split.share)
+            saturated = (f"the machine's {os.cpu_count()} cores were {split.busy():.0%} busy, "
+                         f"most of it {top} ({split.share(top):.0%})")
+            verdict = ("CPU-bound" if split.busy() >= 0.85 else
+                       "not CPU-bound: waits (locks, commits, round trips) limit it")
             return (f"{label}: scaling flattens from {before} to {after} "
-                    f"({measured[after] / measured[before]:.2f}x) on {os.cpu_count()} CPU cores")
+                    f"({measured[after] / measured[before]:.2f}x); {saturated}: {verdict}")
     return f"{label}: still scaling at {counts[-1]} on {os.cpu_count()} CPU cores"
 
 
@@ -62,11 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         home = Path(tmp)
         items_per_second: dict[int, float] = {}
+        worker_cpu: dict[int, CpuShare] = {}
         for count in worker_counts:
-            runs = [throughput_ours("postgresql", count, args.items, home, pg_server)
-                    for _ in range(args.repeat)]
+            runs, shares = [], []
+            for _ in range(args.repeat):
+                share = CpuShare()
+                runs.append(throughput_ours("postgresql", count, args.items, home, pg_server, measure=share))
+                shares.append(share)
             items_per_second[count] = statistics.median(runs)
-            print(f"  workers={count}: {', '.join(f'{r:.0f}' for r in runs)} items/s", flush=True)
+            worker_cpu[count] = median_share(runs, shares)
+            print(f"  workers={count}: {', '.join(f'{r:.0f}' for r in runs)} items/s; "
+                  f"{worker_cpu[count].summary()}", flush=True)
 
         requests_per_second: dict[int, float] = {}
         api_cpu: dict[int, CpuShare] = {}
@@ -83,17 +103,19 @@ def main(argv: list[str] | None = None) -> int:
                         runs.append(run_load(target, "get", args.seconds, 32).rps)
                     shares.append(share)
             requests_per_second[count] = statistics.median(runs)
-            api_cpu[count] = shares[runs.index(requests_per_second[count])] if len(runs) % 2 else shares[-1]
+            api_cpu[count] = median_share(runs, shares)
             print(f"  gunicorn workers={count}: {', '.join(f'{r:.0f}' for r in runs)} req/s; "
                   f"{api_cpu[count].summary()}", flush=True)
 
     print(f"\nPostgreSQL, medians of {args.repeat}; {os.cpu_count()} CPU cores\n")
-    print("| what | processes | throughput | step |\n|---|---|---|---|")
-    print("\n".join(scaling_rows("worker processes (no-op items)", items_per_second, "items/s")))
-    print("\n".join(scaling_rows("gunicorn workers (get by id)", requests_per_second, "req/s")))
-    print()
-    print(limit_sentence("workers", items_per_second))
-    print(limit_sentence("API", requests_per_second))
+    print("| what | processes | throughput | step | CPU busy | " + " | ".join(GROUPS) + " |")
+    print("|---|---|---|---|---|" + "---|" * len(GROUPS))
+    print("\n".join(scaling_rows("worker processes (no-op items)", items_per_second, "items/s", worker_cpu)))
+    print("\n".join(scaling_rows("gunicorn workers (get by id)", requests_per_second, "req/s", api_cpu)))
+    print("\n(CPU: shares of the whole machine during the timed window; 'load' is wrk or the benchmark "
+          "driver polling the database)\n")
+    print(limit_sentence("workers", items_per_second, worker_cpu))
+    print(limit_sentence("API", requests_per_second, api_cpu))
     return 0
 
 

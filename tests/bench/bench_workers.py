@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -155,7 +155,9 @@ def database(kind: str, home: Path, pg_server: str) -> Iterator[str]:
             yield url
 
 
-def throughput_ours(kind: str, workers: int, items: int, home: Path, pg_server: str) -> float:
+def throughput_ours(kind: str, workers: int, items: int, home: Path, pg_server: str, *,
+                    measure: AbstractContextManager[Any] | None = None) -> float:
+    """Items per second; ``measure`` (e.g. a CpuShare) is entered for the timed window only."""
     with database(kind, home, pg_server) as url, ExitStack() as stack:
         db = ItemsDatabase.create(url)
         stack.callback(db.close)
@@ -168,7 +170,8 @@ def throughput_ours(kind: str, workers: int, items: int, home: Path, pg_server: 
             proc.wait_ready(timeout=60)
         db.add_items(items)
         started = time.perf_counter()
-        wait_until(lambda: remaining(db) == 0, timeout=900, interval=0.05, message="all items done")
+        with measure if measure is not None else nullcontext():
+            wait_until(lambda: remaining(db) == 0, timeout=900, interval=0.05, message="all items done")
         elapsed = time.perf_counter() - started
         assert db.counts() == {ItemStatus.DONE: items}
         return items / elapsed

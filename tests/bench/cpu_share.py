@@ -18,7 +18,7 @@ from collections import defaultdict
 
 import psutil
 
-INTERVAL = 0.5
+INTERVAL = 0.25
 GROUPS = ("postgres", "ours", "load", "other")
 
 
@@ -86,7 +86,11 @@ class CpuShare:
         capacity = self.wall * (os.cpu_count() or 1)
         return self.seconds.get(group, 0.0) / capacity if capacity else 0.0
 
+    def busy(self) -> float:
+        """All groups together: how busy the machine's CPU was (0..1)."""
+        return sum(self.share(group) for group in GROUPS)
+
     def summary(self) -> str:
-        busy = sum(self.share(group) for group in GROUPS)
+        busy = self.busy()
         parts = ", ".join(f"{group} {self.share(group):.0%}" for group in GROUPS)
         return f"machine {busy:.0%} busy: {parts} (of {os.cpu_count()} cores)"
