@@ -17,7 +17,6 @@ A value that does not parse raises :class:`ConfigError` naming the setting.
 from __future__ import annotations
 
 import os
-from collections import ChainMap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -100,7 +99,9 @@ class Settings:
     BACKOFF_MIN_DELAY: float = setting(1.0, _float, "first backoff delay after an error, seconds")
     BACKOFF_MAX_DELAY: float = setting(300.0, _float, "longest backoff delay, seconds")
 
-    DATABASE_URL: str = setting("", doc="SQLAlchemy URL (default: SQLite file var/app.db, or DB_* when DB_HOST is set)")
+    DATABASE_URL: str = setting(
+        "", doc="SQLAlchemy URL (default: SQLite file var/app.db, or DB_* when DB_HOST is set)"
+    )
     DB_HOST: str = setting("", doc="PostgreSQL host, used when DATABASE_URL is empty")
     DB_PORT: int = setting(5432, _port, "PostgreSQL port")
     DB_NAME: str = setting("app", doc="PostgreSQL database")
@@ -118,10 +119,18 @@ class Settings:
                 "http://HOST:PORT); empty: SUPERVISOR_SOCKET only")
     SUPERVISOR_USERNAME: str = setting("", doc="username for http:// supervisord endpoints")
     SUPERVISOR_PASSWORD: str = setting("", doc="password for http:// supervisord endpoints")
-    HEALTH_PROBE_TIMEOUT: float = setting(2.0, _float, "seconds one health probe may take (monitor, ctl, listener)")
-    HEALTHCHECK_FAILURES: int = setting(3, _int, "consecutive failed probes before the listener restarts a program")
-    HEALTHCHECK_GRACE_SECONDS: float = setting(30.0, _float, "no health restarts this long after a program starts")
-    HEALTHCHECK_MAX_RESTARTS: int = setting(3, _int, "health restarts per program per window, then it is left alone")
+    HEALTH_PROBE_TIMEOUT: float = setting(
+        2.0, _float, "seconds one health probe may take (monitor, ctl, listener)"
+    )
+    HEALTHCHECK_FAILURES: int = setting(
+        3, _int, "consecutive failed probes before the listener restarts a program"
+    )
+    HEALTHCHECK_GRACE_SECONDS: float = setting(
+        30.0, _float, "no health restarts this long after a program starts"
+    )
+    HEALTHCHECK_MAX_RESTARTS: int = setting(
+        3, _int, "health restarts per program per window, then it is left alone"
+    )
     HEALTHCHECK_WINDOW_SECONDS: float = setting(3600.0, _float, "the window of HEALTHCHECK_MAX_RESTARTS")
     HEALTHCHECK_BACKOFF_MIN: float = setting(5.0, _float, "first delay before starting a FATAL program again")
     HEALTHCHECK_BACKOFF_MAX: float = setting(300.0, _float, "longest delay between starts of a FATAL program")
@@ -174,17 +183,21 @@ def _read_env_file(path: Path) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
+def _first(layers: list[Mapping[str, str]], name: str) -> str | None:
+    """The value of ``name`` in the first layer that has it (what a ChainMap lookup does)."""
+    return next((layer[name] for layer in layers if name in layer), None)
+
+
 def load(overrides: Mapping[str, str] | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from ``overrides`` > ``environ`` (default ``os.environ``) > ``.env`` > defaults."""
     env = os.environ if environ is None else environ
     layers: list[Mapping[str, str]] = [dict(overrides or {}), env]
-    home = ChainMap(*layers).get("APP_HOME") or str(PROJECT_ROOT)
+    home = _first(layers, "APP_HOME") or str(PROJECT_ROOT)
     dotenv_path = Path(home) / ".env"
     layers.append(_read_env_file(dotenv_path))
-    source = ChainMap(*layers)
     values: dict[str, Any] = {}
     for f in fields(Settings):
-        raw = source.get(f.name)
+        raw = _first(layers, f.name)
         if raw is None:
             continue
         parse = f.metadata["parse"]
@@ -192,7 +205,8 @@ def load(overrides: Mapping[str, str] | None = None, *, environ: Mapping[str, st
             values[f.name] = parse(raw)
         except ValueError as exc:
             origin = next(
-                (label for label, layer in zip(("override", "environment", str(dotenv_path)), layers)
+                (label
+                 for label, layer in zip(("override", "environment", str(dotenv_path)), layers, strict=False)
                  if f.name in layer),
                 "environment",
             )

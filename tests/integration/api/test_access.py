@@ -28,7 +28,9 @@ def bad_credentials(live_api: LiveApi, http: httpx.Client) -> dict[str, dict[str
     expired = create_access_token(
         victim.id, secret=_secret(live_api), expires_in=60, now=datetime.now(UTC) - timedelta(hours=2)
     )
-    forged = create_access_token(victim.id, secret="not-the-server-secret-but-long-enough-for-hs256", expires_in=600)
+    forged = create_access_token(
+        victim.id, secret="not-the-server-secret-but-long-enough-for-hs256", expires_in=600
+    )
     unknown_user = create_access_token(10**9, secret=_secret(live_api), expires_in=600)
     return {
         "anonymous": {},

@@ -79,7 +79,9 @@ def test_a_small_users_pages_do_not_walk_everyone_elses_items(engine: tuple[Engi
     # 30 items among 30,030: walking the primary key backwards and filtering by user would read
     # (nearly) the whole table to fill a page; the (user_id, id) index reads just the user's range.
     eng, users = engine
-    small = Principal(user_id=users[3], email="plan3@example.com", is_admin=False, created_at=datetime.now(UTC))
+    small = Principal(
+        user_id=users[3], email="plan3@example.com", is_admin=False, created_at=datetime.now(UTC)
+    )
     for kwargs in ({}, {"after": 30_000}, {"status": "pending"}):
         count_query, rows_query = list_queries(small, limit=50, **kwargs)  # type: ignore[arg-type]
         for query in (rows_query, count_query):

@@ -18,7 +18,8 @@ def test_reference_defaults() -> None:
     assert settings.WORKER_MAX_RETRIES == 5
     assert settings.BACKOFF_MIN_DELAY == 1.0
     assert settings.BACKOFF_MAX_DELAY == 300.0
-    assert settings.API_PORT == 8001 and settings.FRONTEND_PORT == 5173 and settings.WORKER_HEALTH_PORT == 8090
+    assert settings.API_PORT == 8001
+    assert settings.FRONTEND_PORT == 5173 and settings.WORKER_HEALTH_PORT == 8090
 
 
 def test_paths_derive_from_the_home(tmp_path: Path) -> None:
@@ -73,8 +74,10 @@ def test_a_broken_dotenv_gives_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_importing_config_is_cheap() -> None:
-    code = "import sys, config.config; print(sorted(m for m in ('dotenv', 'sqlalchemy', 'pydantic') if m in sys.modules))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True)
+    code = ("import sys, config.config; "
+            "print(sorted(m for m in ('dotenv', 'sqlalchemy', 'pydantic') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
+                            check=True)
     assert result.stdout.strip() == "[]"
 
 
@@ -82,5 +85,8 @@ def test_readme_lists_every_setting() -> None:
     result = subprocess.run([sys.executable, "-m", "config", "markdown"], capture_output=True, text=True,
                             timeout=30, check=True)
     readme = (REPO / "README.md").read_text()
-    assert result.stdout.strip() in readme, "README's settings table is stale: paste `python -m config markdown`"
-    assert set(Settings.__dataclass_fields__) == {line.split("`")[1] for line in result.stdout.splitlines()[2:]}
+    assert result.stdout.strip() in readme, (
+        "README's settings table is stale: paste `python -m config markdown`"
+    )
+    listed = {line.split("`")[1] for line in result.stdout.splitlines()[2:]}
+    assert set(Settings.__dataclass_fields__) == listed

@@ -80,7 +80,9 @@ def test_api_probes_use_health(resources: dict[str, dict[str, Any]]) -> None:
         resources["Deployment/api"]["spec"]["template"]["metadata"]["labels"]
 
 
-def test_every_container_has_resources_and_secrets_from_a_secret(resources: dict[str, dict[str, Any]]) -> None:
+def test_every_container_has_resources_and_secrets_from_a_secret(
+    resources: dict[str, dict[str, Any]],
+) -> None:
     for name, resource in resources.items():
         if resource["kind"] not in ("Deployment", "Job"):
             continue
