@@ -152,7 +152,7 @@ def _list_page(
     ceiling = offset + COUNT_CAP
     total = min(counted, ceiling)
     return ItemPage(
-        items=[ItemOut.of_row(row) for row in rows],
+        items=ItemOut.of_rows(rows),
         total=total,
         page=page,
         limit=limit,
