@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
-from api.models import ApiKey, Item, User
+from api.models import ApiKey, User
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 10_000
@@ -178,21 +178,6 @@ class ItemOut(BaseModel):
         ``_mapping`` costs more than the validation itself; a list page builds 50 items)."""
         fields = tuple(cls.model_fields)
         return _ITEM_LIST.validate_python([dict(zip(fields, row, strict=True)) for row in rows])
-
-    @classmethod
-    def of(cls, item: Item) -> ItemOut:
-        return cls(
-            id=item.id,
-            user_id=item.user_id,
-            title=item.title,
-            description=item.description,
-            status=cast(StatusName, item.status),
-            metadata=item.metadata_,
-            attempts=item.attempts,
-            error=item.error,
-            created_at=item.created_at,
-            updated_at=item.updated_at,
-        )
 
 
 _ITEM_LIST = TypeAdapter(list[ItemOut])
