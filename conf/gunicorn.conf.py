@@ -40,6 +40,6 @@ def _refuse_taken_port() -> None:
 def on_starting(server: object) -> None:
     """Check the port, then apply migrations once in the master, before any worker forks."""
     _refuse_taken_port()
-    from api.migrate import upgrade
+    from store.migrate import upgrade
 
     upgrade(_settings.DATABASE_URL)

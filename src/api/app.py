@@ -13,7 +13,6 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.db import Database
 from api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from api.idempotency import IdempotencyJanitor
 from api.middleware import RequestGuardMiddleware, RequestIdMiddleware
@@ -21,6 +20,7 @@ from api.ratelimit import RateLimiter
 from api.routes import admin, api_keys, auth, health, items
 from api.static import mount_frontend
 from config.config import DEFAULT_JWT_SECRET, ConfigError, Settings, get_settings
+from store.db import Database
 
 # gunicorn stops (instead of respawning forever) when a worker exits with this code.
 WORKER_BOOT_ERROR = 3
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         '"details"}}`; every response carries `X-Request-ID`.',
     )
     app.state.settings = settings
-    # ping="idle": no pool_pre_ping round trip per checkout on the hot path (see api.db).
+    # ping="idle": no pool_pre_ping round trip per checkout on the hot path (see store.db).
     app.state.db = database or Database.from_settings(settings, application_name="api", ping="idle")
     app.state.limiter = limiter
     app.state.idempotency_janitor = IdempotencyJanitor(settings.IDEMPOTENCY_KEY_TTL_SECONDS)

@@ -15,10 +15,10 @@ import secrets
 import sys
 from pathlib import Path
 
-from api.accounts import create_user, get_user_by_email
-from api.db import Database
-from api.migrate import upgrade
 from config.config import ConfigError, Settings, get_settings
+from store.accounts import create_user, get_user_by_email
+from store.db import Database
+from store.migrate import upgrade
 
 DEMO_EMAIL = "demo@example.com"
 CREDENTIALS_FILE = "demo-credentials.json"

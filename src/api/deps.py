@@ -27,13 +27,13 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import bindparam, select, update
 from starlette.concurrency import run_in_threadpool
 
-from api.db import Database, RequestScope
 from api.errors import Forbidden, Unauthorized
 from api.idempotency import IdempotencyJanitor
-from api.models import ApiKey, User, UTCDateTime
 from api.ratelimit import RateLimiter, RateLimitState
 from api.security import InvalidTokenError, decode_access_token, hash_api_key, looks_like_api_key
 from config.config import Settings
+from store.db import Database, RequestScope
+from store.models import ApiKey, User, UTCDateTime
 
 # last_used_at is informational: writing it at most once a minute keeps reads read-only.
 LAST_USED_RESOLUTION = timedelta(seconds=60)

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.errors import Conflict
-from api.models import IdempotencyRecord
+from store.models import IdempotencyRecord
 
 log = logging.getLogger("api.idempotency")
 

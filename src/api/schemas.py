@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
-from api.models import ApiKey, User
+from store.models import ApiKey, User
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 10_000

@@ -1,4 +1,4 @@
-"""``ctl users`` and ``ctl apikeys``: accounts straight in the database (src/api/accounts.py)."""
+"""``ctl users`` and ``ctl apikeys``: accounts straight in the database (src/store/accounts.py)."""
 from __future__ import annotations
 
 import click
@@ -19,7 +19,7 @@ def users() -> None:
 @pass_ctl
 def users_create(ctl: Ctl, email: str, password: str, admin: bool) -> None:
     """Create a user."""
-    from api import accounts
+    from store import accounts
 
     try:
         with ctl.session() as session:
@@ -33,7 +33,7 @@ def users_create(ctl: Ctl, email: str, password: str, admin: bool) -> None:
 @pass_ctl
 def users_list(ctl: Ctl) -> None:
     """Every user."""
-    from api import accounts
+    from store import accounts
 
     with ctl.session() as session:
         found = accounts.list_users(session)
@@ -49,7 +49,7 @@ def apikeys() -> None:
 
 
 def _user_id(session: object, email: str) -> int:
-    from api import accounts
+    from store import accounts
 
     user = accounts.get_user_by_email(session, email)  # type: ignore[arg-type]
     if user is None:
@@ -63,7 +63,7 @@ def _user_id(session: object, email: str) -> int:
 @pass_ctl
 def apikeys_create(ctl: Ctl, email: str, name: str) -> None:
     """Create an API key; it is printed once and stored only as a hash."""
-    from api import accounts
+    from store import accounts
 
     try:
         with ctl.session() as session:
@@ -79,7 +79,7 @@ def apikeys_create(ctl: Ctl, email: str, name: str) -> None:
 @pass_ctl
 def apikeys_list(ctl: Ctl, email: str | None) -> None:
     """API keys (never the secrets)."""
-    from api import accounts
+    from store import accounts
 
     with ctl.session() as session:
         user_id = _user_id(session, email) if email else None
@@ -96,7 +96,7 @@ def apikeys_list(ctl: Ctl, email: str | None) -> None:
 @pass_ctl
 def apikeys_revoke(ctl: Ctl, key_id: int) -> None:
     """Revoke key KEY_ID at once."""
-    from api import accounts
+    from store import accounts
 
     with ctl.session() as session:
         revoked = accounts.revoke_api_key(session, key_id=key_id)

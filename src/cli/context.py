@@ -41,7 +41,7 @@ class Ctl:
 
     @cached_property
     def database(self) -> Any:
-        from api.db import Database
+        from store.db import Database
 
         return Database.from_settings(self.settings, application_name="ctl")
 

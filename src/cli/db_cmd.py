@@ -1,4 +1,5 @@
-"""``ctl db``: connections (pool and the database's view), Alembic upgrade and current revision."""
+"""``ctl db``: connections (pool and the database's view) and migrations (upgrade, downgrade, current,
+revision)."""
 from __future__ import annotations
 
 import json
@@ -77,8 +78,8 @@ def upgrade(ctl: Ctl, revision: str) -> None:
     """Apply migrations up to REVISION."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from api.migrate import current_revision
-    from api.migrate import upgrade as alembic_upgrade
+    from store.migrate import current_revision
+    from store.migrate import upgrade as alembic_upgrade
 
     url = ctl.settings.DATABASE_URL
     try:
@@ -94,7 +95,7 @@ def current(ctl: Ctl) -> None:
     """The database's current revision and the newest one available."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from api.migrate import current_revision, head_revision
+    from store.migrate import current_revision, head_revision
 
     try:
         revision = current_revision(ctl.settings.DATABASE_URL)
@@ -103,3 +104,63 @@ def current(ctl: Ctl) -> None:
     head = head_revision()
     note = "up to date" if revision == head else f"head is {head}: run `ctl db upgrade`"
     click.echo(f"{revision or '(none)'} ({note})")
+
+
+def _database_error(exc: Exception) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+@db.command()
+@click.argument("revision")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctl
+def downgrade(ctl: Ctl, revision: str, yes: bool) -> None:
+    """Undo migrations down to REVISION (e.g. 0002, -1, or base for an empty schema).
+
+    Downgrades drop what the later revisions added, data included: back the database up first.
+    """
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from store.migrate import current_revision
+    from store.migrate import downgrade as alembic_downgrade
+
+    url = ctl.settings.DATABASE_URL
+    if not yes:
+        click.confirm(f"Downgrade the database to {revision}? Data in what later revisions added is lost",
+                      abort=True)
+    try:
+        alembic_downgrade(url, revision)
+        click.echo(f"database at revision {current_revision(url) or '(none)'}")
+    except CommandError as exc:
+        raise CtlError(f"downgrade refused: {exc}", exit_code=2) from None
+    except SQLAlchemyError as exc:
+        raise CtlError(f"downgrade failed: {_database_error(exc)}") from None
+
+
+@db.command()
+@click.option("-m", "--message", required=True, help="What the revision changes, e.g. 'add items.priority'.")
+@click.option("--autogenerate", is_flag=True,
+              help="Draft the upgrade and downgrade by comparing the models with the database (at head).")
+@pass_ctl
+def revision(ctl: Ctl, message: str, autogenerate: bool) -> None:
+    """Create a new migration file under src/store/migrations/versions/ and print its path.
+
+    With --autogenerate, edit src/store/models.py first; the draft compares the models with the
+    database of DATABASE_URL, which must be up to date (`ctl db upgrade`). Read the draft, then
+    apply it with `ctl db upgrade`.
+    """
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from store.migrate import create_revision
+
+    if not message.strip():
+        raise CtlError("the message (-m) must say what the revision changes", exit_code=2)
+    try:
+        path = create_revision(ctl.settings.DATABASE_URL, message.strip(), autogenerate=autogenerate)
+    except CommandError as exc:
+        raise CtlError(f"no revision made: {exc}", exit_code=2) from None
+    except SQLAlchemyError as exc:
+        raise CtlError(f"no revision made, database unreachable: {_database_error(exc)}") from None
+    click.echo(str(path))

@@ -33,7 +33,7 @@ def database_state(ctl: Ctl) -> dict[str, Any]:
     from sqlalchemy import func, select
     from sqlalchemy.exc import SQLAlchemyError
 
-    from api.models import Item
+    from store.models import Item
 
     db = ctl.database
     out: dict[str, Any] = {"backend": db.url.get_backend_name(),

@@ -37,11 +37,11 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from api.db import Database
+from store.change_feed import ChangeFeed
+from store.db import Database
+from store.item_store import Claim, ClaimedItem, ItemStore, Outcome, utcnow
 from workers.backoff import backoff_delay
 from workers.base_worker import BaseWorker, WorkerError, non_negative_seconds
-from workers.change_feed import ChangeFeed
-from workers.item_store import Claim, ClaimedItem, ItemStore, Outcome, utcnow
 
 POISON_KEY = "fail"
 SCHEMA_MISSING = "the items table does not exist yet: run the migrations (the API runs them at start)"

@@ -152,11 +152,11 @@ def seed(database_url: str, items: int) -> tuple[dict[str, str], tuple[int, int]
     """A user with ``items`` items (bulk SQL) and an API key; returns headers, id range, list plan."""
     from sqlalchemy import create_engine, func, select
 
-    from api.accounts import create_api_key, create_user
-    from api.db import Database
     from api.deps import Principal
-    from api.models import Item
     from api.routes.items import list_queries
+    from store.accounts import create_api_key, create_user
+    from store.db import Database
+    from store.models import Item
     from tests.integration.api.bulk import analyze, bulk_insert_items
 
     database = Database(database_url)

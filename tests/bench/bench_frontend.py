@@ -76,8 +76,8 @@ TITLES = ["Quarterly report", "Invoice batch 2026-11", "Resize product photos", 
 
 def seed_items(api: ApiServer, user_id: int, count: int) -> None:
     """Realistic, mixed items; the newest few still in flight (the screenshot shows every badge)."""
-    from api.db import Database
-    from api.models import Item
+    from store.db import Database
+    from store.models import Item
 
     statuses = ["processing", "pending", "failed", "done", "processing"]
     db = Database(api.database_url)

@@ -24,10 +24,10 @@ from typing import Any
 
 import httpx
 
-from api import accounts
-from api.db import Database
-from api.models import Item
 from sdk import AsyncClient, Client
+from store import accounts
+from store.db import Database
+from store.models import Item
 from tests.support.api_server import ApiServer
 
 SERVER_ENV = {"RATE_LIMIT_DEFAULT": "100000000/minute", "RATE_LIMIT_LOGIN": "10000/minute",

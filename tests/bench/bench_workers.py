@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from api.models import Item, ItemStatus
+from store.models import Item, ItemStatus
 from tests.integration.workers.support import REPO, ItemsDatabase, WorkerProcess
 from tests.support.databases import fresh_postgres_database
 from tests.support.wait import wait_until
@@ -226,7 +226,7 @@ def _item_creator(home: Path, url: str, db: ItemsDatabase) -> Iterator[Callable[
     from tests.support.api_server import ApiServer
 
     try:
-        from api.accounts import create_api_key
+        from store.accounts import create_api_key
 
         with db.db.session() as session:
             _, key = create_api_key(session, user_id=db.user_id, name="bench")

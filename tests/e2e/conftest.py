@@ -111,8 +111,8 @@ class FrontendStack:
 
 
 def create_user(api: ApiServer, email: str, *, is_admin: bool = False) -> int:
-    from api.accounts import create_user as create
-    from api.db import Database
+    from store.accounts import create_user as create
+    from store.db import Database
 
     db = Database(api.database_url)
     try:

@@ -53,8 +53,8 @@ autorestart = false
 
 def build_app(home: Path, socket: Path) -> FastAPI:
     from api.app import create_app
-    from api.migrate import upgrade
     from config.config import load
+    from store.migrate import upgrade
 
     settings = load({"APP_HOME": str(home), "APP_ENV": "test", "SUPERVISOR_SOCKET": str(socket),
                      "DATABASE_URL": f"sqlite:///{home / 'var' / 'app.db'}", **API_TEST_ENV})
@@ -97,7 +97,7 @@ def bearer(client: TestClient, email: str) -> dict[str, str]:
 
 
 def make_users(app: FastAPI) -> None:
-    from api.accounts import create_user as create
+    from store.accounts import create_user as create
 
     with app.state.db.session() as session:
         create(session, email="admin@example.com", password=PASSWORD, is_admin=True)
@@ -286,8 +286,8 @@ def test_admin_services_page_shows_the_real_stack(page: Any, tmp_path: Path) -> 
         stack.wait_running()
         wait_until(lambda: httpx.get(stack.api_url + "/health", timeout=2).status_code == 200, timeout=60,
                    message="API healthy")
-        from api.accounts import create_user
-        from api.db import Database
+        from store.accounts import create_user
+        from store.db import Database
 
         db = Database(f"sqlite:///{tmp_path / 'var' / 'app.db'}")  # the Stack's API database
         try:

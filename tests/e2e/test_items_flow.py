@@ -25,8 +25,8 @@ def users(frontend_stack: FrontendStack) -> None:
 
 def seed_done_items(stack: FrontendStack, user_id: int, count: int) -> None:
     """Already processed items, written straight to the database so the worker has nothing to do."""
-    from api.db import Database
-    from api.models import Item, ItemStatus
+    from store.db import Database
+    from store.models import Item, ItemStatus
 
     db = Database(stack.api.database_url)
     try:

@@ -70,8 +70,9 @@ def test_worker_command_of_the_image(tmp_path: Path, database_url: str) -> None:
     port = free_port()
     argv[argv.index("8090")] = str(port)
     env = image_env(tmp_path, database_url)
-    subprocess.run([sys.executable, "-c", "import sys; from api.migrate import upgrade; upgrade(sys.argv[1])",
-                    database_url], check=True, capture_output=True, timeout=120)
+    migrate = "import sys; from store.migrate import upgrade; upgrade(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", migrate, database_url], check=True, capture_output=True,
+                   timeout=120)
     health = f"http://127.0.0.1:{port}/health"
     code = run_until_healthy([sys.executable, *argv[1:]], env, tmp_path, health, port)
     assert code == 0, "a warm stop (SIGTERM) exits 0"

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.accounts import MAX_ID, AccountError, create_api_key, list_api_keys, revoke_api_key
 from api.deps import CurrentPrincipal, RequestDb
 from api.errors import AUTH_ERROR_RESPONSES, NOT_FOUND_RESPONSE, NotFound, Unauthorized
 from api.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut
+from store.accounts import MAX_ID, AccountError, create_api_key, list_api_keys, revoke_api_key
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"], responses=AUTH_ERROR_RESPONSES)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import update
 
-from api.accounts import get_user_by_email
 from api.deps import CurrentPrincipal, DatabaseDep, LimiterDep, SettingsDep, client_ip
 from api.errors import AUTH_ERROR_RESPONSES, Unauthorized
-from api.models import User
 from api.schemas import LoginIn, TokenOut, UserOut
 from api.security import burn_password_check, create_access_token, verify_password
+from store.accounts import get_user_by_email
+from store.models import User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 

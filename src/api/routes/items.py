@@ -26,8 +26,6 @@ from sqlalchemy import (
     update,
 )
 
-from api.accounts import MAX_ID
-from api.db import RequestScope
 from api.deps import CurrentPrincipal, JanitorDep, Principal, RequestDb
 from api.errors import AUTH_ERROR_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, NotFound
 from api.idempotency import (
@@ -38,8 +36,10 @@ from api.idempotency import (
     request_fingerprint,
     stored_response,
 )
-from api.models import Item, ItemStatus, utcnow
 from api.schemas import ItemIn, ItemOut, ItemPage, ItemPatch, SafeStr, StatusName
+from store.accounts import MAX_ID
+from store.db import RequestScope
+from store.models import Item, ItemStatus, utcnow
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"], responses=AUTH_ERROR_RESPONSES)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.accounts import create_api_key, create_user
-from api.db import Database
+from store.accounts import create_api_key, create_user
+from store.db import Database
 from tests.support.api_server import ApiServer
 from tests.support.databases import fresh_postgres_database, postgres_server_url
 

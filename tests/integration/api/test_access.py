@@ -77,7 +77,7 @@ def test_bad_credentials_get_401_on_every_protected_endpoint(
 
 
 def _owner_key(live_api: LiveApi, http: httpx.Client, item: dict) -> str:
-    from api.accounts import create_api_key
+    from store.accounts import create_api_key
 
     with live_api.database.session() as session:
         return create_api_key(session, user_id=item["user_id"], name="check")[1]

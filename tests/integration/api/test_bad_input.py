@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from api.models import ApiKey, IdempotencyRecord, Item, User
+from store.models import ApiKey, IdempotencyRecord, Item, User
 from tests.integration.api.conftest import Caller, LiveApi
 
 

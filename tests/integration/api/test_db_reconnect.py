@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.exc import DBAPIError
 
-import api.db
-from api.db import Database
+import store.db
+from store.db import Database
 
 
 def _terminate_backends(url: str, application_name: str) -> int:
@@ -32,7 +32,7 @@ def _terminate_backends(url: str, application_name: str) -> int:
 
 def test_dropped_idle_connections_are_replaced(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Every checked-in connection counts as idle, as it would after the seconds a restart takes.
-    monkeypatch.setattr(api.db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    monkeypatch.setattr(store.db, "PING_AFTER_IDLE_SECONDS", 0.0)
     name = f"reconnect-{uuid.uuid4().hex[:8]}"
     database = Database(postgres_url, pool_size=2, application_name=name, ping="idle")
     try:
@@ -51,7 +51,7 @@ def test_without_the_idle_ping_a_dropped_connection_fails_once(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The control: proves the test above exercises the ping (a recently used connection is trusted).
-    monkeypatch.setattr(api.db, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    monkeypatch.setattr(store.db, "PING_AFTER_IDLE_SECONDS", 3600.0)
     name = f"reconnect-{uuid.uuid4().hex[:8]}"
     database = Database(postgres_url, pool_size=2, application_name=name, ping="idle")
     try:

@@ -136,7 +136,7 @@ def test_patch_status_pending_requeues_a_failed_item(
 ) -> None:
     from sqlalchemy import update
 
-    from api.models import Item
+    from store.models import Item
 
     item = create(http, owner, "flaky")
     with live_api.database.session() as session:  # what a worker does when it gives up
@@ -200,7 +200,7 @@ def test_cursor_iterates_without_skips_or_repeats_while_items_are_created(
 def test_list_filters_by_status_and_title(http: httpx.Client, live_api: LiveApi) -> None:
     from sqlalchemy import update
 
-    from api.models import Item
+    from store.models import Item
 
     caller = live_api.new_user()
     apple = create(http, caller, "Green APPLE pie")
@@ -250,7 +250,7 @@ def test_login_upgrades_a_legacy_bcrypt_hash_to_argon2(http: httpx.Client, live_
     import bcrypt
     from sqlalchemy import select, update
 
-    from api.models import User
+    from store.models import User
 
     caller = live_api.new_user()
     legacy = bcrypt.hashpw(b"legacy-password", bcrypt.gensalt(rounds=4)).decode()

@@ -8,7 +8,7 @@ import uuid
 import httpx
 from sqlalchemy import func, select
 
-from api.models import Item
+from store.models import Item
 from tests.integration.api.conftest import Caller, LiveApi
 
 

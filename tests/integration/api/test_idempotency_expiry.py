@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from api.accounts import create_user
-from api.db import Database
 from api.idempotency import IdempotencyJanitor, purge_expired
-from api.migrate import upgrade
-from api.models import IdempotencyRecord
+from store.accounts import create_user
+from store.db import Database
+from store.migrate import upgrade
+from store.models import IdempotencyRecord
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 DAY = 86400

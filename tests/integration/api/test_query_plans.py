@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, Select, create_engine, pool
 
-from api.accounts import create_user
-from api.db import Database
 from api.deps import Principal
-from api.migrate import upgrade
 from api.routes.items import list_queries
+from store.accounts import create_user
+from store.db import Database
+from store.migrate import upgrade
 from tests.integration.api.bulk import analyze, bulk_insert_items
 
 

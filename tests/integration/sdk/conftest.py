@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from api import accounts
-from api.db import Database
+from store import accounts
+from store.db import Database
 from tests.support.api_server import ApiServer
 from tests.unit.sdk.both_clients import KINDS, make_client
 

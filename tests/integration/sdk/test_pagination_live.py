@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from api.models import Item
+from store.models import Item
 from tests.integration.sdk.conftest import Account, LiveAPI
 
 

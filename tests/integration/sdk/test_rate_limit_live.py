@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import sdk
-from api.db import Database
+from store.db import Database
 from tests.integration.sdk.conftest import SERVER_ENV, LiveAPI
 from tests.support.api_server import ApiServer
 from tests.unit.sdk.both_clients import make_client

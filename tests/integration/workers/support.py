@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, insert, select
 
-from api.db import Database
-from api.migrate import upgrade
-from api.models import Item, User
+from store.db import Database
+from store.migrate import upgrade
+from store.models import Item, User
 from tests.support.net import free_port, port_is_free
 from tests.support.wait import wait_until
 

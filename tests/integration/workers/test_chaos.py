@@ -8,7 +8,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from api.models import ItemStatus
+from store.models import ItemStatus
 from tests.integration.workers.support import ItemsDatabase, WorkerProcess, completions
 from tests.support.wait import wait_until
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from api.models import ItemStatus
 from config import config
+from store.item_store import Claim, ClaimedItem, ItemStore
+from store.models import ItemStatus
 from tests.integration.workers.support import ItemsDatabase
 from workers import ExampleWorker
-from workers.item_store import Claim, ClaimedItem, ItemStore
 
 MakeWorker = Callable[..., ExampleWorker]
 

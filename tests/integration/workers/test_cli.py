@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from api.models import ItemStatus
+from store.models import ItemStatus
 from tests.integration.workers.support import REPO, ItemsDatabase, WorkerProcess
 from tests.support.net import free_port
 from tests.support.wait import wait_until

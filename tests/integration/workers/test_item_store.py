@@ -4,9 +4,9 @@ from __future__ import annotations
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
-from api.models import ItemStatus
+from store.item_store import LEASE_EXPIRED_ERROR, ItemStore, Outcome
+from store.models import ItemStatus
 from tests.integration.workers.support import ItemsDatabase
-from workers.item_store import LEASE_EXPIRED_ERROR, ItemStore, Outcome
 
 
 class Clock:

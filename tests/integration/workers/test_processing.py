@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.models import ItemStatus
+from store.models import ItemStatus
 from tests.integration.workers.support import ItemsDatabase, WorkerProcess
 from tests.support.wait import wait_until
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.accounts import create_api_key, create_user
 from api.app import create_app
-from api.migrate import upgrade
 from config.config import DEFAULT_JWT_SECRET, ConfigError, Settings, load
+from store.accounts import create_api_key, create_user
+from store.migrate import upgrade
 from tests.support.net import free_port
 
 

@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from api.accounts import get_user_by_email
 from api.bootstrap import DEMO_EMAIL, credentials_path, ensure_demo_user
-from api.db import Database
 from api.security import verify_password
 from config.config import load
+from store.accounts import get_user_by_email
+from store.db import Database
 
 
 def test_demo_user_created_once_and_credentials_kept_private(tmp_path: Path) -> None:

@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 import api.routes.items
-from api.accounts import create_api_key, create_user
 from api.app import create_app
-from api.migrate import upgrade
 from config.config import load
+from store.accounts import create_api_key, create_user
+from store.migrate import upgrade
 from tests.integration.api.bulk import bulk_insert_items
 
 

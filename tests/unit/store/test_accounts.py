@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.accounts import (
+from api.security import hash_api_key, verify_password
+from store.accounts import (
     AccountError,
     create_api_key,
     create_user,
@@ -15,9 +16,8 @@ from api.accounts import (
     list_users,
     revoke_api_key,
 )
-from api.db import Database
-from api.migrate import upgrade
-from api.security import hash_api_key, verify_password
+from store.db import Database
+from store.migrate import upgrade
 
 
 @pytest.fixture

@@ -30,8 +30,8 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Table, bindparam, func, inspect, select, text, update
 
-from api.db import Database
-from api.models import Item, ItemStatus, UTCDateTime
+from store.db import Database
+from store.models import Item, ItemStatus, UTCDateTime
 
 items: Table = Item.__table__  # type: ignore[assignment]  # declared as FromClause; it is a Table
 LEASE_EXPIRED_ERROR = "lease expired: the worker holding the item stopped or stalled"
@@ -144,7 +144,7 @@ class Outcome:
 
 
 class ItemStore:
-    """Queue operations on the items table, through ``api.db.Database``."""
+    """Queue operations on the items table, through ``store.db.Database``."""
 
     def __init__(self, db: Database, *, now: Callable[[], datetime] = utcnow) -> None:
         self.db = db

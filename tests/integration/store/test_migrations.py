@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, inspect, pool
 
-from api.migrate import current_revision, downgrade, head_revision, upgrade
+from store.migrate import current_revision, downgrade, head_revision, upgrade
 
 TABLES = {"users", "api_keys", "items", "idempotency_keys"}
 

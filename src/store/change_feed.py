@@ -9,7 +9,7 @@
   microseconds and touches no table.
 
 Either way the worker keeps polling as a fallback, so a lost notification only delays work.
-Connections come from ``api.db.Database``; a broken one is dropped and reopened with a backoff.
+Connections come from ``store.db.Database``; a broken one is dropped and reopened with a backoff.
 
     feed = start_change_feed(db, on_change=worker.wake)
     ...
@@ -24,9 +24,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from api.db import Database
+from store.db import Database
 
-log = logging.getLogger("workers.change_feed")
+log = logging.getLogger("store.change_feed")
 
 CHANNEL = "items_pending"
 SQLITE_POLL_INTERVAL = 0.1

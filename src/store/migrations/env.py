@@ -1,10 +1,10 @@
-"""Alembic environment: runs migrations on the URL given by api.migrate (or config)."""
+"""Alembic environment: runs migrations on the URL given by store.migrate (or config)."""
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
-from api.models import Base
+from store.models import Base
 
 target_metadata = Base.metadata
 

@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.models import ApiKey, User, utcnow
-from api.security import MAX_PASSWORD_LENGTH, generate_api_key, hash_password
+from store.credentials import MAX_PASSWORD_LENGTH, generate_api_key, hash_password
+from store.models import ApiKey, User, utcnow
 
 MIN_PASSWORD_LENGTH = 8
 MAX_KEY_NAME_LENGTH = 100

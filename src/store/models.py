@@ -1,6 +1,6 @@
 """Database tables: users, API keys, items and idempotency records (SQLAlchemy 2 typed ORM).
 
-The schema is owned by the Alembic migrations in ``api/migrations``; keep the two in step.
+The schema is owned by the Alembic migrations in ``store/migrations``; keep the two in step.
 """
 from __future__ import annotations
 
