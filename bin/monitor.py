@@ -12,6 +12,7 @@
 
 Runs from the repository root without an activated venv: it re-executes itself with .venv's Python.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,20 +35,33 @@ from typing import Any, TextIO  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="monitor.py",
-                                     description="Status and control of the supervisord stack.")
+    parser = argparse.ArgumentParser(
+        prog="monitor.py", description="Status and control of the supervisord stack."
+    )
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--start-all", action="store_true",
-                      help="start supervisord if needed and every program; wait until all are healthy")
+    mode.add_argument(
+        "--start-all",
+        action="store_true",
+        help="start supervisord if needed and every program; wait until all are healthy",
+    )
     mode.add_argument("--watch", action="store_true", help="live view, refreshed every --interval seconds")
-    mode.add_argument("--restart", nargs="*", metavar="NAME",
-                      help="restart failed or unhealthy programs, or the programs named")
+    mode.add_argument(
+        "--restart",
+        nargs="*",
+        metavar="NAME",
+        help="restart failed or unhealthy programs, or the programs named",
+    )
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds to wait for health (default 120)")
-    parser.add_argument("--server", action="append", metavar="URL",
-                        help="a supervisord endpoint, unix:///path.sock or http://HOST:PORT (repeatable; "
-                             "default SUPERVISOR_SERVERS, else the local socket)")
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait for health (default 120)"
+    )
+    parser.add_argument(
+        "--server",
+        action="append",
+        metavar="URL",
+        help="a supervisord endpoint, unix:///path.sock or http://HOST:PORT (repeatable; "
+        "default SUPERVISOR_SERVERS, else the local socket)",
+    )
     parser.add_argument("--interval", type=float, default=5.0, help="--watch refresh seconds (default 5)")
     return parser
 
@@ -59,8 +73,9 @@ class Printer:
         self.out, self.tty, self.last = out, tty, ""
 
     def __call__(self, status: Any, elapsed: float) -> None:
-        waiting = [f"{p.name} {p.state if p.state != 'RUNNING' else 'starting up'}"
-                   for p in status.unhealthy()]
+        waiting = [
+            f"{p.name} {p.state if p.state != 'RUNNING' else 'starting up'}" for p in status.unhealthy()
+        ]
         done = len(status.processes) - len(waiting)
         text = f"{done}/{len(status.processes)} healthy"
         if waiting:
@@ -98,8 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     servers = configured_servers(settings, args.server)
     if servers:
         if args.start_all or args.watch:
-            print("monitor.py: --start-all and --watch work on the local supervisord only "
-                  "(drop --server / SUPERVISOR_SERVERS)", file=sys.stderr)
+            print(
+                "monitor.py: --start-all and --watch work on the local supervisord only "
+                "(drop --server / SUPERVISOR_SERVERS)",
+                file=sys.stderr,
+            )
             return 2
         return _several_hosts(servers, settings, args, out, tty)
     from ops.rpc import SupervisorClient
@@ -188,8 +206,9 @@ def _restart(client: Any, settings: Any, names: list[str], timeout: float, out: 
     control.restart(client, settings, targets)
     printer = Printer(out, tty)
     try:
-        control.wait_healthy(client, settings, [p.full_name for p in targets], timeout=timeout,
-                             progress=printer)
+        control.wait_healthy(
+            client, settings, [p.full_name for p in targets], timeout=timeout, progress=printer
+        )
     finally:
         printer.finish()
     out.write(f"restarted {', '.join(p.name for p in targets)}: healthy\n")
@@ -198,8 +217,9 @@ def _restart(client: Any, settings: Any, names: list[str], timeout: float, out: 
     return 0
 
 
-def _several_hosts(servers: list[str], settings: Any, args: argparse.Namespace, out: TextIO,
-                   tty: bool) -> int:
+def _several_hosts(
+    servers: list[str], settings: Any, args: argparse.Namespace, out: TextIO, tty: bool
+) -> int:
     """Status (or --restart) of each host; an unreachable host is named and the others still shown."""
     from ops import hosts
     from ops.errors import OpsError, ProgramFailed

@@ -2,6 +2,7 @@
 
 supervisord runs: gunicorn -c conf/gunicorn.conf.py api.app:app
 """
+
 from config.config import get_settings
 
 _settings = get_settings()

@@ -1,4 +1,5 @@
 """Fixtures shared by the whole suite. Helpers live in tests/support/."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,19 @@ import pytest
 from tests.support.databases import fresh_postgres_database, postgres_server_url, sqlite_url
 
 # Settings from a developer's shell or .env must not leak into tests: each test states its own.
-for _name in ("DATABASE_URL", "DB_HOST", "REDIS_URL", "APP_HOME", "API_PORT", "FRONTEND_PORT",
-              "WORKER_HEALTH_PORT", "SUPERVISOR_SOCKET", "LOG_DIR", "VAR_DIR", "APP_ENV"):
+for _name in (
+    "DATABASE_URL",
+    "DB_HOST",
+    "REDIS_URL",
+    "APP_HOME",
+    "API_PORT",
+    "FRONTEND_PORT",
+    "WORKER_HEALTH_PORT",
+    "SUPERVISOR_SOCKET",
+    "LOG_DIR",
+    "VAR_DIR",
+    "APP_ENV",
+):
     os.environ.pop(_name, None)
 
 

@@ -38,11 +38,12 @@ def storable_text(value: str) -> str:
 NO_NUL = r"^[^\x00]*$"
 SafeStr = Annotated[str, StringConstraints(pattern=NO_NUL), AfterValidator(storable_text)]
 # Length constraints sit before the validator, so an empty value reads "at least 1 character".
-Email = Annotated[str, StringConstraints(min_length=1, max_length=320, pattern=NO_NUL),
-                  AfterValidator(storable_text)]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=NO_NUL),
-                     AfterValidator(storable_text)]
-
+Email = Annotated[
+    str, StringConstraints(min_length=1, max_length=320, pattern=NO_NUL), AfterValidator(storable_text)
+]
+Password = Annotated[
+    str, StringConstraints(min_length=1, max_length=1024, pattern=NO_NUL), AfterValidator(storable_text)
+]
 
 
 def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
@@ -71,10 +72,12 @@ def _drop_defaults(schema: dict[str, Any]) -> None:
         prop.pop("default", None)
 
 
-Title = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TITLE, pattern=NO_NUL),
-                  AfterValidator(storable_text)]
-Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION, pattern=NO_NUL),
-                        AfterValidator(storable_text)]
+Title = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_TITLE, pattern=NO_NUL), AfterValidator(storable_text)
+]
+Description = Annotated[
+    str, StringConstraints(max_length=MAX_DESCRIPTION, pattern=NO_NUL), AfterValidator(storable_text)
+]
 
 
 class StrictModel(BaseModel):

@@ -1,7 +1,7 @@
 """Access tokens (JWT) for the API; passwords and API keys live in ``store.credentials``.
 
-    token = create_access_token(user_id, secret=..., expires_in=3600)
-    user_id = decode_access_token(token, secret=...)     # raises InvalidTokenError
+token = create_access_token(user_id, secret=..., expires_in=3600)
+user_id = decode_access_token(token, secret=...)     # raises InvalidTokenError
 """
 
 from __future__ import annotations

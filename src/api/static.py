@@ -4,6 +4,7 @@
 they are; any other path that is not the API's gets ``index.html``, so the app's own routes
 (``/items``, ``/api-keys``) survive a reload. Unknown ``/api/...`` paths stay JSON 404s.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

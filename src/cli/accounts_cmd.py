@@ -1,4 +1,5 @@
 """``ctl users`` and ``ctl apikeys``: accounts straight in the database (src/store/accounts.py)."""
+
 from __future__ import annotations
 
 import click
@@ -13,8 +14,9 @@ def users() -> None:
 
 @users.command("create")
 @click.option("--email", required=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Prompted for when not given.")
+@click.option(
+    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Prompted for when not given."
+)
 @click.option("--admin", is_flag=True, help="Give the user the admin role.")
 @pass_ctl
 def users_create(ctl: Ctl, email: str, password: str, admin: bool) -> None:

@@ -1,4 +1,5 @@
 """What every ctl command shares, built lazily so each command imports only what it needs."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping

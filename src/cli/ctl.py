@@ -8,6 +8,7 @@
 Errors end as one line and an exit code (2: supervisord not running, 3: no access to its socket,
 1: anything else), mapped in one place: :meth:`CtlGroup.invoke`.
 """
+
 from __future__ import annotations
 
 from typing import Any

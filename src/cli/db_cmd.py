@@ -1,5 +1,6 @@
 """``ctl db``: connections (pool and the database's view) and migrations (upgrade, downgrade, current,
 revision)."""
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,11 @@ def db() -> None:
 def _pg_activity(ctl: Ctl) -> list[dict[str, Any]]:
     from sqlalchemy import text
 
-    query = text("SELECT coalesce(application_name, '') AS application, coalesce(state, '') AS state, "
-                 "count(*) AS connections FROM pg_stat_activity WHERE datname = current_database() "
-                 "GROUP BY 1, 2 ORDER BY 1, 2")
+    query = text(
+        "SELECT coalesce(application_name, '') AS application, coalesce(state, '') AS state, "
+        "count(*) AS connections FROM pg_stat_activity WHERE datname = current_database() "
+        "GROUP BY 1, 2 ORDER BY 1, 2"
+    )
     with ctl.session() as session:
         return [dict(row._mapping) for row in session.execute(query)]
 
@@ -31,9 +34,12 @@ def _sqlite_file(ctl: Ctl) -> dict[str, Any]:
 
     path = Path(ctl.database.url.database or "")
     wal = path.with_name(path.name + "-wal")
-    info: dict[str, Any] = {"file": str(path), "exists": path.exists(),
-                            "size_bytes": path.stat().st_size if path.exists() else 0,
-                            "wal_size_bytes": wal.stat().st_size if wal.exists() else 0}
+    info: dict[str, Any] = {
+        "file": str(path),
+        "exists": path.exists(),
+        "size_bytes": path.stat().st_size if path.exists() else 0,
+        "wal_size_bytes": wal.stat().st_size if wal.exists() else 0,
+    }
     if path.exists():
         with ctl.session() as session:
             info["journal_mode"] = session.execute(text("PRAGMA journal_mode")).scalar()
@@ -48,8 +54,11 @@ def connections(ctl: Ctl, as_json: bool) -> None:
     from cli.status_cmd import api_health
 
     api = api_health(ctl)
-    report: dict[str, Any] = {"api_pool": api.get("connection_pool"), "api_status": api.get("status"),
-                              "backend": ctl.database.url.get_backend_name()}
+    report: dict[str, Any] = {
+        "api_pool": api.get("connection_pool"),
+        "api_status": api.get("status"),
+        "backend": ctl.database.url.get_backend_name(),
+    }
     if ctl.database.is_sqlite:
         report["sqlite"] = _sqlite_file(ctl)
     else:
@@ -59,8 +68,14 @@ def connections(ctl: Ctl, as_json: bool) -> None:
         click.echo(json.dumps(report, indent=2))
         return
     pool = report["api_pool"]
-    click.echo("API pool: " + (", ".join(f"{k}={v}" for k, v in pool.items()) if pool
-                               else f"unknown (API {report['api_status']})"))
+    click.echo(
+        "API pool: "
+        + (
+            ", ".join(f"{k}={v}" for k, v in pool.items())
+            if pool
+            else f"unknown (API {report['api_status']})"
+        )
+    )
     if "sqlite" in report:
         s = report["sqlite"]
         click.echo(f"SQLite file: {s['file']} ({s['size_bytes']} bytes)")
@@ -127,8 +142,9 @@ def downgrade(ctl: Ctl, revision: str, yes: bool) -> None:
 
     url = ctl.settings.DATABASE_URL
     if not yes:
-        click.confirm(f"Downgrade the database to {revision}? Data in what later revisions added is lost",
-                      abort=True)
+        click.confirm(
+            f"Downgrade the database to {revision}? Data in what later revisions added is lost", abort=True
+        )
     try:
         alembic_downgrade(url, revision)
         click.echo(f"database at revision {current_revision(url) or '(none)'}")
@@ -140,8 +156,11 @@ def downgrade(ctl: Ctl, revision: str, yes: bool) -> None:
 
 @db.command()
 @click.option("-m", "--message", required=True, help="What the revision changes, e.g. 'add items.priority'.")
-@click.option("--autogenerate", is_flag=True,
-              help="Draft the upgrade and downgrade by comparing the models with the database (at head).")
+@click.option(
+    "--autogenerate",
+    is_flag=True,
+    help="Draft the upgrade and downgrade by comparing the models with the database (at head).",
+)
 @pass_ctl
 def revision(ctl: Ctl, message: str, autogenerate: bool) -> None:
     """Create a new migration file under src/store/migrations/versions/ and print its path.

@@ -1,4 +1,5 @@
 """``ctl logs tail [-n N] [-f] [NAME|all]``: program logs by lines, through supervisord."""
+
 from __future__ import annotations
 
 import time
@@ -17,11 +18,23 @@ def logs() -> None:
 
 @logs.command()
 @click.argument("name", default="all", metavar="[NAME|all]")
-@click.option("-n", "--lines", "count", default=100, show_default=True, type=click.IntRange(min=0),
-              help="How many lines from the end.")
+@click.option(
+    "-n",
+    "--lines",
+    "count",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many lines from the end.",
+)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (Ctrl-C to stop).")
-@click.option("--interval", default=0.2, show_default=True, type=click.FloatRange(min=0.01),
-              help="Seconds between polls while following.")
+@click.option(
+    "--interval",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="Seconds between polls while following.",
+)
 @pass_ctl
 def tail(ctl: Ctl, name: str, count: int, follow: bool, interval: float) -> None:
     """The last lines of a program's log (or of every program, prefixed by name with `all`)."""
@@ -36,8 +49,10 @@ def tail(ctl: Ctl, name: str, count: int, follow: bool, interval: float) -> None
     cursors = [reader.open(p) for p in processes]
     prefixed = len(cursors) > 1
     width = max(len(p.name) for p in processes) if processes else 0
-    labels = {c.name: click.style(f"{p.name:<{width}} | ", fg=_COLOURS[i % len(_COLOURS)])
-              for i, (c, p) in enumerate(zip(cursors, processes, strict=True))}
+    labels = {
+        c.name: click.style(f"{p.name:<{width}} | ", fg=_COLOURS[i % len(_COLOURS)])
+        for i, (c, p) in enumerate(zip(cursors, processes, strict=True))
+    }
 
     def emit(cursor: LogCursor, line: str) -> None:
         click.echo(labels[cursor.name] + line if prefixed else line)

@@ -1,4 +1,5 @@
 """``ctl start``, ``ctl stop``, ``ctl restart``: programs through supervisord, waiting for health."""
+
 from __future__ import annotations
 
 import click

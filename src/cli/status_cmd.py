@@ -1,4 +1,5 @@
 """``ctl status``: System Status of the API, the database, supervisord's programs and the workers."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,11 @@ def database_state(ctl: Ctl) -> dict[str, Any]:
     from store.models import Item
 
     db = ctl.database
-    out: dict[str, Any] = {"backend": db.url.get_backend_name(),
-                           "url": db.url.render_as_string(hide_password=True), "reachable": db.ping()}
+    out: dict[str, Any] = {
+        "backend": db.url.get_backend_name(),
+        "url": db.url.render_as_string(hide_password=True),
+        "reachable": db.ping(),
+    }
     if out["reachable"]:
         try:
             with db.session() as session:
@@ -83,12 +87,14 @@ def _echo_text(api: dict[str, Any], database: dict[str, Any], stack: Any) -> Non
         click.echo(plain_table(stack))
     workers = [p for p in stack.processes if p.group == "worker"]
     if workers:
-        click.echo("Workers     " + ", ".join(
-            f"{p.name} {'healthy' if p.healthy else p.problem}" for p in workers))
+        click.echo(
+            "Workers     " + ", ".join(f"{p.name} {'healthy' if p.healthy else p.problem}" for p in workers)
+        )
 
 
-def _several_hosts(ctl: Ctl, servers: list[str], api: dict[str, Any], database: dict[str, Any],
-                   as_json: bool) -> None:
+def _several_hosts(
+    ctl: Ctl, servers: list[str], api: dict[str, Any], database: dict[str, Any], as_json: bool
+) -> None:
     """The supervisord part for several hosts: grouped by host; a down host named, the others shown."""
     from ops import hosts
     from ops.errors import OpsError
@@ -98,8 +104,9 @@ def _several_hosts(ctl: Ctl, servers: list[str], api: dict[str, Any], database: 
     except OpsError as exc:
         raise CtlError(str(exc), exc.exit_code) from None
     if as_json:
-        click.echo(json.dumps({"api": api, "database": database,
-                               "hosts": [r.to_dict() for r in results]}, indent=2))
+        click.echo(
+            json.dumps({"api": api, "database": database, "hosts": [r.to_dict() for r in results]}, indent=2)
+        )
     else:
         _echo_text(api, database, None)
         hosts.print_hosts(results, sys.stdout, tty=sys.stdout.isatty())
@@ -113,9 +120,14 @@ def _several_hosts(ctl: Ctl, servers: list[str], api: dict[str, Any], database: 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON document.")
-@click.option("--server", "servers", multiple=True, metavar="URL",
-              help="A supervisord endpoint, unix:///path.sock or http://HOST:PORT (repeatable; "
-                   "default SUPERVISOR_SERVERS, else the local socket).")
+@click.option(
+    "--server",
+    "servers",
+    multiple=True,
+    metavar="URL",
+    help="A supervisord endpoint, unix:///path.sock or http://HOST:PORT (repeatable; "
+    "default SUPERVISOR_SERVERS, else the local socket).",
+)
 @pass_ctl
 def status(ctl: Ctl, as_json: bool, servers: tuple[str, ...]) -> None:
     """System Status: API health and pool, database and items, programs, workers.

@@ -1,4 +1,5 @@
 """`python -m config check` validates the settings; `python -m config show` prints them."""
+
 from __future__ import annotations
 
 import sys

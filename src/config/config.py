@@ -14,6 +14,7 @@ Two ways to use it::
 Importing is cheap (standard library only); the ``.env`` file is read on first use.
 A value that does not parse raises :class:`ConfigError` naming the setting.
 """
+
 from __future__ import annotations
 
 import os
@@ -115,8 +116,10 @@ class Settings:
     VAR_DIR: str = setting("", doc="runtime files: database, socket, pid (default APP_HOME/var)")
     SUPERVISOR_SOCKET: str = setting("", doc="supervisord unix socket (default VAR_DIR/run/supervisor.sock)")
     SUPERVISOR_SERVERS: str = setting(
-        "", doc="comma-separated supervisord endpoints, one per host (unix:///path.sock or "
-                "http://HOST:PORT); empty: SUPERVISOR_SOCKET only")
+        "",
+        doc="comma-separated supervisord endpoints, one per host (unix:///path.sock or "
+        "http://HOST:PORT); empty: SUPERVISOR_SOCKET only",
+    )
     SUPERVISOR_USERNAME: str = setting("", doc="username for http:// supervisord endpoints")
     SUPERVISOR_PASSWORD: str = setting("", doc="password for http:// supervisord endpoints")
     HEALTH_PROBE_TIMEOUT: float = setting(
@@ -163,8 +166,9 @@ class Settings:
     def _default_database_url(self, var: Path) -> str:
         if self.DB_HOST:
             password = f":{self.DB_PASSWORD}" if self.DB_PASSWORD else ""
-            return (f"postgresql+psycopg://{self.DB_USER}{password}@{self.DB_HOST}:"
-                    f"{self.DB_PORT}/{self.DB_NAME}")
+            return (
+                f"postgresql+psycopg://{self.DB_USER}{password}@{self.DB_HOST}:{self.DB_PORT}/{self.DB_NAME}"
+            )
         return f"sqlite:///{var / 'app.db'}"
 
     @property
@@ -205,9 +209,13 @@ def load(overrides: Mapping[str, str] | None = None, *, environ: Mapping[str, st
             values[f.name] = parse(raw)
         except ValueError as exc:
             origin = next(
-                (label
-                 for label, layer in zip(("override", "environment", str(dotenv_path)), layers, strict=False)
-                 if f.name in layer),
+                (
+                    label
+                    for label, layer in zip(
+                        ("override", "environment", str(dotenv_path)), layers, strict=False
+                    )
+                    if f.name in layer
+                ),
                 "environment",
             )
             kind = _KIND.get(type(f.default), "valid")

@@ -3,6 +3,7 @@
 The monitor, ``ctl status`` and the health listener all ask :func:`health_url`; nothing else in the
 project spells a health URL of a supervised program.
 """
+
 from __future__ import annotations
 
 import re

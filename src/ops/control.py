@@ -2,6 +2,7 @@
 
 Clock and sleep are passed in so tests of the waiting logic need no real time.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -55,18 +56,29 @@ def supervisorctl_is_up(client: SupervisorClient) -> bool:
         return False
 
 
-def ensure_supervisord(client: SupervisorClient, settings: Any, *, supervisord: str, config_file: str,
-                       clock: Clock | None = None, timeout: float = 30.0) -> bool:
+def ensure_supervisord(
+    client: SupervisorClient,
+    settings: Any,
+    *,
+    supervisord: str,
+    config_file: str,
+    clock: Clock | None = None,
+    timeout: float = 30.0,
+) -> bool:
     """Start ``supervisord -c config_file`` from the stack home unless it runs; True if started."""
     if supervisorctl_is_up(client):
         return False
     clock = clock or Clock()
     home = Path(settings.APP_HOME)
-    for directory in (Path(settings.SUPERVISOR_SOCKET).parent, Path(settings.LOG_DIR),
-                      Path(settings.VAR_DIR)):
+    for directory in (
+        Path(settings.SUPERVISOR_SOCKET).parent,
+        Path(settings.LOG_DIR),
+        Path(settings.VAR_DIR),
+    ):
         directory.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([supervisord, "-c", config_file], cwd=home, capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(
+        [supervisord, "-c", config_file], cwd=home, capture_output=True, text=True, timeout=timeout
+    )
     if done.returncode != 0:
         reason = (done.stderr or done.stdout).strip().splitlines()
         why = reason[-1] if reason else f"exit status {done.returncode}"
@@ -74,8 +86,9 @@ def ensure_supervisord(client: SupervisorClient, settings: Any, *, supervisord: 
     deadline = clock.now() + timeout
     while not supervisorctl_is_up(client):
         if clock.now() > deadline:
-            raise SupervisorUnreachable(f"supervisord started but its socket {client.socket_path} "
-                                        f"did not answer within {timeout:g}s")
+            raise SupervisorUnreachable(
+                f"supervisord started but its socket {client.socket_path} did not answer within {timeout:g}s"
+            )
         clock.sleep(0.1)
     return True
 
@@ -93,8 +106,7 @@ def resolve(status: StackStatus, names: Iterable[str]) -> list[ProcessStatus]:
 
 def restart_candidates(status: StackStatus) -> list[ProcessStatus]:
     """What ``--restart`` without names restarts: failed, exited, or RUNNING but unhealthy."""
-    return [p for p in status.processes
-            if p.state in FAILED_STATES or (p.state == RUNNING and not p.healthy)]
+    return [p for p in status.processes if p.state in FAILED_STATES or (p.state == RUNNING and not p.healthy)]
 
 
 def start_all(client: SupervisorClient) -> None:
@@ -121,8 +133,14 @@ def continue_process_group(client: SupervisorClient, process: ProcessStatus) -> 
         client.signal(process.full_name, "CONT")
 
 
-def restart(client: SupervisorClient, settings: Any, processes: list[ProcessStatus], *,
-            clock: Clock | None = None, stop_timeout: float = 90.0) -> None:
+def restart(
+    client: SupervisorClient,
+    settings: Any,
+    processes: list[ProcessStatus],
+    *,
+    clock: Clock | None = None,
+    stop_timeout: float = 90.0,
+) -> None:
     """Stop (if needed) then start each process; a hung (SIGSTOPped) one is continued first.
 
     Without the SIGCONT a stopped process ignores SIGTERM and supervisord waits ``stopwaitsecs``
@@ -149,9 +167,16 @@ def restart(client: SupervisorClient, settings: Any, processes: list[ProcessStat
         client.start(name, wait=False)
 
 
-def wait_healthy(client: SupervisorClient, settings: Any, names: list[str] | None, *, timeout: float,
-                 progress: Progress | None = None, clock: Clock | None = None,
-                 interval: float = 0.5) -> StackStatus:
+def wait_healthy(
+    client: SupervisorClient,
+    settings: Any,
+    names: list[str] | None,
+    *,
+    timeout: float,
+    progress: Progress | None = None,
+    clock: Clock | None = None,
+    interval: float = 0.5,
+) -> StackStatus:
     """Poll until the named processes (default all) are RUNNING and healthy.
 
     A FATAL process fails at once with its spawn error or the end of its log; BACKOFF is given the
@@ -169,13 +194,16 @@ def wait_healthy(client: SupervisorClient, settings: Any, names: list[str] | Non
             return status
         fatal = [p for p in targets if p.state == "FATAL"]
         if fatal:
-            raise ProgramFailed(f"{', '.join(p.name for p in fatal)} failed to start",
-                                detail="\n".join(failure_detail(client, p) for p in fatal))
+            raise ProgramFailed(
+                f"{', '.join(p.name for p in fatal)} failed to start",
+                detail="\n".join(failure_detail(client, p) for p in fatal),
+            )
         if elapsed > timeout:
             bad = [p for p in targets if not p.healthy]
             raise ProgramFailed(
                 f"not healthy after {timeout:g}s: {', '.join(p.name for p in bad)}",
-                detail="\n".join(failure_detail(client, p) for p in bad))
+                detail="\n".join(failure_detail(client, p) for p in bad),
+            )
         clock.sleep(interval)
 
 

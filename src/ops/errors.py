@@ -1,4 +1,5 @@
 """The one exception tree of ``ops``; each class knows the exit code a command should end with."""
+
 from __future__ import annotations
 
 

@@ -5,6 +5,7 @@ background thread (one check at a time: a tick that arrives during a slow check 
 hanging health URL never holds up supervisord's event queue. What it decides comes from
 :class:`ops.policy.HealthPolicy`; every decision is logged to stderr (stdout is the protocol).
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,14 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, on_event: Callable[[dict[str, str],
 class HealthListener:
     """Runs a check per tick on a background thread and carries out the policy's decisions."""
 
-    def __init__(self, client: SupervisorClient, settings: Any, policy: HealthPolicy, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        client: SupervisorClient,
+        settings: Any,
+        policy: HealthPolicy,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
         self.settings = settings
         self.policy = policy
@@ -94,8 +101,9 @@ class HealthListener:
             self._busy.add(decision.name)
         log.warning("%s: %s: %s", decision.action, decision.name, decision.reason)
         process = next(p for p in status.processes if p.full_name == decision.name)
-        threading.Thread(target=self._act, args=(decision, process), name=f"act-{decision.name}",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._act, args=(decision, process), name=f"act-{decision.name}", daemon=True
+        ).start()
 
     def _act(self, decision: Decision, process: Any) -> None:
         try:
@@ -114,17 +122,25 @@ class HealthListener:
 def main(argv: list[str] | None = None) -> int:
     from config.config import ConfigError, load
 
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
-                        format="%(asctime)s %(levelname)s healthcheck: %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s healthcheck: %(message)s"
+    )
     try:
         settings = load()
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
     limits = Limits.from_settings(settings)
-    log.info("started: restart after %d failures, grace %gs, at most %d restarts per %gs; "
-             "FATAL retried after %g..%gs", limits.failures, limits.grace, limits.max_restarts,
-             limits.window, limits.backoff_min, limits.backoff_max)
+    log.info(
+        "started: restart after %d failures, grace %gs, at most %d restarts per %gs; "
+        "FATAL retried after %g..%gs",
+        limits.failures,
+        limits.grace,
+        limits.max_restarts,
+        limits.window,
+        limits.backoff_min,
+        limits.backoff_max,
+    )
     client = SupervisorClient.from_settings(settings)
     listener = HealthListener(client, settings, HealthPolicy(limits))
     serve(sys.stdin.buffer, sys.stdout.buffer, listener.on_event)

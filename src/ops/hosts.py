@@ -5,6 +5,7 @@ An endpoint is ``unix:///path/to/supervisor.sock`` or ``http://HOST:PORT`` (supe
 SUPERVISOR_PASSWORD (or the URL's ``user:password@``), and never appear in what we print.
 Health probes of a remote host go to that host: each host runs the same stack layout and ports.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -57,11 +58,14 @@ def parse_endpoint(url: str, settings: Any, *, timeout: float = 10.0) -> Host:
             raise BadEndpoint(f"bad port in supervisord endpoint {_shown(url)}") from None
         username = unquote(parts.username) if parts.username else settings.SUPERVISOR_USERNAME
         password = unquote(parts.password) if parts.password else settings.SUPERVISOR_PASSWORD
-        client = SupervisorClient.over_http(parts.hostname, port, username=username, password=password,
-                                            timeout=timeout)
+        client = SupervisorClient.over_http(
+            parts.hostname, port, username=username, password=password, timeout=timeout
+        )
         return Host(f"{parts.hostname}:{port}", client)
-    raise BadEndpoint(f"not a supervisord endpoint: {_shown(url)} "
-                      "(want unix:///path/to/supervisor.sock or http://HOST:PORT)")
+    raise BadEndpoint(
+        f"not a supervisord endpoint: {_shown(url)} "
+        "(want unix:///path/to/supervisor.sock or http://HOST:PORT)"
+    )
 
 
 def _shown(url: str) -> str:
@@ -99,8 +103,9 @@ def collect_hosts(hosts: list[Host], settings: Any) -> list[HostStatus]:
 
 def exit_code(results: list[HostStatus]) -> int:
     """The worst: 3 access denied, 2 a host unreachable, 1 something unhealthy, 0 all healthy."""
-    return max((r.error.exit_code if r.error else r.status.exit_code if r.status else 0
-                for r in results), default=0)
+    return max(
+        (r.error.exit_code if r.error else r.status.exit_code if r.status else 0 for r in results), default=0
+    )
 
 
 def error_lines(results: list[HostStatus]) -> list[str]:
@@ -122,5 +127,4 @@ def print_hosts(results: list[HostStatus], out: TextIO, *, tty: bool) -> None:
 def hosts_json(results: list[HostStatus]) -> str:
     import json
 
-    return json.dumps({"healthy": exit_code(results) == 0, "hosts": [r.to_dict() for r in results]},
-                      indent=2)
+    return json.dumps({"healthy": exit_code(results) == 0, "hosts": [r.to_dict() for r in results]}, indent=2)

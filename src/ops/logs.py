@@ -10,6 +10,7 @@ supervisord's ``tailProcessStdoutLog(name, offset, length)`` has three traps, ha
   unread end of the old file is read from its backup (``name.log.1``, found by inode), then the new
   file from its start. Restarts of a program append to the same file and need nothing special.
 """
+
 from __future__ import annotations
 
 import os
@@ -98,8 +99,9 @@ class LogReader:
         elif inode != cursor.inode:
             out.extend(self._drain_rotated(cursor))
             cursor.inode, cursor.offset = inode, 0
-        data, new_offset, overflow = self.client.tail(cursor.name, cursor.offset, self.chunk,
-                                                      channel=cursor.channel)
+        data, new_offset, overflow = self.client.tail(
+            cursor.name, cursor.offset, self.chunk, channel=cursor.channel
+        )
         if cursor.logfile and _inode(cursor.logfile) != inode:
             return out  # rotated while we read: the data may be from either file; the next poll drains
         if new_offset < cursor.offset:
@@ -111,7 +113,7 @@ class LogReader:
         if overflow or gap > len(data):
             data = self._read_range(cursor, cursor.offset, new_offset)
         else:
-            data = data[len(data) - gap:] if gap > 0 else b""
+            data = data[len(data) - gap :] if gap > 0 else b""
         cursor.offset = new_offset
         out.extend(_split(cursor, data))
         return out
@@ -129,8 +131,10 @@ class LogReader:
     def _drain_rotated(self, cursor: LogCursor) -> list[str]:
         """The unread end of the rotated-away file, then any newer backups, oldest first."""
         base = Path(cursor.logfile)
-        backups = sorted(base.parent.glob(base.name + ".*"),
-                         key=lambda p: int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0)
+        backups = sorted(
+            base.parent.glob(base.name + ".*"),
+            key=lambda p: int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0,
+        )
         backups = [p for p in backups if p.suffix[1:].isdigit()]
         index = next((i for i, p in enumerate(backups) if _inode(str(p)) == cursor.inode), None)
         if index is None:
@@ -144,9 +148,15 @@ class LogReader:
         return out
 
 
-def follow(reader: LogReader, cursors: Iterable[LogCursor], emit: Callable[[LogCursor, str], None], *,
-           sleep: Callable[[float], None], interval: float = 0.2,
-           keep_going: Callable[[], bool] = lambda: True) -> None:
+def follow(
+    reader: LogReader,
+    cursors: Iterable[LogCursor],
+    emit: Callable[[LogCursor, str], None],
+    *,
+    sleep: Callable[[float], None],
+    interval: float = 0.2,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> None:
     """Poll every cursor until ``keep_going()`` is false, emitting each new line once."""
     cursors = list(cursors)
     while keep_going():

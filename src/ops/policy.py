@@ -6,6 +6,7 @@
 * A FATAL program is started again after ``backoff_min`` seconds, doubling up to ``backoff_max``;
   the delay resets once it has been RUNNING and healthy.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -26,12 +27,14 @@ class Limits:
 
     @classmethod
     def from_settings(cls, settings: Any) -> Limits:
-        return cls(failures=settings.HEALTHCHECK_FAILURES,
-                   grace=settings.HEALTHCHECK_GRACE_SECONDS,
-                   max_restarts=settings.HEALTHCHECK_MAX_RESTARTS,
-                   window=settings.HEALTHCHECK_WINDOW_SECONDS,
-                   backoff_min=settings.HEALTHCHECK_BACKOFF_MIN,
-                   backoff_max=settings.HEALTHCHECK_BACKOFF_MAX)
+        return cls(
+            failures=settings.HEALTHCHECK_FAILURES,
+            grace=settings.HEALTHCHECK_GRACE_SECONDS,
+            max_restarts=settings.HEALTHCHECK_MAX_RESTARTS,
+            window=settings.HEALTHCHECK_WINDOW_SECONDS,
+            backoff_min=settings.HEALTHCHECK_BACKOFF_MIN,
+            backoff_max=settings.HEALTHCHECK_BACKOFF_MAX,
+        )
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class HealthPolicy:
         self._tracks: dict[str, _Track] = {}
 
     def backoff_delay(self, attempts: int) -> float:
-        return min(self.limits.backoff_max, self.limits.backoff_min * (2 ** attempts))
+        return min(self.limits.backoff_max, self.limits.backoff_min * (2**attempts))
 
     def decide(self, status: StackStatus, now: float) -> list[Decision]:
         decisions: list[Decision] = []
@@ -99,15 +102,27 @@ class HealthPolicy:
         if len(track.restarts) >= self.limits.max_restarts:
             if track.gave_up_at is None or now - track.gave_up_at > self.limits.window:
                 track.gave_up_at = now
-                return [Decision("give-up", name, f"health check failing ({why}) but already restarted "
-                                 f"{len(track.restarts)} times in {self.limits.window:g}s: leaving it alone")]
+                return [
+                    Decision(
+                        "give-up",
+                        name,
+                        f"health check failing ({why}) but already restarted "
+                        f"{len(track.restarts)} times in {self.limits.window:g}s: leaving it alone",
+                    )
+                ]
             return []
         track.failures = 0
         track.gave_up_at = None
         track.restarts.append(now)
-        return [Decision("restart", name, f"{self.limits.failures} consecutive failed health checks ({why}); "
-                         f"restart {len(track.restarts)} of {self.limits.max_restarts} "
-                         f"in {self.limits.window:g}s")]
+        return [
+            Decision(
+                "restart",
+                name,
+                f"{self.limits.failures} consecutive failed health checks ({why}); "
+                f"restart {len(track.restarts)} of {self.limits.max_restarts} "
+                f"in {self.limits.window:g}s",
+            )
+        ]
 
     def _fatal(self, name: str, track: _Track, now: float) -> list[Decision]:
         if track.next_start_at is None:
@@ -117,5 +132,11 @@ class HealthPolicy:
         track.fatal_attempts += 1
         delay = self.backoff_delay(track.fatal_attempts)
         track.next_start_at = None
-        return [Decision("start", name, f"FATAL; starting it again (attempt {track.fatal_attempts}, "
-                         f"next delay {delay:g}s if it fails again)")]
+        return [
+            Decision(
+                "start",
+                name,
+                f"FATAL; starting it again (attempt {track.fatal_attempts}, "
+                f"next delay {delay:g}s if it fails again)",
+            )
+        ]

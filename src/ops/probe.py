@@ -3,6 +3,7 @@
 Plain sockets and threads rather than ``http.client`` and ``concurrent.futures``: a probe needs
 only the status line, and those imports would cost more than the probes themselves.
 """
+
 from __future__ import annotations
 
 import socket
@@ -47,8 +48,10 @@ def probe(url: str, *, timeout: float = 2.0) -> ProbeResult:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    request = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: svcstack-probe\r\n"
-               f"Connection: close\r\n\r\n").encode()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: svcstack-probe\r\n"
+        f"Connection: close\r\n\r\n"
+    ).encode()
     started = time.perf_counter()
     deadline = time.monotonic() + timeout
     try:

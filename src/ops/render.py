@@ -2,6 +2,7 @@
 
 ``rich`` is imported only when the output is a terminal, keeping the plain path fast.
 """
+
 from __future__ import annotations
 
 from typing import Any, TextIO
@@ -9,8 +10,16 @@ from typing import Any, TextIO
 from ops.status import ProcessStatus, StackStatus
 
 COLUMNS = ("NAME", "STATE", "PID", "UPTIME", "HEALTH", "DETAIL")
-_STATE_STYLE = {"RUNNING": "green", "STARTING": "yellow", "BACKOFF": "red", "FATAL": "bold red",
-                "EXITED": "red", "STOPPED": "dim", "STOPPING": "yellow", "UNKNOWN": "red"}
+_STATE_STYLE = {
+    "RUNNING": "green",
+    "STARTING": "yellow",
+    "BACKOFF": "red",
+    "FATAL": "bold red",
+    "EXITED": "red",
+    "STOPPED": "dim",
+    "STOPPING": "yellow",
+    "UNKNOWN": "red",
+}
 
 
 def format_uptime(seconds: int | None) -> str:
@@ -39,23 +48,33 @@ def rows(status: StackStatus, changed: set[str] | None = None) -> list[tuple[str
     out: list[tuple[str, ...]] = []
     for p in status.processes:
         mark = "*" if p.full_name in changed else ""
-        out.append((p.name + mark, p.state, str(p.pid or "-"), format_uptime(p.uptime_seconds),
-                    _health_cell(p), _detail(p)))
+        out.append(
+            (
+                p.name + mark,
+                p.state,
+                str(p.pid or "-"),
+                format_uptime(p.uptime_seconds),
+                _health_cell(p),
+                _detail(p),
+            )
+        )
     return out
 
 
 def summary_line(status: StackStatus) -> str:
     bad = status.unhealthy()
-    verdict = "all healthy" if status.healthy else f"{len(bad)} not healthy: " + ", ".join(
-        p.name for p in bad)
+    verdict = (
+        "all healthy" if status.healthy else f"{len(bad)} not healthy: " + ", ".join(p.name for p in bad)
+    )
     return f"supervisord {status.supervisord_state}, {len(status.processes)} processes, {verdict}"
 
 
 def plain_table(status: StackStatus, changed: set[str] | None = None) -> str:
     table = [COLUMNS, *rows(status, changed)]
     widths = [max(len(r[i]) for r in table) for i in range(len(COLUMNS) - 1)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
-             for r in table]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1] for r in table
+    ]
     return "\n".join([*(line.rstrip() for line in lines), summary_line(status)])
 
 
@@ -94,9 +113,11 @@ def status_json(status: StackStatus) -> str:
 def urls_block(settings: Any, status: StackStatus | None = None) -> str:
     """Where to find the stack, for the end of ``--start-all`` (``bin/run`` prints it)."""
     api = settings.API_URL
-    lines = [f"API       {api}   (health: {api}/health, docs: {api}/docs)",
-             f"Frontend  http://{settings.FRONTEND_HOST}:{settings.FRONTEND_PORT}"]
-    for p in (status.processes if status else []):
+    lines = [
+        f"API       {api}   (health: {api}/health, docs: {api}/docs)",
+        f"Frontend  http://{settings.FRONTEND_HOST}:{settings.FRONTEND_PORT}",
+    ]
+    for p in status.processes if status else []:
         if p.group == "worker" and p.health_url:
             lines.append(f"{p.name:<9} {p.health_url}")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ supervisor), that transport has no timeout, and its one kept connection is unusa
 socket error. Here each call is one HTTP/1.0 request on a fresh unix-socket connection (microseconds)
 with a timeout, encoded by :mod:`ops.xmlrpc_codec`; the caller is rebuilt after a transport error.
 """
+
 from __future__ import annotations
 
 import base64
@@ -64,8 +65,10 @@ Caller = Callable[[str, tuple[Any, ...]], Any]
 
 def _exchange(sock: socket.socket, host: bytes, body: bytes, auth: bytes, where: str) -> Any:
     """One HTTP/1.0 XML-RPC POST on a connected socket; supervisord closes it after the answer."""
-    request = (b"POST /RPC2 HTTP/1.0\r\nHost: %s\r\nContent-Type: text/xml\r\n%s"
-               b"Content-Length: %d\r\n\r\n" % (host, auth, len(body))) + body
+    request = (
+        b"POST /RPC2 HTTP/1.0\r\nHost: %s\r\nContent-Type: text/xml\r\n%s"
+        b"Content-Length: %d\r\n\r\n" % (host, auth, len(body))
+    ) + body
     sock.sendall(request)
     chunks = []
     while chunk := sock.recv(65536):
@@ -98,8 +101,7 @@ class UnixSocketCaller:
 class HttpCaller:
     """One XML-RPC call per TCP connection to supervisord's [inet_http_server], with basic auth."""
 
-    def __init__(self, host: str, port: int, timeout: float, username: str = "",
-                 password: str = "") -> None:
+    def __init__(self, host: str, port: int, timeout: float, username: str = "", password: str = "") -> None:
         self.host, self.port, self.timeout = host, port, timeout
         self.auth = b""
         if username or password:
@@ -109,16 +111,22 @@ class HttpCaller:
     def __call__(self, method: str, params: tuple[Any, ...]) -> Any:
         body = dumps_call(method, params)
         with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
-            return _exchange(sock, f"{self.host}:{self.port}".encode(), body, self.auth,
-                             f"{self.host}:{self.port}")
+            return _exchange(
+                sock, f"{self.host}:{self.port}".encode(), body, self.auth, f"{self.host}:{self.port}"
+            )
 
 
 class SupervisorClient:
     """supervisord's XML-RPC interface with its errors mapped to :mod:`ops.errors`."""
 
-    def __init__(self, socket_path: str, *, timeout: float = 10.0,
-                 caller_factory: Callable[[], Caller] | None = None,
-                 remote_host: str | None = None) -> None:
+    def __init__(
+        self,
+        socket_path: str,
+        *,
+        timeout: float = 10.0,
+        caller_factory: Callable[[], Caller] | None = None,
+        remote_host: str | None = None,
+    ) -> None:
         # socket_path names the endpoint in messages: a socket path, or http://HOST:PORT (no password)
         self.socket_path = socket_path
         self.timeout = timeout
@@ -128,11 +136,16 @@ class SupervisorClient:
         self._caller: Caller | None = None
 
     @classmethod
-    def over_http(cls, host: str, port: int, *, username: str = "", password: str = "",
-                  timeout: float = 10.0) -> SupervisorClient:
+    def over_http(
+        cls, host: str, port: int, *, username: str = "", password: str = "", timeout: float = 10.0
+    ) -> SupervisorClient:
         """A client of supervisord's [inet_http_server] at ``host:port``."""
-        return cls(f"http://{host}:{port}", timeout=timeout, remote_host=host,
-                   caller_factory=lambda: HttpCaller(host, port, timeout, username, password))
+        return cls(
+            f"http://{host}:{port}",
+            timeout=timeout,
+            remote_host=host,
+            caller_factory=lambda: HttpCaller(host, port, timeout, username, password),
+        )
 
     @classmethod
     def from_settings(cls, settings: Any, *, timeout: float = 10.0) -> SupervisorClient:
@@ -152,9 +165,11 @@ class SupervisorClient:
             if exc.status == 401:
                 raise SupervisorAccessDenied(
                     f"supervisord at {self.socket_path} refused us: it wants a (right) username and "
-                    "password (SUPERVISOR_USERNAME / SUPERVISOR_PASSWORD)") from None
+                    "password (SUPERVISOR_USERNAME / SUPERVISOR_PASSWORD)"
+                ) from None
             raise SupervisorUnreachable(
-                f"supervisord at {self.socket_path} answered HTTP {exc.status}") from None
+                f"supervisord at {self.socket_path} answered HTTP {exc.status}"
+            ) from None
         except (OSError, ResponseError) as exc:
             self._caller = None  # never reuse a caller that failed: build a new one next time
             raise self._socket_error(exc) from None
@@ -167,10 +182,12 @@ class SupervisorClient:
             return SupervisorUnreachable(f"supervisord is not running (nobody listening at {where})")
         if isinstance(exc, ConnectionRefusedError):
             return SupervisorUnreachable(
-                f"supervisord is not running (stale socket at {where}, nobody listening)")
+                f"supervisord is not running (stale socket at {where}, nobody listening)"
+            )
         if isinstance(exc, PermissionError):
-            return SupervisorAccessDenied(f"permission denied on supervisord's socket {where}: "
-                                          "run as the user that started supervisord")
+            return SupervisorAccessDenied(
+                f"permission denied on supervisord's socket {where}: run as the user that started supervisord"
+            )
         if isinstance(exc, TimeoutError):
             return SupervisorUnreachable(f"supervisord did not answer within {self.timeout:g}s ({where})")
         if isinstance(exc, OSError) and exc.errno == errno.ENOTSOCK:
@@ -193,10 +210,13 @@ class SupervisorClient:
     # -- what the tools use ----------------------------------------------------------------
     def snapshot(self) -> tuple[str, list[dict[str, Any]]]:
         """(supervisord state name, every process's info) in one round trip."""
-        results = self.call("system.multicall", [
-            {"methodName": "supervisor.getState", "params": []},
-            {"methodName": "supervisor.getAllProcessInfo", "params": []},
-        ])
+        results = self.call(
+            "system.multicall",
+            [
+                {"methodName": "supervisor.getState", "params": []},
+                {"methodName": "supervisor.getAllProcessInfo", "params": []},
+            ],
+        )
         for result in results:
             if isinstance(result, dict) and "faultCode" in result:
                 raise self._fault_error(result["faultCode"], result["faultString"], ())
@@ -233,8 +253,9 @@ class SupervisorClient:
                 return False
             raise
 
-    def tail(self, name: str, offset: int, length: int, *,
-             channel: str = "stdout") -> tuple[bytes, int, bool]:
+    def tail(
+        self, name: str, offset: int, length: int, *, channel: str = "stdout"
+    ) -> tuple[bytes, int, bool]:
         method = f"supervisor.tailProcess{channel.capitalize()}Log"
         data, new_offset, overflow = self.call(method, name, offset, length)
         return data.encode("utf-8", "surrogateescape"), int(new_offset), bool(overflow)

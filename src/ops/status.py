@@ -1,4 +1,5 @@
 """The status model: every supervisord process with its state and health, and how to collect it."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -36,11 +37,20 @@ class ProcessStatus:
 
     @classmethod
     def from_info(cls, info: dict[str, Any], url: str | None) -> ProcessStatus:
-        return cls(name=info["name"], group=info["group"], state=info["statename"], pid=info["pid"],
-                   started_at=info["start"], now=info["now"], exitstatus=info["exitstatus"],
-                   spawnerr=info.get("spawnerr", ""), description=info.get("description", ""),
-                   stdout_logfile=info.get("stdout_logfile", ""),
-                   stderr_logfile=info.get("stderr_logfile", ""), health_url=url)
+        return cls(
+            name=info["name"],
+            group=info["group"],
+            state=info["statename"],
+            pid=info["pid"],
+            started_at=info["start"],
+            now=info["now"],
+            exitstatus=info["exitstatus"],
+            spawnerr=info.get("spawnerr", ""),
+            description=info.get("description", ""),
+            stdout_logfile=info.get("stdout_logfile", ""),
+            stderr_logfile=info.get("stderr_logfile", ""),
+            health_url=url,
+        )
 
     @property
     def full_name(self) -> str:
@@ -70,11 +80,19 @@ class ProcessStatus:
         return self.description or self.state
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "group": self.group, "state": self.state, "pid": self.pid or None,
-                "uptime_seconds": self.uptime_seconds, "exitstatus": self.exitstatus,
-                "spawnerr": self.spawnerr or None, "description": self.description,
-                "healthy": self.healthy, "health_url": self.health_url,
-                "health": self.health.to_dict() if self.health else None}
+        return {
+            "name": self.name,
+            "group": self.group,
+            "state": self.state,
+            "pid": self.pid or None,
+            "uptime_seconds": self.uptime_seconds,
+            "exitstatus": self.exitstatus,
+            "spawnerr": self.spawnerr or None,
+            "description": self.description,
+            "healthy": self.healthy,
+            "health_url": self.health_url,
+            "health": self.health.to_dict() if self.health else None,
+        }
 
 
 @dataclass
@@ -86,8 +104,11 @@ class StackStatus:
 
     @property
     def healthy(self) -> bool:
-        return self.supervisord_state == RUNNING and bool(self.processes) and all(
-            p.healthy for p in self.processes)
+        return (
+            self.supervisord_state == RUNNING
+            and bool(self.processes)
+            and all(p.healthy for p in self.processes)
+        )
 
     @property
     def exit_code(self) -> int:
@@ -101,8 +122,11 @@ class StackStatus:
         return [p for p in self.processes if name in (p.name, p.full_name, p.group, f"{p.group}:*")]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"supervisord": self.supervisord_state, "healthy": self.healthy,
-                "processes": [p.to_dict() for p in self.processes]}
+        return {
+            "supervisord": self.supervisord_state,
+            "healthy": self.healthy,
+            "processes": [p.to_dict() for p in self.processes],
+        }
 
 
 def on_host(url: str | None, host: str | None) -> str | None:
@@ -115,13 +139,19 @@ def on_host(url: str | None, host: str | None) -> str | None:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def collect_status(client: SupervisorClient, settings: Any, *, probe_timeout: float | None = None,
-                   prober: Prober | None = None) -> StackStatus:
+def collect_status(
+    client: SupervisorClient,
+    settings: Any,
+    *,
+    probe_timeout: float | None = None,
+    prober: Prober | None = None,
+) -> StackStatus:
     """One XML-RPC round trip for every process, then every health probe in parallel."""
     state, infos = client.snapshot()
     host = getattr(client, "remote_host", None)
-    processes = [ProcessStatus.from_info(i, on_host(health_url(settings, i["group"], i["name"]), host))
-                 for i in infos]
+    processes = [
+        ProcessStatus.from_info(i, on_host(health_url(settings, i["group"], i["name"]), host)) for i in infos
+    ]
     timeout = settings.HEALTH_PROBE_TIMEOUT if probe_timeout is None else probe_timeout
     urls = [p.health_url for p in processes if p.health_url and p.state == RUNNING]
     results = prober(urls) if prober else probe_all(urls, timeout=timeout)

@@ -3,6 +3,7 @@
 On a terminal a ``rich`` Live display redraws the table in place (no clearing, no flicker), changed
 rows shown reversed and starred. In a pipe it prints the table once and then one line per change.
 """
+
 from __future__ import annotations
 
 import time
@@ -31,8 +32,16 @@ def _poll(client: SupervisorClient, settings: Any) -> StackStatus | str:
         return str(exc)
 
 
-def watch(client: SupervisorClient, settings: Any, *, interval: float, out: TextIO, tty: bool,
-          sleep: Callable[[float], None] = time.sleep, rounds: int | None = None) -> None:
+def watch(
+    client: SupervisorClient,
+    settings: Any,
+    *,
+    interval: float,
+    out: TextIO,
+    tty: bool,
+    sleep: Callable[[float], None] = time.sleep,
+    rounds: int | None = None,
+) -> None:
     """Refresh every ``interval`` seconds until Ctrl-C (or ``rounds`` refreshes, for tests)."""
     if tty:
         _watch_live(client, settings, interval=interval, out=out, sleep=sleep, rounds=rounds)
@@ -40,8 +49,15 @@ def watch(client: SupervisorClient, settings: Any, *, interval: float, out: Text
         _watch_lines(client, settings, interval=interval, out=out, sleep=sleep, rounds=rounds)
 
 
-def _watch_live(client: SupervisorClient, settings: Any, *, interval: float, out: TextIO,
-                sleep: Callable[[float], None], rounds: int | None) -> None:
+def _watch_live(
+    client: SupervisorClient,
+    settings: Any,
+    *,
+    interval: float,
+    out: TextIO,
+    sleep: Callable[[float], None],
+    rounds: int | None,
+) -> None:
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text
@@ -54,18 +70,27 @@ def _watch_live(client: SupervisorClient, settings: Any, *, interval: float, out
             current = _poll(client, settings)
             stamp = datetime.now().strftime("%H:%M:%S")
             if isinstance(current, str):
-                live.update(Text(f"{stamp}  {current} - retrying every {interval:g}s", style="bold red"),
-                            refresh=True)
+                live.update(
+                    Text(f"{stamp}  {current} - retrying every {interval:g}s", style="bold red"), refresh=True
+                )
             else:
                 title = f"{stamp}  every {interval:g}s, Ctrl-C to quit  (* = changed)"
-                live.update(rich_table(current, changed_processes(previous, current), title=title),
-                            refresh=True)
+                live.update(
+                    rich_table(current, changed_processes(previous, current), title=title), refresh=True
+                )
                 previous = current
             sleep(interval)
 
 
-def _watch_lines(client: SupervisorClient, settings: Any, *, interval: float, out: TextIO,
-                 sleep: Callable[[float], None], rounds: int | None) -> None:
+def _watch_lines(
+    client: SupervisorClient,
+    settings: Any,
+    *,
+    interval: float,
+    out: TextIO,
+    sleep: Callable[[float], None],
+    rounds: int | None,
+) -> None:
     previous: StackStatus | None = None
     last_error = ""
     n = 0

@@ -5,6 +5,7 @@ Only what supervisord's interface uses: strings, ints, booleans, doubles, nil, a
 faults (base64 and dateTime are decoded as strings; supervisord sends neither). A unit test checks
 both directions against ``xmlrpc.client``.
 """
+
 from __future__ import annotations
 
 import re
@@ -55,33 +56,43 @@ def _value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "<value><array><data>" + "".join(_value(v) for v in value) + "</data></array></value>"
     if isinstance(value, dict):
-        members = "".join(f"<member><name>{str(k).translate(_ESCAPES)}</name>{_value(v)}</member>"
-                          for k, v in value.items())
+        members = "".join(
+            f"<member><name>{str(k).translate(_ESCAPES)}</name>{_value(v)}</member>" for k, v in value.items()
+        )
         return f"<value><struct>{members}</struct></value>"
     raise TypeError(f"cannot send {type(value).__name__} over XML-RPC")
 
 
 def dumps_call(method: str, params: tuple[Any, ...]) -> bytes:
     body = "".join(f"<param>{_value(p)}</param>" for p in params)
-    return (f"<?xml version='1.0'?>\n<methodCall><methodName>{method.translate(_ESCAPES)}</methodName>"
-            f"<params>{body}</params></methodCall>").encode()
+    return (
+        f"<?xml version='1.0'?>\n<methodCall><methodName>{method.translate(_ESCAPES)}</methodName>"
+        f"<params>{body}</params></methodCall>"
+    ).encode()
 
 
 _SCALARS: dict[str, Callable[[str], Any]] = {
-    "int": int, "i4": int, "i8": int, "double": float, "string": str, "base64": str,
-    "dateTime.iso8601": str, "boolean": lambda s: s.strip() == "1"}
+    "int": int,
+    "i4": int,
+    "i8": int,
+    "double": float,
+    "string": str,
+    "base64": str,
+    "dateTime.iso8601": str,
+    "boolean": lambda s: s.strip() == "1",
+}
 
 
 class _Decoder:
     """An expat handler building Python values from <value> elements."""
 
     def __init__(self) -> None:
-        self.stack: list[Any] = []   # open arrays (list) and structs (dict)
-        self.names: list[str] = []   # the member name waiting for its value, per open struct
+        self.stack: list[Any] = []  # open arrays (list) and structs (dict)
+        self.names: list[str] = []  # the member name waiting for its value, per open struct
         self.text: list[str] = []
         self.results: list[Any] = []
         self.fault = False
-        self.typed = False           # a <value> held a type element (else its text is a string)
+        self.typed = False  # a <value> held a type element (else its text is a string)
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         self.text = []

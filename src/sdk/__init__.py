@@ -7,6 +7,7 @@
 
 Only httpx and the standard library are needed; nothing from the server side is imported.
 """
+
 from sdk._logging import setup_logging
 from sdk.async_client import AsyncClient
 from sdk.client import Client
@@ -27,9 +28,22 @@ from sdk.exceptions import (
 from sdk.models import HealthStatus, Item, PaginatedResponse
 
 __all__ = [
-    "Client", "AsyncClient", "HealthStatus", "Item", "PaginatedResponse",
-    "AppError", "APIError", "AuthenticationError", "PermissionError", "NotFoundError", "ConflictError",
-    "ValidationError", "RateLimitError", "ServerError", "UnexpectedResponseError", "APIConnectionError",
+    "Client",
+    "AsyncClient",
+    "HealthStatus",
+    "Item",
+    "PaginatedResponse",
+    "AppError",
+    "APIError",
+    "AuthenticationError",
+    "PermissionError",
+    "NotFoundError",
+    "ConflictError",
+    "ValidationError",
+    "RateLimitError",
+    "ServerError",
+    "UnexpectedResponseError",
+    "APIConnectionError",
     "APITimeoutError",
 ]
 

@@ -1,4 +1,5 @@
 """Defaults of the SDK in one place: timeouts, retry limits, paths and environment variable names."""
+
 from __future__ import annotations
 
 import httpx

@@ -6,6 +6,7 @@ It does no I/O itself. :meth:`ClientCore.execute` is a generator that *yields* w
 the async client with ``await``; so retry, backoff, Retry-After, idempotency and JWT renewal are
 written once and behave identically in both.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,17 +46,26 @@ def resolve_base_url(base_url: str | None, environ: Mapping[str, str] | None = N
     url = (base_url or env.get(C.BASE_URL_ENV) or C.DEFAULT_BASE_URL).strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise AppError(f"base_url must look like http://host:port, got {url!r} "
-                       f"(pass Client(base_url=...) or set {C.BASE_URL_ENV})")
+        raise AppError(
+            f"base_url must look like http://host:port, got {url!r} "
+            f"(pass Client(base_url=...) or set {C.BASE_URL_ENV})"
+        )
     return url
 
 
 class ClientCore:
     """State and rules of one client: base URL, credentials, timeout, retry budget."""
 
-    def __init__(self, *, base_url: str | None, api_key: str | None, timeout: httpx.Timeout | None,
-                 max_retries: int, environ: Mapping[str, str] | None = None,
-                 rand: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        api_key: str | None,
+        timeout: httpx.Timeout | None,
+        max_retries: int,
+        environ: Mapping[str, str] | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
         if max_retries < 0:
             raise AppError(f"max_retries must be 0 or more, got {max_retries}")
         self.base_url = resolve_base_url(base_url, environ)
@@ -137,14 +147,30 @@ class ClientCore:
             raise UnexpectedResponseError(
                 f"{describe_request(response.request)}: the response does not have the expected shape "
                 f"({exc}): {excerpt(response.text)!r}",
-                response.status_code, body=body, request_id=request_id(response)) from exc
+                response.status_code,
+                body=body,
+                request_id=request_id(response),
+            ) from exc
 
     def _log_response(self, response: httpx.Response, retries: int) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             request = response.request
-            logger.debug("%s %s -> %s (attempt %d, request id %s)", request.method, request.url.path,
-                         response.status_code, retries + 1, request_id(response))
+            logger.debug(
+                "%s %s -> %s (attempt %d, request id %s)",
+                request.method,
+                request.url.path,
+                response.status_code,
+                retries + 1,
+                request_id(response),
+            )
 
     def _log_retry(self, request: httpx.Request, reason: str, retries: int, delay: float) -> None:
-        logger.info("%s %s: %s; retrying in %.2f s (retry %d of %d)", request.method, request.url.path,
-                    reason, delay, retries + 1, self.max_retries)
+        logger.info(
+            "%s %s: %s; retrying in %.2f s (retry %d of %d)",
+            request.method,
+            request.url.path,
+            reason,
+            delay,
+            retries + 1,
+            self.max_retries,
+        )

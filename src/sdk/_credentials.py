@@ -1,4 +1,5 @@
 """Who the requests are made as: an API key, or a login token renewed with the remembered password."""
+
 from __future__ import annotations
 
 import os
@@ -67,7 +68,8 @@ class Credentials:
         if self.api_key is not None:
             return {"X-API-Key": self.api_key}
         raise AuthenticationError(
-            f"no credentials: pass Client(api_key=...), set {C.API_KEY_ENV}, or call client.login(...)")
+            f"no credentials: pass Client(api_key=...), set {C.API_KEY_ENV}, or call client.login(...)"
+        )
 
     def describe(self) -> str:
         if self._email is not None:

@@ -2,6 +2,7 @@
 
 Both clients call these, so the paths, parameters and parsing exist once.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -15,13 +16,19 @@ from sdk.models import HealthStatus, Item, PaginatedResponse
 
 def health() -> RequestSpec[HealthStatus]:
     # 503 carries the same body with status "unhealthy": report it rather than retry and raise.
-    return RequestSpec("GET", "/health", parse=HealthStatus.from_dict, needs_auth=False,
-                       answer_statuses=frozenset({503}))
+    return RequestSpec(
+        "GET", "/health", parse=HealthStatus.from_dict, needs_auth=False, answer_statuses=frozenset({503})
+    )
 
 
 def login(email: str, password: str) -> RequestSpec[dict[str, Any]]:
-    return RequestSpec("POST", f"{API_PREFIX}/auth/login", json={"email": email, "password": password},
-                       parse=_token_payload, needs_auth=False)
+    return RequestSpec(
+        "POST",
+        f"{API_PREFIX}/auth/login",
+        json={"email": email, "password": password},
+        parse=_token_payload,
+        needs_auth=False,
+    )
 
 
 def _token_payload(body: Any) -> dict[str, Any]:
@@ -30,8 +37,14 @@ def _token_payload(body: Any) -> dict[str, Any]:
     return body
 
 
-def list_items(*, page: int | None = None, limit: int, status: str | None = None, q: str | None = None,
-               after: int | None = None) -> RequestSpec[PaginatedResponse]:
+def list_items(
+    *,
+    page: int | None = None,
+    limit: int,
+    status: str | None = None,
+    q: str | None = None,
+    after: int | None = None,
+) -> RequestSpec[PaginatedResponse]:
     params: dict[str, Any] = {"limit": limit}
     if after is not None:
         params["after"] = after
@@ -49,27 +62,36 @@ def next_cursor(page: PaginatedResponse, after: int | None) -> int | None:
     cursor = page.next_cursor
     if cursor is not None and after is not None and cursor >= after:
         raise UnexpectedResponseError(
-            f"the API returned next_cursor={cursor} after {after}: paging would loop")
+            f"the API returned next_cursor={cursor} after {after}: paging would loop"
+        )
     return cursor
 
 
-def create_item(*, title: str, description: str, metadata: dict[str, Any] | None,
-                idempotency_key: str | None) -> RequestSpec[Item]:
+def create_item(
+    *, title: str, description: str, metadata: dict[str, Any] | None, idempotency_key: str | None
+) -> RequestSpec[Item]:
     body: dict[str, Any] = {"title": title, "description": description}
     if metadata is not None:
         body["metadata"] = metadata
     # One key for every attempt of this call, so a retry after a lost response creates nothing new.
     key = idempotency_key or f"sdk-{uuid.uuid4()}"
-    return RequestSpec("POST", f"{API_PREFIX}/items", json=body, parse=Item.from_dict,
-                       headers={"Idempotency-Key": key})
+    return RequestSpec(
+        "POST", f"{API_PREFIX}/items", json=body, parse=Item.from_dict, headers={"Idempotency-Key": key}
+    )
 
 
 def get_item(item_id: int) -> RequestSpec[Item]:
     return RequestSpec("GET", f"{API_PREFIX}/items/{int(item_id)}", parse=Item.from_dict)
 
 
-def update_item(item_id: int, *, title: str | None, description: str | None,
-                metadata: dict[str, Any] | None, status: str | None) -> RequestSpec[Item]:
+def update_item(
+    item_id: int,
+    *,
+    title: str | None,
+    description: str | None,
+    metadata: dict[str, Any] | None,
+    status: str | None,
+) -> RequestSpec[Item]:
     given = {"title": title, "description": description, "metadata": metadata, "status": status}
     body = {k: v for k, v in given.items() if v is not None}
     return RequestSpec("PATCH", f"{API_PREFIX}/items/{int(item_id)}", json=body, parse=Item.from_dict)

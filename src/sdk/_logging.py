@@ -3,6 +3,7 @@
 What is logged: method, path, status, timing, attempt and the server's request id. Never headers,
 bodies, API keys, tokens or passwords.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """What one API call sends, as plain values: the specs the endpoints build and the actions the
 core asks a client to perform."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -39,8 +40,9 @@ class Call:
 
     def build(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         extra: dict[str, Any] = {} if self.timeout is None else {"timeout": self.timeout}
-        return http.build_request(self.method, self.url, params=self.params, json=self.json,
-                                  headers=self.headers, **extra)
+        return http.build_request(
+            self.method, self.url, params=self.params, json=self.json, headers=self.headers, **extra
+        )
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
 """Reading answers: JSON bodies, and the exception for an error status or a failed connection."""
+
 from __future__ import annotations
 
 import json
@@ -30,11 +31,14 @@ def connection_error(exc: httpx.RequestError, base_url: str) -> APIConnectionErr
     where = describe_request(exc.request)
     if isinstance(exc, httpx.TimeoutException):
         kind = type(exc).__name__.replace("Timeout", " timeout").lower().strip()
-        return APITimeoutError(f"{where}: no response in time ({kind}); the server at {base_url} is "
-                               f"slow or hanging")
+        return APITimeoutError(
+            f"{where}: no response in time ({kind}); the server at {base_url} is slow or hanging"
+        )
     if isinstance(exc, httpx.ConnectError):
-        return APIConnectionError(f"{where}: cannot connect to {base_url} ({exc or 'refused'}); is the "
-                                  f"API running, and is base_url / {C.BASE_URL_ENV} right?")
+        return APIConnectionError(
+            f"{where}: cannot connect to {base_url} ({exc or 'refused'}); is the "
+            f"API running, and is base_url / {C.BASE_URL_ENV} right?"
+        )
     if isinstance(exc, httpx.RemoteProtocolError):
         return APIConnectionError(f"{where}: the server broke off the response ({exc})")
     return APIConnectionError(f"{where}: {type(exc).__name__}: {exc}")
@@ -58,7 +62,10 @@ def json_body(response: httpx.Response) -> Any:
             problem = f"{content_type or 'no content type'} instead of JSON: {excerpt(response.text)!r}"
         raise UnexpectedResponseError(
             f"{where}: the server answered with {problem}; is base_url the API's address?",
-            response.status_code, body=response.text, request_id=request_id(response)) from exc
+            response.status_code,
+            body=response.text,
+            request_id=request_id(response),
+        ) from exc
 
 
 def error_from_response(response: httpx.Response) -> APIError:
@@ -89,6 +96,7 @@ def error_from_response(response: httpx.Response) -> APIError:
     cls = error_for_status(status)
     common: dict[str, Any] = {"body": body, "request_id": request_id(response), "code": code}
     if cls is RateLimitError:
-        return RateLimitError(message, parse_retry_after(response.headers.get("Retry-After")),
-                              status_code=status, **common)
+        return RateLimitError(
+            message, parse_retry_after(response.headers.get("Retry-After")), status_code=status, **common
+        )
     return cls(message, status, **common)

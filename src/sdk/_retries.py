@@ -1,4 +1,5 @@
 """When to retry and how long to wait: backoff with jitter, or the server's Retry-After."""
+
 from __future__ import annotations
 
 import random

@@ -10,6 +10,7 @@
 In a notebook, top-level ``await`` works as is. Retries, backoff, Retry-After, idempotency keys,
 token renewal and parsing come from the same core as the sync client.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,18 +38,32 @@ class AsyncClient:
     Keyword-only options as :class:`sdk.Client`; ``sleep`` is an async callable.
     """
 
-    def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
-                 timeout: float | httpx.Timeout | None = C.DEFAULT_TIMEOUT,
-                 max_retries: int = C.DEFAULT_MAX_RETRIES,
-                 http_client: httpx.AsyncClient | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = C.DEFAULT_TIMEOUT,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         # Our own pool carries the timeout; a borrowed one keeps its own unless one is given here.
         borrowed_timeout = None if timeout is C.DEFAULT_TIMEOUT else httpx.Timeout(timeout)
-        self._core = ClientCore(base_url=base_url, api_key=api_key, max_retries=max_retries,
-                                timeout=borrowed_timeout if http_client is not None else None)
+        self._core = ClientCore(
+            base_url=base_url,
+            api_key=api_key,
+            max_retries=max_retries,
+            timeout=borrowed_timeout if http_client is not None else None,
+        )
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.AsyncClient(
-            timeout=timeout, limits=C.DEFAULT_CONNECTION_LIMITS, headers={"User-Agent": C.USER_AGENT})
+        self._http = (
+            http_client
+            if http_client is not None
+            else httpx.AsyncClient(
+                timeout=timeout, limits=C.DEFAULT_CONNECTION_LIMITS, headers={"User-Agent": C.USER_AGENT}
+            )
+        )
         self._sleep = sleep
 
     @property
@@ -65,13 +80,20 @@ class AsyncClient:
     async def login(self, email: str, password: str) -> None:
         await self._run(self._core.login(email, password))
 
-    async def list_items(self, page: int = 1, limit: int = C.DEFAULT_PAGE_SIZE, *,
-                         status: str | None = None, q: str | None = None) -> PaginatedResponse:
+    async def list_items(
+        self,
+        page: int = 1,
+        limit: int = C.DEFAULT_PAGE_SIZE,
+        *,
+        status: str | None = None,
+        q: str | None = None,
+    ) -> PaginatedResponse:
         spec = _endpoints.list_items(page=page, limit=limit, status=status, q=q)
         return await self._run(self._core.execute(spec))
 
-    async def iter_items(self, limit: int = C.DEFAULT_PAGE_SIZE, *, status: str | None = None,
-                         q: str | None = None) -> AsyncIterator[Item]:
+    async def iter_items(
+        self, limit: int = C.DEFAULT_PAGE_SIZE, *, status: str | None = None, q: str | None = None
+    ) -> AsyncIterator[Item]:
         """``async for item in client.iter_items()``: every matching item, paged by cursor."""
         after: int | None = None
         while True:
@@ -83,19 +105,34 @@ class AsyncClient:
             if after is None:
                 return
 
-    async def create_item(self, title: str, description: str = "", *,
-                          metadata: dict[str, Any] | None = None, idempotency_key: str | None = None) -> Item:
-        spec = _endpoints.create_item(title=title, description=description, metadata=metadata,
-                                      idempotency_key=idempotency_key)
+    async def create_item(
+        self,
+        title: str,
+        description: str = "",
+        *,
+        metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Item:
+        spec = _endpoints.create_item(
+            title=title, description=description, metadata=metadata, idempotency_key=idempotency_key
+        )
         return await self._run(self._core.execute(spec))
 
     async def get_item(self, item_id: int) -> Item:
         return await self._run(self._core.execute(_endpoints.get_item(item_id)))
 
-    async def update_item(self, item_id: int, *, title: str | None = None, description: str | None = None,
-                          metadata: dict[str, Any] | None = None, status: str | None = None) -> Item:
-        spec = _endpoints.update_item(item_id, title=title, description=description, metadata=metadata,
-                                      status=status)
+    async def update_item(
+        self,
+        item_id: int,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        status: str | None = None,
+    ) -> Item:
+        spec = _endpoints.update_item(
+            item_id, title=title, description=description, metadata=metadata, status=status
+        )
         return await self._run(self._core.execute(spec))
 
     async def delete_item(self, item_id: int) -> None:
@@ -133,8 +170,9 @@ class AsyncClient:
     async def __aenter__(self) -> AsyncClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.close()
 
     def __repr__(self) -> str:

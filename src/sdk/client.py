@@ -10,6 +10,7 @@
 ``base_url`` falls back to ``$APP_BASE_URL`` (then http://localhost:8001), ``api_key`` to
 ``$APP_API_KEY``; or call ``login(email=..., password=...)``.
 """
+
 from __future__ import annotations
 
 import time
@@ -40,18 +41,32 @@ class Client:
     tests pass a recorder).
     """
 
-    def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
-                 timeout: float | httpx.Timeout | None = C.DEFAULT_TIMEOUT,
-                 max_retries: int = C.DEFAULT_MAX_RETRIES,
-                 http_client: httpx.Client | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = C.DEFAULT_TIMEOUT,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        http_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         # Our own pool carries the timeout; a borrowed one keeps its own unless one is given here.
         borrowed_timeout = None if timeout is C.DEFAULT_TIMEOUT else httpx.Timeout(timeout)
-        self._core = ClientCore(base_url=base_url, api_key=api_key, max_retries=max_retries,
-                                timeout=borrowed_timeout if http_client is not None else None)
+        self._core = ClientCore(
+            base_url=base_url,
+            api_key=api_key,
+            max_retries=max_retries,
+            timeout=borrowed_timeout if http_client is not None else None,
+        )
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client(
-            timeout=timeout, limits=C.DEFAULT_CONNECTION_LIMITS, headers={"User-Agent": C.USER_AGENT})
+        self._http = (
+            http_client
+            if http_client is not None
+            else httpx.Client(
+                timeout=timeout, limits=C.DEFAULT_CONNECTION_LIMITS, headers={"User-Agent": C.USER_AGENT}
+            )
+        )
         self._sleep = sleep
 
     @property
@@ -72,14 +87,21 @@ class Client:
         """Log in; later requests use the token, renewed by logging in again when it expires."""
         self._run(self._core.login(email, password))
 
-    def list_items(self, page: int = 1, limit: int = C.DEFAULT_PAGE_SIZE, *, status: str | None = None,
-                   q: str | None = None) -> PaginatedResponse:
+    def list_items(
+        self,
+        page: int = 1,
+        limit: int = C.DEFAULT_PAGE_SIZE,
+        *,
+        status: str | None = None,
+        q: str | None = None,
+    ) -> PaginatedResponse:
         """One page of your items, newest first."""
         spec = _endpoints.list_items(page=page, limit=limit, status=status, q=q)
         return self._run(self._core.execute(spec))
 
-    def iter_items(self, limit: int = C.DEFAULT_PAGE_SIZE, *, status: str | None = None,
-                   q: str | None = None) -> Iterator[Item]:
+    def iter_items(
+        self, limit: int = C.DEFAULT_PAGE_SIZE, *, status: str | None = None, q: str | None = None
+    ) -> Iterator[Item]:
         """Every matching item, newest first, fetched ``limit`` at a time by cursor.
 
         Items created while iterating are neither repeated nor make others skipped.
@@ -93,21 +115,36 @@ class Client:
             if after is None:
                 return
 
-    def create_item(self, title: str, description: str = "", *, metadata: dict[str, Any] | None = None,
-                    idempotency_key: str | None = None) -> Item:
+    def create_item(
+        self,
+        title: str,
+        description: str = "",
+        *,
+        metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Item:
         """Create an item; retries reuse one Idempotency-Key, so it is created exactly once."""
-        spec = _endpoints.create_item(title=title, description=description, metadata=metadata,
-                                      idempotency_key=idempotency_key)
+        spec = _endpoints.create_item(
+            title=title, description=description, metadata=metadata, idempotency_key=idempotency_key
+        )
         return self._run(self._core.execute(spec))
 
     def get_item(self, item_id: int) -> Item:
         return self._run(self._core.execute(_endpoints.get_item(item_id)))
 
-    def update_item(self, item_id: int, *, title: str | None = None, description: str | None = None,
-                    metadata: dict[str, Any] | None = None, status: str | None = None) -> Item:
+    def update_item(
+        self,
+        item_id: int,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        status: str | None = None,
+    ) -> Item:
         """Change the given fields; ``status="pending"`` queues the item to be processed again."""
-        spec = _endpoints.update_item(item_id, title=title, description=description, metadata=metadata,
-                                      status=status)
+        spec = _endpoints.update_item(
+            item_id, title=title, description=description, metadata=metadata, status=status
+        )
         return self._run(self._core.execute(spec))
 
     def delete_item(self, item_id: int) -> None:
@@ -149,8 +186,9 @@ class Client:
     def __enter__(self) -> Client:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:

@@ -17,14 +17,25 @@ Every :class:`APIError` carries ``status_code`` (None without a response), ``bod
 error JSON, or the text), ``request_id`` (the server's ``X-Request-ID``) and ``code`` (the API's
 error code, e.g. ``"not_found"``). :func:`error_for_status` is the one place a status becomes a class.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 __all__ = [
-    "AppError", "APIError", "AuthenticationError", "PermissionError", "NotFoundError", "ConflictError",
-    "ValidationError", "RateLimitError", "ServerError", "UnexpectedResponseError", "APIConnectionError",
-    "APITimeoutError", "error_for_status",
+    "AppError",
+    "APIError",
+    "AuthenticationError",
+    "PermissionError",
+    "NotFoundError",
+    "ConflictError",
+    "ValidationError",
+    "RateLimitError",
+    "ServerError",
+    "UnexpectedResponseError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "error_for_status",
 ]
 
 
@@ -35,8 +46,15 @@ class AppError(Exception):
 class APIError(AppError):
     """The API could not do what was asked, or could not be reached."""
 
-    def __init__(self, message: str, status_code: int | None = None, *, body: Any = None,
-                 request_id: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status_code: int | None = None,
+        *,
+        body: Any = None,
+        request_id: str | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
@@ -94,8 +112,16 @@ class ValidationError(APIError):
 class RateLimitError(APIError):
     """429: too many requests; ``retry_after`` is the wait the server asked for, in seconds."""
 
-    def __init__(self, message: str, retry_after: float | None = None, *, status_code: int | None = 429,
-                 body: Any = None, request_id: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        retry_after: float | None = None,
+        *,
+        status_code: int | None = 429,
+        body: Any = None,
+        request_id: str | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message, status_code, body=body, request_id=request_id, code=code)
         self.retry_after = retry_after
 

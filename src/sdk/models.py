@@ -6,6 +6,7 @@
 
 They pickle, compare by value, and show as a table in Jupyter (``_repr_html_``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -85,8 +86,10 @@ class HealthStatus(_Model):
 
     def __repr__(self) -> str:
         backend = self.database.get("backend", "?")
-        return (f"HealthStatus(status={self.status!r}, uptime_seconds={self.uptime_seconds}, "
-                f"database={backend!r})")
+        return (
+            f"HealthStatus(status={self.status!r}, uptime_seconds={self.uptime_seconds}, "
+            f"database={backend!r})"
+        )
 
 
 @dataclass
@@ -107,8 +110,10 @@ class Item(_Model):
 
     def __repr__(self) -> str:
         created = self.created_at.isoformat(timespec="seconds") if self.created_at else None
-        return (f"Item(id={self.id}, title={_short(self.title)!r}, status={self.status!r}, "
-                f"created_at={created!r})")
+        return (
+            f"Item(id={self.id}, title={_short(self.title)!r}, status={self.status!r}, "
+            f"created_at={created!r})"
+        )
 
     def _repr_html_(self) -> str:
         return _items_table([self])
@@ -151,8 +156,10 @@ class PaginatedResponse(_Model):
         return self.next_cursor is not None
 
     def __repr__(self) -> str:
-        return (f"PaginatedResponse(page={self.page}/{self.pages}, items={len(self.items)}, "
-                f"total={self.total}, limit={self.limit})")
+        return (
+            f"PaginatedResponse(page={self.page}/{self.pages}, items={len(self.items)}, "
+            f"total={self.total}, limit={self.limit})"
+        )
 
     def _repr_html_(self) -> str:
         caption = f"page {self.page} of {self.pages} · {len(self.items)} of {self.total} items"
@@ -166,8 +173,13 @@ def _items_table(items: list[Item], caption: str = "") -> str:
     head = "".join(f"<th>{name}</th>" for name in _COLUMNS)
     rows = []
     for item in items:
-        cells = (item.id, _short(item.title, 60), item.status, item.attempts,
-                 item.created_at.isoformat(timespec="seconds") if item.created_at else "")
+        cells = (
+            item.id,
+            _short(item.title, 60),
+            item.status,
+            item.attempts,
+            item.created_at.isoformat(timespec="seconds") if item.created_at else "",
+        )
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

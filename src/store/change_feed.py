@@ -15,6 +15,7 @@ Connections come from ``store.db.Database``; a broken one is dropped and reopene
     ...
     feed.stop()
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,9 +37,14 @@ RECONNECT_MIN, RECONNECT_MAX = 0.5, 30.0
 class ChangeFeed:
     """A daemon thread that calls ``on_change()`` when the items table may have new work."""
 
-    def __init__(self, db: Database, on_change: Callable[[], None], *,
-                 interval: float = SQLITE_POLL_INTERVAL,
-                 logger: logging.Logger | logging.LoggerAdapter[Any] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        on_change: Callable[[], None],
+        *,
+        interval: float = SQLITE_POLL_INTERVAL,
+        logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+    ) -> None:
         self.db = db
         self.log = logger or log
         self.on_change = on_change

@@ -27,7 +27,6 @@ MAX_PASSWORD_LENGTH = 1024
 _hasher = PasswordHasher()  # argon2id with the library's current (RFC 9106 low-memory) parameters
 
 
-
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -77,5 +76,3 @@ def generate_api_key() -> tuple[str, str, str]:
 
 def looks_like_api_key(credential: str) -> bool:
     return credential.startswith(API_KEY_PREFIX + "_")
-
-

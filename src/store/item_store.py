@@ -18,6 +18,7 @@ Rules that keep work from being lost or done twice:
 - ``requeue_expired`` gives items of dead or stalled workers back (or fails them once they have
   used up their attempts, so an item that kills its worker cannot kill workers forever).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,23 @@ LEASE_EXPIRED_ERROR = "lease expired: the worker holding the item stopped or sta
 
 def _finish_statement(**values: Any) -> Any:
     """UPDATE one claimed item, fenced: only while it is still ours (same token, still processing)."""
-    return (update(items)
-            .where(items.c.id == bindparam("b_id"), items.c.claim_token == bindparam("b_token"),
-                   items.c.status == ItemStatus.PROCESSING)
-            .values(status=bindparam("b_status"), error=bindparam("b_error"), claimed_by=None,
-                    claim_token=None, lease_expires_at=None,
-                    updated_at=bindparam("b_now", type_=UTCDateTime()), **values))
+    return (
+        update(items)
+        .where(
+            items.c.id == bindparam("b_id"),
+            items.c.claim_token == bindparam("b_token"),
+            items.c.status == ItemStatus.PROCESSING,
+        )
+        .values(
+            status=bindparam("b_status"),
+            error=bindparam("b_error"),
+            claimed_by=None,
+            claim_token=None,
+            lease_expires_at=None,
+            updated_at=bindparam("b_now", type_=UTCDateTime()),
+            **values,
+        )
+    )
 
 
 _FINISH_DONE = _finish_statement(metadata=bindparam("b_metadata", type_=JSON()))
@@ -59,15 +71,19 @@ def utcnow() -> datetime:
 # as one JSON array (one bind parameter, so the SQL text is the same for every batch and psycopg
 # prepares it once); fenced by id, claim token and status='processing' like every write about a
 # claimed item. Done: the new metadata, no error; retry/failed: the error and when it is due.
-_PG_OUTCOMES = ("json_to_recordset(CAST(:outcomes AS json)) "
-                "AS v(id bigint, status text, metadata json, error text, available_at timestamptz)")
-_PG_FINISH_SET = ("UPDATE items AS i SET status = v.status, "
-                  "metadata = CASE WHEN v.status = 'done' THEN v.metadata ELSE i.metadata END, "
-                  "error = v.error, available_at = COALESCE(v.available_at, i.available_at), "
-                  "claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL, updated_at = :now "
-                  f"FROM {_PG_OUTCOMES} "
-                  "WHERE i.id = v.id AND i.claim_token = :{token} AND i.status = 'processing' "
-                  "RETURNING i.id")
+_PG_OUTCOMES = (
+    "json_to_recordset(CAST(:outcomes AS json)) "
+    "AS v(id bigint, status text, metadata json, error text, available_at timestamptz)"
+)
+_PG_FINISH_SET = (
+    "UPDATE items AS i SET status = v.status, "
+    "metadata = CASE WHEN v.status = 'done' THEN v.metadata ELSE i.metadata END, "
+    "error = v.error, available_at = COALESCE(v.available_at, i.available_at), "
+    "claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL, updated_at = :now "
+    f"FROM {_PG_OUTCOMES} "
+    "WHERE i.id = v.id AND i.claim_token = :{token} AND i.status = 'processing' "
+    "RETURNING i.id"
+)
 _PG_FINISH = text(_PG_FINISH_SET.format(token="token"))
 # Finish and claim the next batch in one statement (one round trip, one commit). The two parts
 # touch disjoint rows (ours are 'processing', the claim takes 'pending' ones) and both see the
@@ -83,16 +99,25 @@ _PG_FINISH_AND_CLAIM = (
     "RETURNING id, title, description, metadata, attempts) "
     "SELECT 'finished' AS kind, id, NULL AS title, NULL AS description, CAST(NULL AS json) AS metadata, "
     "CAST(NULL AS integer) AS attempts FROM fin "
-    "UNION ALL SELECT 'claimed', id, title, description, metadata, attempts FROM claimed")
+    "UNION ALL SELECT 'claimed', id, title, description, metadata, attempts FROM claimed"
+)
 
 
 def _outcomes_json(outcomes: Sequence[Outcome], now: datetime) -> str:
-    return json.dumps([
-        {"id": o.item_id, "status": o.status, "metadata": o.metadata, "error": None,
-         "available_at": None} if o.status == ItemStatus.DONE else
-        {"id": o.item_id, "status": o.status, "metadata": None, "error": o.error,
-         "available_at": (o.retry_at or now).isoformat()}
-        for o in outcomes])
+    return json.dumps(
+        [
+            {"id": o.item_id, "status": o.status, "metadata": o.metadata, "error": None, "available_at": None}
+            if o.status == ItemStatus.DONE
+            else {
+                "id": o.item_id,
+                "status": o.status,
+                "metadata": None,
+                "error": o.error,
+                "available_at": (o.retry_at or now).isoformat(),
+            }
+            for o in outcomes
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -115,8 +140,10 @@ class Claim:
 def _claim_from_rows(rows: Sequence[Any], token: str, worker: str, expires: datetime) -> Claim | None:
     if not rows:
         return None
-    claimed = sorted((ClaimedItem(r.id, r.title, r.description or "", dict(r.metadata or {}), r.attempts)
-                      for r in rows), key=lambda item: item.id)
+    claimed = sorted(
+        (ClaimedItem(r.id, r.title, r.description or "", dict(r.metadata or {}), r.attempts) for r in rows),
+        key=lambda item: item.id,
+    )
     return Claim(token=token, worker=worker, items=claimed, lease_expires_at=expires)
 
 
@@ -218,17 +245,27 @@ class ItemStore:
             now = bindparam("now", type_=UTCDateTime())
             # ORDER BY status, id: with status fixed that is id order, the order of the index
             # (status, id), so the oldest due items come straight from it (see _single).
-            due = (select(items.c.id)
-                   .where(items.c.status == ItemStatus.PENDING, items.c.available_at <= now)
-                   .order_by(items.c.status, items.c.id).limit(limit))
+            due = (
+                select(items.c.id)
+                .where(items.c.status == ItemStatus.PENDING, items.c.available_at <= now)
+                .order_by(items.c.status, items.c.id)
+                .limit(limit)
+            )
             if self.is_postgres:
                 due = due.with_for_update(skip_locked=True)
-            stmt = (update(items).where(items.c.id.in_(due.scalar_subquery()))
-                    .values(status=ItemStatus.PROCESSING, claimed_by=bindparam("worker"),
-                            claim_token=bindparam("token"), lease_expires_at=bindparam("expires"),
-                            attempts=items.c.attempts + 1, updated_at=now)
-                    .returning(items.c.id, items.c.title, items.c.description, items.c.metadata,
-                               items.c.attempts))
+            stmt = (
+                update(items)
+                .where(items.c.id.in_(due.scalar_subquery()))
+                .values(
+                    status=ItemStatus.PROCESSING,
+                    claimed_by=bindparam("worker"),
+                    claim_token=bindparam("token"),
+                    lease_expires_at=bindparam("expires"),
+                    attempts=items.c.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(items.c.id, items.c.title, items.c.description, items.c.metadata, items.c.attempts)
+            )
             self._claim_statements[limit] = stmt
         return stmt
 
@@ -248,9 +285,12 @@ class ItemStore:
     def renew_lease(self, claim: Claim, lease_seconds: float) -> set[int]:
         """Extend the lease of the claim's items; the ids still held (others were taken over)."""
         expires = self.now() + timedelta(seconds=lease_seconds)
-        stmt = (update(items)
-                .where(items.c.claim_token == claim.token, items.c.status == ItemStatus.PROCESSING)
-                .values(lease_expires_at=expires).returning(items.c.id))
+        stmt = (
+            update(items)
+            .where(items.c.claim_token == claim.token, items.c.status == ItemStatus.PROCESSING)
+            .values(lease_expires_at=expires)
+            .returning(items.c.id)
+        )
         with self._single(durable=False) as conn:
             return {row.id for row in conn.execute(stmt)}
 
@@ -268,8 +308,15 @@ class ItemStore:
                 landed = self._finish_sqlite(conn, claim, outcomes, now)
         return [o.item_id for o in outcomes if o.item_id in landed]
 
-    def finish_and_claim(self, claim: Claim, outcomes: Sequence[Outcome], *, limit: int,
-                         lease_seconds: float, worker: str | None = None) -> tuple[list[int], Claim | None]:
+    def finish_and_claim(
+        self,
+        claim: Claim,
+        outcomes: Sequence[Outcome],
+        *,
+        limit: int,
+        lease_seconds: float,
+        worker: str | None = None,
+    ) -> tuple[list[int], Claim | None]:
         """``finish(claim, outcomes)`` and ``claim_batch(...)`` in one transaction: the ids whose
         write landed, and the next claim (None when nothing was due). The finish is fenced exactly
         as in ``finish``; the claim follows the rules of ``claim_batch`` (``worker`` defaults to
@@ -294,37 +341,63 @@ class ItemStore:
             with self._write() as conn:
                 landed = self._finish_sqlite(conn, claim, outcomes, now)
                 claimed = list(conn.execute(self._claim_statement(limit), params).all())
-        return [o.item_id for o in outcomes if o.item_id in landed], _claim_from_rows(claimed, token, worker,
-                                                                                     expires)
+        return [o.item_id for o in outcomes if o.item_id in landed], _claim_from_rows(
+            claimed, token, worker, expires
+        )
 
     def release(self, claim: Claim) -> list[int]:
         """Give back a claimed batch none of whose items was started: pending again, due as before,
         the claim's attempt not counted. Fenced like ``finish``; the ids given back."""
         now = self.now()
-        stmt = (update(items)
-                .where(items.c.claim_token == claim.token, items.c.status == ItemStatus.PROCESSING)
-                .values(status=ItemStatus.PENDING, attempts=items.c.attempts - 1, claimed_by=None,
-                        claim_token=None, lease_expires_at=None, updated_at=now)
-                .returning(items.c.id))
+        stmt = (
+            update(items)
+            .where(items.c.claim_token == claim.token, items.c.status == ItemStatus.PROCESSING)
+            .values(
+                status=ItemStatus.PENDING,
+                attempts=items.c.attempts - 1,
+                claimed_by=None,
+                claim_token=None,
+                lease_expires_at=None,
+                updated_at=now,
+            )
+            .returning(items.c.id)
+        )
         # Not durable: a release lost in a server crash leaves the items leased, and they come back
         # when the lease runs out (with the attempt counted), as after a worker crash.
         with self._single(durable=False) as conn:
             return sorted(row.id for row in conn.execute(stmt))
 
     @staticmethod
-    def _finish_sqlite(conn: Connection, claim: Claim, outcomes: Sequence[Outcome],
-                       now: datetime) -> set[int]:
+    def _finish_sqlite(
+        conn: Connection, claim: Claim, outcomes: Sequence[Outcome], now: datetime
+    ) -> set[int]:
         # The ids still ours: stable for the rest of this transaction, which holds the write lock
         # (BEGIN IMMEDIATE). Then one executemany per kind.
-        held = set(conn.execute(select(items.c.id).where(items.c.claim_token == claim.token,
-                                                         items.c.status == ItemStatus.PROCESSING)).scalars())
+        held = set(
+            conn.execute(
+                select(items.c.id).where(
+                    items.c.claim_token == claim.token, items.c.status == ItemStatus.PROCESSING
+                )
+            ).scalars()
+        )
         finished = [o for o in outcomes if o.item_id in held]
         base = {"b_token": claim.token, "b_now": now}
-        done_rows = [{**base, "b_id": o.item_id, "b_status": o.status, "b_error": None,
-                      "b_metadata": o.metadata} for o in finished if o.status == ItemStatus.DONE]
-        other_rows = [{**base, "b_id": o.item_id, "b_status": o.status, "b_error": o.error,
-                       "b_available_at": o.retry_at or now}
-                      for o in finished if o.status != ItemStatus.DONE]
+        done_rows = [
+            {**base, "b_id": o.item_id, "b_status": o.status, "b_error": None, "b_metadata": o.metadata}
+            for o in finished
+            if o.status == ItemStatus.DONE
+        ]
+        other_rows = [
+            {
+                **base,
+                "b_id": o.item_id,
+                "b_status": o.status,
+                "b_error": o.error,
+                "b_available_at": o.retry_at or now,
+            }
+            for o in finished
+            if o.status != ItemStatus.DONE
+        ]
         if done_rows:
             conn.execute(_FINISH_DONE, done_rows)
         if other_rows:
@@ -337,18 +410,30 @@ class ItemStore:
         expired = (items.c.status == ItemStatus.PROCESSING) & (items.c.lease_expires_at < now)
         released = {"claimed_by": None, "claim_token": None, "lease_expires_at": None, "updated_at": now}
         with self._write() as conn:
-            failed = conn.execute(update(items).where(expired, items.c.attempts >= max_attempts).values(
-                status=ItemStatus.FAILED, error=LEASE_EXPIRED_ERROR, **released)).rowcount
-            requeued = conn.execute(update(items).where(expired).values(
-                status=ItemStatus.PENDING, available_at=now, error=LEASE_EXPIRED_ERROR, **released)).rowcount
+            failed = conn.execute(
+                update(items)
+                .where(expired, items.c.attempts >= max_attempts)
+                .values(status=ItemStatus.FAILED, error=LEASE_EXPIRED_ERROR, **released)
+            ).rowcount
+            requeued = conn.execute(
+                update(items)
+                .where(expired)
+                .values(status=ItemStatus.PENDING, available_at=now, error=LEASE_EXPIRED_ERROR, **released)
+            ).rowcount
         return requeued, failed
 
     def seconds_until_due(self) -> float | None:
         """Seconds until the next retry becomes due or the next lease runs out; None if neither."""
-        next_retry = (select(func.min(items.c.available_at))
-                      .where(items.c.status == ItemStatus.PENDING).scalar_subquery())
-        next_expiry = (select(func.min(items.c.lease_expires_at))
-                       .where(items.c.status == ItemStatus.PROCESSING).scalar_subquery())
+        next_retry = (
+            select(func.min(items.c.available_at))
+            .where(items.c.status == ItemStatus.PENDING)
+            .scalar_subquery()
+        )
+        next_expiry = (
+            select(func.min(items.c.lease_expires_at))
+            .where(items.c.status == ItemStatus.PROCESSING)
+            .scalar_subquery()
+        )
         with self.db.engine.connect() as conn:
             row = conn.execute(select(next_retry.label("retry"), next_expiry.label("expiry"))).one()
         moments = [m for m in (row.retry, row.expiry) if m is not None]

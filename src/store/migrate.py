@@ -4,6 +4,7 @@ Called by gunicorn's ``on_starting`` (once, before workers fork), by ``bin/run``
 Revisions live in ``store/migrations/versions/`` and are numbered ``0001``, ``0002``, ...: a new one
 takes the next number, so the files sort in the order they apply.
 """
+
 from __future__ import annotations
 
 import sys
@@ -66,8 +67,9 @@ def next_revision_id() -> str:
     return f"{int(head) + 1:04d}"
 
 
-def create_revision(database_url: str, message: str, *, autogenerate: bool = False,
-                    rev_id: str | None = None) -> Path:
+def create_revision(
+    database_url: str, message: str, *, autogenerate: bool = False, rev_id: str | None = None
+) -> Path:
     """Write a new revision file under ``store/migrations/versions/`` and return its path.
 
     With ``autogenerate`` the upgrade and downgrade are drafted by comparing ``store.models`` with
@@ -78,8 +80,9 @@ def create_revision(database_url: str, message: str, *, autogenerate: bool = Fal
     _ensure_sqlite_dir(database_url)
     cfg = alembic_config(database_url)
     _ruff_hooks(cfg)
-    script = command.revision(cfg, message=message, autogenerate=autogenerate,
-                              rev_id=rev_id or next_revision_id())
+    script = command.revision(
+        cfg, message=message, autogenerate=autogenerate, rev_id=rev_id or next_revision_id()
+    )
     if not isinstance(script, Script):  # one revision, never a list: we pass no branch options
         raise RuntimeError("alembic made no single revision")
     return Path(script.path)
@@ -92,8 +95,10 @@ def _ruff_hooks(cfg: Config) -> None:
     if not ruff.exists():
         return
     cfg.set_section_option("post_write_hooks", "hooks", "ruff_fix, ruff_format")
-    for name, options in (("ruff_fix", "check --fix --quiet REVISION_SCRIPT_FILENAME"),
-                          ("ruff_format", "format --quiet REVISION_SCRIPT_FILENAME")):
+    for name, options in (
+        ("ruff_fix", "check --fix --quiet REVISION_SCRIPT_FILENAME"),
+        ("ruff_format", "format --quiet REVISION_SCRIPT_FILENAME"),
+    ):
         cfg.set_section_option("post_write_hooks", f"{name}.type", "exec")
         cfg.set_section_option("post_write_hooks", f"{name}.executable", str(ruff))
         cfg.set_section_option("post_write_hooks", f"{name}.options", options)

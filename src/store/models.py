@@ -2,6 +2,7 @@
 
 The schema is owned by the Alembic migrations in ``store/migrations``; keep the two in step.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

@@ -5,6 +5,7 @@
 ``ExampleWorker`` is imported on first use: ``workers.base_worker`` stays a plain library that
 loads neither the database layer nor the API.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -8,14 +8,20 @@ The n-th delay is drawn from [cap/2, cap] with cap = min(max_delay, min_delay * 
 never below ``min_delay`` ("equal jitter"): workers that failed together spread out, yet each
 waits at least half the exponential step, so a database that is down is not hammered.
 """
+
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
 
 
-def backoff_delay(failures: int, *, min_delay: float, max_delay: float,
-                  uniform: Callable[[float, float], float] = random.uniform) -> float:
+def backoff_delay(
+    failures: int,
+    *,
+    min_delay: float,
+    max_delay: float,
+    uniform: Callable[[float, float], float] = random.uniform,
+) -> float:
     """The delay after ``failures`` consecutive failures (1 = the first failure)."""
     if failures < 1:
         return 0.0
@@ -38,8 +44,9 @@ class Backoff:
 
     def next_delay(self) -> float:
         self.failures += 1
-        return backoff_delay(self.failures, min_delay=self.min_delay, max_delay=self.max_delay,
-                             uniform=self._rng.uniform)
+        return backoff_delay(
+            self.failures, min_delay=self.min_delay, max_delay=self.max_delay, uniform=self._rng.uniform
+        )
 
     def reset(self) -> None:
         self.failures = 0

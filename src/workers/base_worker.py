@@ -20,6 +20,7 @@ to say "new work"). The first SIGTERM/SIGINT is a warm stop: the current batch f
 ``on_shutdown()`` runs and the process exits 0. A second is a cold stop: exit at once with
 128 + the signal number; claimed work comes back to others when its lease expires.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,14 +92,25 @@ class BaseWorker(ABC):
     backoff jitter), ``handle_signals`` (False leaves the process's signal handlers alone).
     """
 
-    def __init__(self, worker_name: str = "worker", *, worker_id: int = 0, settings: Settings | None = None,
-                 idle_interval: float | None = None, active_interval: float | None = None,
-                 stall_seconds: float | None = None, backoff_min: float | None = None,
-                 backoff_max: float | None = None, health_port: int | str | None = None,
-                 health_host: str | None = None, once: bool = False,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], bool] | None = None, rng: random.Random | None = None,
-                 handle_signals: bool = True) -> None:
+    def __init__(
+        self,
+        worker_name: str = "worker",
+        *,
+        worker_id: int = 0,
+        settings: Settings | None = None,
+        idle_interval: float | None = None,
+        active_interval: float | None = None,
+        stall_seconds: float | None = None,
+        backoff_min: float | None = None,
+        backoff_max: float | None = None,
+        health_port: int | str | None = None,
+        health_host: str | None = None,
+        once: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], bool] | None = None,
+        rng: random.Random | None = None,
+        handle_signals: bool = True,
+    ) -> None:
         self.settings = settings or get_settings()
         s = self.settings
         self.worker_name = worker_name
@@ -109,20 +121,26 @@ class BaseWorker(ABC):
             raise WorkerError("idle and active intervals must not be negative")
         self.once = once
         self.clock = clock
-        self.backoff = Backoff(min_delay=s.BACKOFF_MIN_DELAY if backoff_min is None else backoff_min,
-                               max_delay=s.BACKOFF_MAX_DELAY if backoff_max is None else backoff_max,
-                               rng=rng)
-        self.status = HealthStatus(worker_name, self.worker_id, clock=clock,
-                                   stall_seconds=s.WORKER_STALL_SECONDS if stall_seconds is None
-                                   else stall_seconds)
+        self.backoff = Backoff(
+            min_delay=s.BACKOFF_MIN_DELAY if backoff_min is None else backoff_min,
+            max_delay=s.BACKOFF_MAX_DELAY if backoff_max is None else backoff_max,
+            rng=rng,
+        )
+        self.status = HealthStatus(
+            worker_name,
+            self.worker_id,
+            clock=clock,
+            stall_seconds=s.WORKER_STALL_SECONDS if stall_seconds is None else stall_seconds,
+        )
         if health_port == "auto":
             health_port = s.worker_health_port(self.worker_id)
         self.health_port: int | None = None if health_port is None else int(health_port)
         self.health_host = health_host or s.WORKER_HEALTH_HOST
         self.health_server: HealthServer | None = None
         self.handle_signals = handle_signals
-        self.log = _PrefixAdapter(logging.getLogger(f"workers.{worker_name}"),
-                                  {"worker": f"{worker_name}-{self.worker_id}"})
+        self.log = _PrefixAdapter(
+            logging.getLogger(f"workers.{worker_name}"), {"worker": f"{worker_name}-{self.worker_id}"}
+        )
         self._wakeup = Wakeup()
         self._sleep = sleep or self._wakeup.wait
         self._stop_requested = False
@@ -146,8 +164,9 @@ class BaseWorker(ABC):
 
     def on_error(self, exc: Exception) -> None:
         """Called with the exception of a failed batch, before the backoff sleep."""
-        self.log.error("batch failed: %s: %s", type(exc).__name__, exc,
-                       exc_info=self.log.isEnabledFor(logging.DEBUG))
+        self.log.error(
+            "batch failed: %s: %s", type(exc).__name__, exc, exc_info=self.log.isEnabledFor(logging.DEBUG)
+        )
 
     # ----- controls ------------------------------------------------------------------------
     @property
@@ -189,8 +208,12 @@ class BaseWorker(ABC):
             self.status.set_state(STARTING)
             self.status.heartbeat()
             self.on_startup()
-            self.log.info("started (pid %d, idle interval %gs%s)", os.getpid(), self.idle_interval,
-                          f", health on port {self.health_server.port}" if self.health_server else "")
+            self.log.info(
+                "started (pid %d, idle interval %gs%s)",
+                os.getpid(),
+                self.idle_interval,
+                f", health on port {self.health_server.port}" if self.health_server else "",
+            )
             return self._loop()
         finally:
             self.status.set_state(DRAINING)
@@ -218,8 +241,9 @@ class BaseWorker(ABC):
                 if self.once:
                     return 1
                 delay = self.backoff.next_delay()
-                self.log.warning("backing off %.2fs after %d consecutive error(s)", delay,
-                                 self.backoff.failures)
+                self.log.warning(
+                    "backing off %.2fs after %d consecutive error(s)", delay, self.backoff.failures
+                )
                 self._pause(BACKING_OFF, delay)
                 continue
             self.status.record_batch(processed, self.clock() - started)
@@ -272,8 +296,9 @@ class BaseWorker(ABC):
         try:
             self.health_server = server.start()
         except OSError as exc:
-            raise WorkerError(f"cannot serve health on {self.health_host}:{self.health_port}: "
-                              f"{exc.strerror or exc}") from exc
+            raise WorkerError(
+                f"cannot serve health on {self.health_host}:{self.health_port}: {exc.strerror or exc}"
+            ) from exc
 
     # ----- signals -------------------------------------------------------------------------
     def _install_signal_handlers(self) -> None:
@@ -306,8 +331,13 @@ class BaseWorker(ABC):
     @classmethod
     def options_from_args(cls, args: argparse.Namespace) -> dict[str, Any]:
         """Constructor keyword arguments from parsed flags; None means "use config"."""
-        return {"worker_id": args.worker_id, "health_port": args.health_port, "once": args.once,
-                "idle_interval": args.idle_interval, "active_interval": args.active_interval}
+        return {
+            "worker_id": args.worker_id,
+            "health_port": args.health_port,
+            "once": args.once,
+            "idle_interval": args.idle_interval,
+            "active_interval": args.active_interval,
+        }
 
     @classmethod
     def build_parser(cls) -> argparse.ArgumentParser:
@@ -315,20 +345,46 @@ class BaseWorker(ABC):
             prog=f"python -m {_module_name(cls)}",
             description=(cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None,
             epilog="Settings come from the environment and .env (see config/config.py); flags win. "
-                   "SIGTERM/SIGINT: warm stop (finish the batch, exit 0); a second one: exit at once.")
-        parser.add_argument("--worker-id", type=int, default=0, metavar="N",
-                            help="this worker's number; names it in logs and claims (default 0)")
-        parser.add_argument("--health-port", type=_health_port_arg, default=None, metavar="N|auto",
-                            help="serve /health /livez /readyz /metrics on this port; 'auto' = "
-                                 "WORKER_HEALTH_PORT + worker id; 0 = any free port (default: off)")
-        parser.add_argument("--once", action="store_true",
-                            help="run one batch and exit (0 on success, 1 if the batch failed)")
-        parser.add_argument("--idle-interval", type=non_negative_seconds, default=None, metavar="SECONDS",
-                            help="longest sleep when there is no work (WORKER_IDLE_INTERVAL)")
-        parser.add_argument("--active-interval", type=non_negative_seconds, default=None, metavar="SECONDS",
-                            help="sleep between batches while there is work (WORKER_ACTIVE_INTERVAL)")
-        parser.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                            help="log level (LOG_LEVEL)")
+            "SIGTERM/SIGINT: warm stop (finish the batch, exit 0); a second one: exit at once.",
+        )
+        parser.add_argument(
+            "--worker-id",
+            type=int,
+            default=0,
+            metavar="N",
+            help="this worker's number; names it in logs and claims (default 0)",
+        )
+        parser.add_argument(
+            "--health-port",
+            type=_health_port_arg,
+            default=None,
+            metavar="N|auto",
+            help="serve /health /livez /readyz /metrics on this port; 'auto' = "
+            "WORKER_HEALTH_PORT + worker id; 0 = any free port (default: off)",
+        )
+        parser.add_argument(
+            "--once", action="store_true", help="run one batch and exit (0 on success, 1 if the batch failed)"
+        )
+        parser.add_argument(
+            "--idle-interval",
+            type=non_negative_seconds,
+            default=None,
+            metavar="SECONDS",
+            help="longest sleep when there is no work (WORKER_IDLE_INTERVAL)",
+        )
+        parser.add_argument(
+            "--active-interval",
+            type=non_negative_seconds,
+            default=None,
+            metavar="SECONDS",
+            help="sleep between batches while there is work (WORKER_ACTIVE_INTERVAL)",
+        )
+        parser.add_argument(
+            "--log-level",
+            default=None,
+            choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+            help="log level (LOG_LEVEL)",
+        )
         cls.add_arguments(parser)
         return parser
 
@@ -346,12 +402,16 @@ class BaseWorker(ABC):
             print(f"error: unknown log level {settings.LOG_LEVEL!r}", file=sys.stderr)
             return 2
         # DEBUG is for our own loggers; libraries (SQLAlchemy would log every statement) stay at INFO.
-        logging.basicConfig(level=max(level, logging.INFO), stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
+        logging.basicConfig(
+            level=max(level, logging.INFO),
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
+        )
         logging.getLogger("workers").setLevel(level)
         try:
-            worker = cls(settings=settings, **{k: v for k, v in cls.options_from_args(args).items()
-                                               if v is not None})
+            worker = cls(
+                settings=settings, **{k: v for k, v in cls.options_from_args(args).items() if v is not None}
+            )
             code = worker.run()
         except WorkerError as exc:
             logging.getLogger(f"workers.{cls.__name__}").error("%s", exc)

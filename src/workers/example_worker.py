@@ -25,6 +25,7 @@ start; N workers racing DDL helps no one): until the items table exists a batch 
 returns 0 and ``/readyz`` answers 503 saying why. An idle worker is woken by PostgreSQL
 LISTEN/NOTIFY or SQLite's ``PRAGMA data_version`` (``change_feed``), with polling as fallback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,9 +73,17 @@ class ExampleWorker(BaseWorker):
     ``max_retries``, ``simulated_work``, ``database_url``; ``database`` to share a Database.
     """
 
-    def __init__(self, *, batch_size: int | None = None, lease_seconds: float | None = None,
-                 max_retries: int | None = None, simulated_work: float | None = None,
-                 database_url: str | None = None, database: Database | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        batch_size: int | None = None,
+        lease_seconds: float | None = None,
+        max_retries: int | None = None,
+        simulated_work: float | None = None,
+        database_url: str | None = None,
+        database: Database | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(worker_name="example_worker", **kwargs)
         s = self.settings
         self.batch_size = s.WORKER_BATCH_SIZE if batch_size is None else batch_size
@@ -113,9 +122,12 @@ class ExampleWorker(BaseWorker):
 
     def _database(self) -> Database:
         if self._db is None:
-            self._db = Database(self.database_url, pool_size=self.settings.DB_POOL_SIZE,
-                                max_overflow=self.settings.DB_MAX_OVERFLOW,
-                                application_name=f"example_worker-{self.worker_id}")
+            self._db = Database(
+                self.database_url,
+                pool_size=self.settings.DB_POOL_SIZE,
+                max_overflow=self.settings.DB_MAX_OVERFLOW,
+                application_name=f"example_worker-{self.worker_id}",
+            )
         return self._db
 
     def _item_store(self) -> ItemStore:
@@ -141,8 +153,9 @@ class ExampleWorker(BaseWorker):
             (claim, claimed_at), self._next_claim = self._next_claim, None
         else:
             claimed_at = self.clock()
-            next_claim = store.claim_batch(worker=self.label, limit=self.batch_size,
-                                           lease_seconds=self.lease_seconds)
+            next_claim = store.claim_batch(
+                worker=self.label, limit=self.batch_size, lease_seconds=self.lease_seconds
+            )
             if next_claim is None:
                 self._next_requeue = 0.0  # idle: look for dead workers' items on the next pass
                 due = store.seconds_until_due()
@@ -171,8 +184,9 @@ class ExampleWorker(BaseWorker):
         if not outcomes or not self._claims_ahead():
             return store.finish(claim, outcomes)
         claimed_at = self.clock()
-        landed, next_claim = store.finish_and_claim(claim, outcomes, worker=self.label,
-                                                    limit=self.batch_size, lease_seconds=self.lease_seconds)
+        landed, next_claim = store.finish_and_claim(
+            claim, outcomes, worker=self.label, limit=self.batch_size, lease_seconds=self.lease_seconds
+        )
         if next_claim is not None:
             self._next_claim = (next_claim, claimed_at)
             if self.stop_requested:  # the stop came during the round trip: claim nothing new
@@ -188,8 +202,12 @@ class ExampleWorker(BaseWorker):
         try:
             released = self._store.release(claim)
         except Exception as exc:  # noqa: BLE001 - the lease brings the items back anyway
-            self.log.warning("could not give back %d claimed item(s) (%s: %s); they come back when "
-                             "their lease expires", len(claim.items), type(exc).__name__, exc)
+            self.log.warning(
+                "could not give back %d claimed item(s) (%s: %s); they come back when their lease expires",
+                len(claim.items),
+                type(exc).__name__,
+                exc,
+            )
             return
         self.log.info("gave back %d item(s) claimed ahead, not started", len(released))
 
@@ -200,8 +218,9 @@ class ExampleWorker(BaseWorker):
         self._next_requeue = now + min(5.0, max(0.5, self.lease_seconds / 4))
         requeued, failed = store.requeue_expired(max_attempts=self.max_retries)
         if requeued or failed:
-            self.log.info("expired leases: %d item(s) requeued, %d failed (no attempts left)",
-                          requeued, failed)
+            self.log.info(
+                "expired leases: %d item(s) requeued, %d failed (no attempts left)", requeued, failed
+            )
 
     def _process_claim(self, store: ItemStore, claim: Claim, claimed_at: float) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -224,13 +243,16 @@ class ExampleWorker(BaseWorker):
         except Exception as exc:  # noqa: BLE001 - an item's failure is recorded on the item
             error = f"{type(exc).__name__}: {exc}"[:2000]
             if item.attempts >= self.max_retries:
-                self.log.warning("item %d failed for good after %d attempt(s): %s",
-                                 item.id, item.attempts, error)
+                self.log.warning(
+                    "item %d failed for good after %d attempt(s): %s", item.id, item.attempts, error
+                )
                 return Outcome.failed(item.id, error)
-            delay = backoff_delay(item.attempts, min_delay=self.backoff.min_delay,
-                                  max_delay=self.backoff.max_delay)
-            self.log.info("item %d attempt %d failed (%s); retry in %.1fs",
-                          item.id, item.attempts, error, delay)
+            delay = backoff_delay(
+                item.attempts, min_delay=self.backoff.min_delay, max_delay=self.backoff.max_delay
+            )
+            self.log.info(
+                "item %d attempt %d failed (%s); retry in %.1fs", item.id, item.attempts, error, delay
+            )
             return Outcome.retry(item.id, error, utcnow() + timedelta(seconds=delay))
         return Outcome.done(item.id, {**item.metadata, "result": result})
 
@@ -240,28 +262,58 @@ class ExampleWorker(BaseWorker):
             raise PoisonItemError(f'metadata has "{POISON_KEY}": true')
         if self.simulated_work > 0:
             time.sleep(self.simulated_work)  # a stand-in for real work (demos and tests)
-        return {**text_stats(item.title, item.description), "attempt": item.attempts, "worker": self.label,
-                "processed_at": utcnow().isoformat()}
+        return {
+            **text_stats(item.title, item.description),
+            "attempt": item.attempts,
+            "worker": self.label,
+            "processed_at": utcnow().isoformat(),
+        }
 
     # ----- command line --------------------------------------------------------------------
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=None, metavar="N",
-                            help="items claimed per batch (WORKER_BATCH_SIZE)")
-        parser.add_argument("--lease-seconds", type=non_negative_seconds, default=None, metavar="SECONDS",
-                            help="how long a claim is held before others may take it (WORKER_LEASE_SECONDS)")
-        parser.add_argument("--max-retries", type=int, default=None, metavar="N",
-                            help="attempts before an item is marked failed (WORKER_MAX_RETRIES)")
-        parser.add_argument("--simulated-work", type=non_negative_seconds, default=None, metavar="SECONDS",
-                            help="extra seconds of work per item, for demos (WORKER_SIMULATED_WORK)")
-        parser.add_argument("--database-url", default=None, metavar="URL",
-                            help="SQLAlchemy database URL (DATABASE_URL)")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=None,
+            metavar="N",
+            help="items claimed per batch (WORKER_BATCH_SIZE)",
+        )
+        parser.add_argument(
+            "--lease-seconds",
+            type=non_negative_seconds,
+            default=None,
+            metavar="SECONDS",
+            help="how long a claim is held before others may take it (WORKER_LEASE_SECONDS)",
+        )
+        parser.add_argument(
+            "--max-retries",
+            type=int,
+            default=None,
+            metavar="N",
+            help="attempts before an item is marked failed (WORKER_MAX_RETRIES)",
+        )
+        parser.add_argument(
+            "--simulated-work",
+            type=non_negative_seconds,
+            default=None,
+            metavar="SECONDS",
+            help="extra seconds of work per item, for demos (WORKER_SIMULATED_WORK)",
+        )
+        parser.add_argument(
+            "--database-url", default=None, metavar="URL", help="SQLAlchemy database URL (DATABASE_URL)"
+        )
 
     @classmethod
     def options_from_args(cls, args: argparse.Namespace) -> dict[str, Any]:
-        return {**super().options_from_args(args), "batch_size": args.batch_size,
-                "lease_seconds": args.lease_seconds, "max_retries": args.max_retries,
-                "simulated_work": args.simulated_work, "database_url": args.database_url}
+        return {
+            **super().options_from_args(args),
+            "batch_size": args.batch_size,
+            "lease_seconds": args.lease_seconds,
+            "max_retries": args.max_retries,
+            "simulated_work": args.simulated_work,
+            "database_url": args.database_url,
+        }
 
 
 if __name__ == "__main__":

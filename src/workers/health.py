@@ -15,6 +15,7 @@ long batch never blocks a probe. Endpoints:
     ...
     server.stop()
 """
+
 from __future__ import annotations
 
 import json
@@ -33,10 +34,10 @@ from prometheus_client.registry import Collector
 log = logging.getLogger("workers.health")
 
 STARTING = "starting"
-RUNNING = "running"          # inside a batch
-IDLE = "idle"                # sleeping between batches, healthy
+RUNNING = "running"  # inside a batch
+IDLE = "idle"  # sleeping between batches, healthy
 BACKING_OFF = "backing_off"  # sleeping after an error
-DRAINING = "draining"        # stop requested, finishing the batch
+DRAINING = "draining"  # stop requested, finishing the batch
 STOPPED = "stopped"
 STATES = (STARTING, RUNNING, IDLE, BACKING_OFF, DRAINING, STOPPED)
 
@@ -45,8 +46,14 @@ class HealthStatus:
     """What the loop tells the probes. Written by the loop thread only; read by the server thread
     (single attribute reads and writes, which the GIL keeps whole)."""
 
-    def __init__(self, worker_name: str, worker_id: int, *, stall_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        worker_name: str,
+        worker_id: int,
+        *,
+        stall_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.worker_name = worker_name
         self.worker_id = worker_id
         self.stall_seconds = stall_seconds
@@ -63,8 +70,10 @@ class HealthStatus:
         self.not_ready_reason: str | None = None
         self.registry = CollectorRegistry(auto_describe=True)
         self.batch_seconds = Histogram(
-            "worker_batch_duration_seconds", "Time spent in one process_batch call",
-            ["worker", "worker_id"], registry=self.registry,
+            "worker_batch_duration_seconds",
+            "Time spent in one process_batch call",
+            ["worker", "worker_id"],
+            registry=self.registry,
             buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
         )
         self.registry.register(_StatusCollector(self))
@@ -95,8 +104,12 @@ class HealthStatus:
 
     def is_ready(self) -> bool:
         # A retry after errors is still "backing off" until a batch succeeds.
-        return (self.state in (RUNNING, IDLE) and self.consecutive_errors == 0
-                and self.not_ready_reason is None and self.is_alive())
+        return (
+            self.state in (RUNNING, IDLE)
+            and self.consecutive_errors == 0
+            and self.not_ready_reason is None
+            and self.is_alive()
+        )
 
     def snapshot(self) -> dict[str, Any]:
         now = self.clock()
@@ -145,11 +158,13 @@ class _StatusCollector(Collector):
         yield counter("worker_errors", "Batches that raised", s.errors_total)
         yield gauge("worker_consecutive_errors", "Errors since the last good batch", s.consecutive_errors)
         yield gauge("worker_uptime_seconds", "Seconds since the worker started", now - s.started_at)
-        yield gauge("worker_seconds_since_heartbeat", "Seconds since the loop last reported",
-                    now - s.last_heartbeat)
+        yield gauge(
+            "worker_seconds_since_heartbeat", "Seconds since the loop last reported", now - s.last_heartbeat
+        )
         yield gauge("worker_up", "1 while the loop is alive (same as /livez)", 1.0 if s.is_alive() else 0.0)
-        yield gauge("worker_ready", "1 while the worker is ready (same as /readyz)",
-                    1.0 if s.is_ready() else 0.0)
+        yield gauge(
+            "worker_ready", "1 while the worker is ready (same as /readyz)", 1.0 if s.is_ready() else 0.0
+        )
         state = GaugeMetricFamily("worker_state", "1 for the current loop state", labels=[*labels, "state"])
         for name in STATES:
             state.add_metric([*values, name], 1.0 if s.state == name else 0.0)
@@ -169,8 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/metrics":
             self._send(200, CONTENT_TYPE_LATEST, generate_latest(status.registry))
         else:
-            self._json(404, {"error": {"code": "not_found", "message": f"no such path: {path}",
-                                       "details": []}})
+            self._json(
+                404, {"error": {"code": "not_found", "message": f"no such path: {path}", "details": []}}
+            )
 
     def _json(self, code: int, body: dict[str, Any]) -> None:
         self._send(code, "application/json", json.dumps(body).encode())
@@ -215,8 +231,12 @@ class HealthServer:
     def start(self) -> HealthServer:
         """Bind and serve; raises OSError when the port is taken."""
         self._server = _HealthHTTPServer((self.host, self.requested_port), self.status)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.5},
-                                        name=f"health-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.5},
+            name=f"health-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

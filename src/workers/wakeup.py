@@ -8,6 +8,7 @@ the loop's sleep at once.
     wakeup = Wakeup()
     woken = wakeup.wait(30.0)   # True as soon as someone calls wakeup.set()
 """
+
 from __future__ import annotations
 
 import os

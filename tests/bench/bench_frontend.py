@@ -13,6 +13,7 @@ Every load is a fresh browser context (cold cache, a first visit) with the sessi
 sessionStorage; the clock is the page's own (navigation start to the 50th row in the DOM, seen by a
 MutationObserver). The three pages take turns, ``--loads`` times each; medians and ratios to ours.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,9 +70,16 @@ fetch('/api/v1/items?page=1&limit=ROWS', {headers: {Authorization: 'Bearer ' + t
 </script></body></html>
 """.replace("ROWS", str(ROWS))
 
-TITLES = ["Quarterly report", "Invoice batch 2026-11", "Resize product photos", "Nightly export",
-          "Welcome email for new signups", "Translate help pages", "Reindex search",
-          "Customer survey results"]
+TITLES = [
+    "Quarterly report",
+    "Invoice batch 2026-11",
+    "Resize product photos",
+    "Nightly export",
+    "Welcome email for new signups",
+    "Translate help pages",
+    "Reindex search",
+    "Customer survey results",
+]
 
 
 def seed_items(api: ApiServer, user_id: int, count: int) -> None:
@@ -86,18 +94,26 @@ def seed_items(api: ApiServer, user_id: int, count: int) -> None:
             for n in range(1, count + 1):
                 newest = count - n
                 status = statuses[newest] if newest < len(statuses) else "done"
-                session.add(Item(user_id=user_id, title=f"{TITLES[n % len(TITLES)]} #{n}",
-                                 description="", metadata_={}, status=status,
-                                 attempts=5 if status == "failed" else (0 if status == "pending" else 1),
-                                 error="PoisonItemError: item asked to fail" if status == "failed" else None))
+                session.add(
+                    Item(
+                        user_id=user_id,
+                        title=f"{TITLES[n % len(TITLES)]} #{n}",
+                        description="",
+                        metadata_={},
+                        status=status,
+                        attempts=5 if status == "failed" else (0 if status == "pending" else 1),
+                        error="PoisonItemError: item asked to fail" if status == "failed" else None,
+                    )
+                )
     finally:
         db.engine.dispose()
 
 
 def build_bundle() -> dict[str, tuple[int, int]]:
     """`npm run build`; (raw bytes, gzip bytes) per kind of asset in dist/."""
-    result = subprocess.run(["npm", "run", "build"], cwd=FRONTEND, capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        ["npm", "run", "build"], cwd=FRONTEND, capture_output=True, text=True, timeout=600
+    )
     if result.returncode != 0:
         raise SystemExit(f"npm run build failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
     sizes: dict[str, tuple[int, int]] = {}
@@ -139,8 +155,13 @@ def screenshot(browser: Any, url: str, token: str, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bin/bench frontend", description=__doc__.split("\n\n")[0])
     parser.add_argument("--loads", type=int, default=10, help="page loads per variant (default 10)")
-    parser.add_argument("--screenshot", type=Path, default=None, metavar="PNG",
-                        help="also save a screenshot of the items page (the README's: docs/items-page.png)")
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="also save a screenshot of the items page (the README's: docs/items-page.png)",
+    )
     args = parser.parse_args(argv)
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():
@@ -156,11 +177,14 @@ def main(argv: list[str] | None = None) -> int:
         home = Path(tmp)
         with ApiServer(home, env=API_TEST_ENV) as api:
             seed_items(api, create_user(api, EMAIL), 120)
-            token = httpx.post(api.url + "/api/v1/auth/login",
-                               json={"email": EMAIL, "password": PASSWORD}).json()["access_token"]
-            with ViteServer(api_url=api.url, log_dir=home, mode="preview") as preview, \
-                 ViteServer(api_url=api.url, log_dir=home, mode="dev") as dev, \
-                 sync_playwright() as playwright:
+            token = httpx.post(
+                api.url + "/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD}
+            ).json()["access_token"]
+            with (
+                ViteServer(api_url=api.url, log_dir=home, mode="preview") as preview,
+                ViteServer(api_url=api.url, log_dir=home, mode="dev") as dev,
+                sync_playwright() as playwright,
+            ):
                 browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
                 variants = {
                     "ours (vite preview, production build)": f"{preview.url}/items?limit={ROWS}",
@@ -184,8 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(p for _, p in sizes.values())
     print(f"  total  {sum(r for r, _ in sizes.values()) / 1024:8.1f} KiB raw  {total / 1024:7.1f} KiB gzip")
     ours = statistics.median(next(iter(times.values())))
-    print(f"\nnavigation -> items table with {ROWS} rows, chromium headless, "
-          f"median of {args.loads} cold loads:")
+    print(
+        f"\nnavigation -> items table with {ROWS} rows, chromium headless, median of {args.loads} cold loads:"
+    )
     print(f"  {'page':<42} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'ratio to ours':>14}")
     for name, values in times.items():
         median = statistics.median(values)

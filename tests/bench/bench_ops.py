@@ -11,6 +11,7 @@ Boots the whole stack (the repository's supervisord.conf, free ports, a temporar
            setting (TICK_60, ``-p api``, 2 s timeout). Only one listener runs at a time.
 Prints medians and ratios (ours / anchor; below 1.0 is better).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,27 +68,37 @@ def bench_status(stack: Stack, runs: int) -> dict[str, float]:
     commands = {
         "bin/monitor.py": ([str(REPO / "bin" / "monitor.py")], user_env),
         ".venv/bin/python bin/monitor.py": ([sys.executable, str(REPO / "bin" / "monitor.py")], stack.env),
-        "supervisorctl status": ([str(VENV_BIN / "supervisorctl"), "-s", f"unix://{stack.socket}", "status"],
-                                 stack.env),
+        "supervisorctl status": (
+            [str(VENV_BIN / "supervisorctl"), "-s", f"unix://{stack.socket}", "status"],
+            stack.env,
+        ),
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
     names = list(commands)
     for i in range(runs):
-        for name in names[i % len(names):] + names[:i % len(names)]:  # rotate who goes first
+        for name in names[i % len(names) :] + names[: i % len(names)]:  # rotate who goes first
             times[name].append(timed(*commands[name]))
     return {name: statistics.median(values) for name, values in times.items()}
 
 
 def recover_once(stack: Stack, grace: float) -> float:
     """Seconds from freezing the API to /health answering from a new process."""
-    wait_until(lambda: healthy(stack) and api_info(stack)["now"] - api_info(stack)["start"] > grace,
-               timeout=grace + 120, interval=0.5, message="the api healthy and past the listener's grace")
+    wait_until(
+        lambda: healthy(stack) and api_info(stack)["now"] - api_info(stack)["start"] > grace,
+        timeout=grace + 120,
+        interval=0.5,
+        message="the api healthy and past the listener's grace",
+    )
     pid = api_info(stack)["pid"]
     os.killpg(pid, signal.SIGSTOP)
     started = time.monotonic()
     try:
-        wait_until(lambda: api_info(stack)["pid"] not in (0, pid) and healthy(stack), timeout=300,
-                   interval=0.1, message="the api to be restarted")
+        wait_until(
+            lambda: api_info(stack)["pid"] not in (0, pid) and healthy(stack),
+            timeout=300,
+            interval=0.1,
+            message="the api to be restarted",
+        )
         return time.monotonic() - started
     finally:
         try:
@@ -139,8 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         with Stack(Path(home), extra_programs="; httpok.conf is added by bench_hang\n") as stack:
             stack.wait_running()
             monitor = [sys.executable, str(REPO / "bin" / "monitor.py")]
-            wait_until(lambda: subprocess.run(monitor, env=stack.env, capture_output=True).returncode == 0,
-                       timeout=120, message="every program healthy")
+            wait_until(
+                lambda: subprocess.run(monitor, env=stack.env, capture_output=True).returncode == 0,
+                timeout=120,
+                message="every program healthy",
+            )
             print(f"stack up in {home}; status: {args.runs} runs per command", flush=True)
             status = bench_status(stack, args.runs)
             hang = None if args.skip_hang else bench_hang(stack, args.hang_runs)
@@ -153,8 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         ours, theirs = statistics.median(hang["ours"]), statistics.median(hang["httpok"])
         print(f"{'hung API -> healthy: our listener (TICK_5, K=3)':<46} {ours:>8.1f}s {ours / theirs:>7.2f}")
         print(f"{'hung API -> healthy: httpok (TICK_60)':<46} {theirs:>8.1f}s {1.0:>7.2f}")
-        print(f"  (runs: ours {', '.join(f'{s:.1f}' for s in hang['ours'])}; "
-              f"httpok {', '.join(f'{s:.1f}' for s in hang['httpok'])})")
+        print(
+            f"  (runs: ours {', '.join(f'{s:.1f}' for s in hang['ours'])}; "
+            f"httpok {', '.join(f'{s:.1f}' for s in hang['httpok'])})"
+        )
     return 0
 
 

@@ -10,6 +10,7 @@ PostgreSQL, our processes (workers or gunicorn), the load generator and the benc
 the rest. The last lines say where the limit lies: the step where the scaling factor falls below
 1.3, and whether the machine's CPU was saturated then and by whom.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,11 @@ def scaling_rows(label: str, measured: dict[int, float], unit: str, cpu: dict[in
     for count, value in measured.items():
         step = f"{value / measured[previous]:.2f}x vs {previous}" if previous else "-"
         split = cpu[count]
-        rows.append(f"| {label} | {count} | {value:,.0f} {unit} | {step} | {split.busy():.0%} | "
-                    + " | ".join(f"{split.share(group):.0%}" for group in GROUPS) + " |")
+        rows.append(
+            f"| {label} | {count} | {value:,.0f} {unit} | {step} | {split.busy():.0%} | "
+            + " | ".join(f"{split.share(group):.0%}" for group in GROUPS)
+            + " |"
+        )
         previous = count
     return rows
 
@@ -51,12 +55,19 @@ def limit_sentence(label: str, measured: dict[int, float], cpu: dict[int, CpuSha
         if measured[after] / measured[before] < 1.3:
             split = cpu[after]
             top = max(GROUPS, key=split.share)
-            saturated = (f"the machine's {os.cpu_count()} cores were {split.busy():.0%} busy, "
-                         f"most of it {top} ({split.share(top):.0%})")
-            verdict = ("CPU-bound" if split.busy() >= 0.85 else
-                       "not CPU-bound: waits (locks, commits, round trips) limit it")
-            return (f"{label}: scaling flattens from {before} to {after} "
-                    f"({measured[after] / measured[before]:.2f}x); {saturated}: {verdict}")
+            saturated = (
+                f"the machine's {os.cpu_count()} cores were {split.busy():.0%} busy, "
+                f"most of it {top} ({split.share(top):.0%})"
+            )
+            verdict = (
+                "CPU-bound"
+                if split.busy() >= 0.85
+                else "not CPU-bound: waits (locks, commits, round trips) limit it"
+            )
+            return (
+                f"{label}: scaling flattens from {before} to {after} "
+                f"({measured[after] / measured[before]:.2f}x); {saturated}: {verdict}"
+            )
     return f"{label}: still scaling at {counts[-1]} on {os.cpu_count()} CPU cores"
 
 
@@ -85,16 +96,20 @@ def main(argv: list[str] | None = None) -> int:
                 shares.append(share)
             items_per_second[count] = statistics.median(runs)
             worker_cpu[count] = median_share(runs, shares)
-            print(f"  workers={count}: {', '.join(f'{r:.0f}' for r in runs)} items/s; "
-                  f"{worker_cpu[count].summary()}", flush=True)
+            print(
+                f"  workers={count}: {', '.join(f'{r:.0f}' for r in runs)} items/s; "
+                f"{worker_cpu[count].summary()}",
+                flush=True,
+            )
 
         requests_per_second: dict[int, float] = {}
         api_cpu: dict[int, CpuShare] = {}
         for count in api_counts:
             with ExitStack() as stack:
                 url = stack.enter_context(fresh_postgres_database(pg_server))
-                server = stack.enter_context(Gunicorn(home / f"api{count}", "api.app:app",
-                                                      database_url=url, workers=count))
+                server = stack.enter_context(
+                    Gunicorn(home / f"api{count}", "api.app:app", database_url=url, workers=count)
+                )
                 headers, id_range, _ = seed(url, args.api_items)
                 target = Target("postgresql", server.url, headers, id_range)
                 runs, shares = [], []
@@ -104,16 +119,21 @@ def main(argv: list[str] | None = None) -> int:
                     shares.append(share)
             requests_per_second[count] = statistics.median(runs)
             api_cpu[count] = median_share(runs, shares)
-            print(f"  gunicorn workers={count}: {', '.join(f'{r:.0f}' for r in runs)} req/s; "
-                  f"{api_cpu[count].summary()}", flush=True)
+            print(
+                f"  gunicorn workers={count}: {', '.join(f'{r:.0f}' for r in runs)} req/s; "
+                f"{api_cpu[count].summary()}",
+                flush=True,
+            )
 
     print(f"\nPostgreSQL, medians of {args.repeat}; {os.cpu_count()} CPU cores\n")
     print("| what | processes | throughput | step | CPU busy | " + " | ".join(GROUPS) + " |")
     print("|---|---|---|---|---|" + "---|" * len(GROUPS))
     print("\n".join(scaling_rows("worker processes (no-op items)", items_per_second, "items/s", worker_cpu)))
     print("\n".join(scaling_rows("gunicorn workers (get by id)", requests_per_second, "req/s", api_cpu)))
-    print("\n(CPU: shares of the whole machine during the timed window; 'load' is wrk or the benchmark "
-          "driver polling the database)\n")
+    print(
+        "\n(CPU: shares of the whole machine during the timed window; 'load' is wrk or the benchmark "
+        "driver polling the database)\n"
+    )
     print(limit_sentence("workers", items_per_second, worker_cpu))
     print(limit_sentence("API", requests_per_second, api_cpu))
     return 0

@@ -9,6 +9,7 @@ Boots a real API (gunicorn, SQLite) on a free port, then, side by side (calls in
 and counts the TCP connections each opens for 100 sequential calls (a new client per call, no pool,
 is shown as the anchor of what pooling saves). Prints medians and ratios (ours / raw).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,15 +31,19 @@ from store.db import Database
 from store.models import Item
 from tests.support.api_server import ApiServer
 
-SERVER_ENV = {"RATE_LIMIT_DEFAULT": "100000000/minute", "RATE_LIMIT_LOGIN": "10000/minute",
-              "API_MAX_REQUESTS": "0"}
+SERVER_ENV = {
+    "RATE_LIMIT_DEFAULT": "100000000/minute",
+    "RATE_LIMIT_LOGIN": "10000/minute",
+    "API_MAX_REQUESTS": "0",
+}
 
 
 def seed(database: Database, items: int) -> tuple[str, int]:
     """A user, its API key and ``items`` items, written straight into the database."""
     with database.session() as session:
-        user = accounts.create_user(session, email=f"bench-{secrets.token_hex(4)}@example.com",
-                                    password=secrets.token_urlsafe(16))
+        user = accounts.create_user(
+            session, email=f"bench-{secrets.token_hex(4)}@example.com", password=secrets.token_urlsafe(16)
+        )
         _, key = accounts.create_api_key(session, user_id=user.id, name="bench")
         session.add_all([Item(user_id=user.id, title=f"item {n}") for n in range(items)])
         session.flush()
@@ -102,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default="get,iter,async", help="comma-separated subset of get,iter,async")
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory(prefix="bench-sdk-") as home, \
-            ApiServer(Path(home), env=SERVER_ENV, workers=1) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-sdk-") as home,
+        ApiServer(Path(home), env=SERVER_ENV, workers=1) as server,
+    ):
         database = Database(server.database_url)
         try:
             key, item_id = seed(database, args.items)
@@ -150,12 +157,23 @@ def main(argv: list[str] | None = None) -> int:
 
         # (name, ours, raw, steps per round, rounds, aim): one step = one call, or one whole iteration.
         all_cases: dict[str, tuple[str, Step, Step, int, int, str]] = {
-            "get": (f"get_item x{args.calls}", lambda: sdk_client.get_item(item_id=item_id), raw_get,
-                    args.calls, args.rounds, "<= 1.10"),
+            "get": (
+                f"get_item x{args.calls}",
+                lambda: sdk_client.get_item(item_id=item_id),
+                raw_get,
+                args.calls,
+                args.rounds,
+                "<= 1.10",
+            ),
             "iter": (f"iter_items over {args.items}", ours_iter, raw_iter, 1, 2 * args.rounds, "<= 1.10"),
-            "async": (f"async get_item x{args.calls}",
-                      lambda: loop.run_until_complete(async_sdk.get_item(item_id=item_id)),
-                      lambda: loop.run_until_complete(raw_async_get()), args.calls, args.rounds, "-"),
+            "async": (
+                f"async get_item x{args.calls}",
+                lambda: loop.run_until_complete(async_sdk.get_item(item_id=item_id)),
+                lambda: loop.run_until_complete(raw_async_get()),
+                args.calls,
+                args.rounds,
+                "-",
+            ),
         }
         cases = [all_cases[name.strip()] for name in args.cases.split(",") if name.strip()]
         try:
@@ -166,12 +184,14 @@ def main(argv: list[str] | None = None) -> int:
             for name, ours, anchor, steps, rounds, aim in cases:
                 ours_times, raw_times = measure(ours, anchor, steps=steps, rounds=rounds)
                 ratio = statistics.median(o / r for o, r in zip(ours_times, raw_times, strict=True))
-                results.append((name, statistics.median(ours_times), statistics.median(raw_times),
-                                ratio, aim))
+                results.append(
+                    (name, statistics.median(ours_times), statistics.median(raw_times), ratio, aim)
+                )
 
             fresh = Client(base_url=server.url, api_key=key)
             fresh_raw = httpx.Client(headers=headers)
             try:
+
                 def sdk_call(counter: ConnectionCounter) -> Callable[[], Any]:
                     # The SDK's own default pool, observed through its httpx client's hooks.
                     fresh._http.event_hooks = {"request": [counter.hook]}
@@ -185,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                     def call() -> None:  # what httpx.get() does: a new client, so a new connection
                         with httpx.Client(headers=headers, event_hooks={"request": [counter.hook]}) as once:
                             once.get(get_url)
+
                     return call
 
                 ours_conns = count_connections(100, sdk_call)
@@ -200,13 +221,17 @@ def main(argv: list[str] | None = None) -> int:
             loop.run_until_complete(async_raw.aclose())
             loop.close()
 
-    print("SDK benchmark: medians over rounds (ratio = median of per-round ours/raw), calls interleaved;"
-          " API: gunicorn 1 worker, SQLite, loopback")
+    print(
+        "SDK benchmark: medians over rounds (ratio = median of per-round ours/raw), calls interleaved;"
+        " API: gunicorn 1 worker, SQLite, loopback"
+    )
     print(f"{'case':<28} {'ours (s)':>10} {'raw httpx (s)':>14} {'ratio':>7}  aim")
     for name, ours_s, raw_s, ratio, aim in results:
         print(f"{name:<28} {ours_s:>10.3f} {raw_s:>14.3f} {ratio:>7.2f}  {aim}")
-    print(f"{'TCP connections, 100 calls':<28} {ours_conns:>10} {raw_conns:>14} {'':>7}  1 "
-          f"(new client per call: {unpooled})")
+    print(
+        f"{'TCP connections, 100 calls':<28} {ours_conns:>10} {raw_conns:>14} {'':>7}  1 "
+        f"(new client per call: {unpooled})"
+    )
     return 0
 
 

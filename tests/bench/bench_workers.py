@@ -15,6 +15,7 @@
 PostgreSQL comes from TEST_DATABASE_URL (default postgres@127.0.0.1:5432); each run gets a fresh
 database, dropped afterwards. pgqueuer is installed by the `bench` extra (bin/bench does it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -120,10 +121,15 @@ def pgq_wait_ready(url: str, workers: int) -> None:
     """Every pgqueuer process connected, and a warm-up job per process done."""
     engine = create_engine(url)
     try:
+
         def connected() -> bool:
             with engine.connect() as conn:
-                others = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                                           "current_database() AND pid <> pg_backend_pid()")).scalar_one()
+                others = conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                        "current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalar_one()
                 return others >= workers
 
         wait_until(connected, timeout=60, message="pgqueuer workers connected")
@@ -141,8 +147,9 @@ def pgq_remaining(engine: Any) -> int:
 # ----- our side --------------------------------------------------------------------------------
 def remaining(db: ItemsDatabase) -> int:
     with db.db.session() as session:
-        return session.execute(select(func.count()).where(
-            Item.status.in_([ItemStatus.PENDING, ItemStatus.PROCESSING]))).scalar_one()
+        return session.execute(
+            select(func.count()).where(Item.status.in_([ItemStatus.PENDING, ItemStatus.PROCESSING]))
+        ).scalar_one()
 
 
 @contextmanager
@@ -155,15 +162,25 @@ def database(kind: str, home: Path, pg_server: str) -> Iterator[str]:
             yield url
 
 
-def throughput_ours(kind: str, workers: int, items: int, home: Path, pg_server: str, *,
-                    measure: AbstractContextManager[Any] | None = None) -> float:
+def throughput_ours(
+    kind: str,
+    workers: int,
+    items: int,
+    home: Path,
+    pg_server: str,
+    *,
+    measure: AbstractContextManager[Any] | None = None,
+) -> float:
     """Items per second; ``measure`` (e.g. a CpuShare) is entered for the timed window only."""
     with database(kind, home, pg_server) as url, ExitStack() as stack:
         db = ItemsDatabase.create(url)
         stack.callback(db.close)
-        procs = [WorkerProcess(home, url, worker_id=n, env={"LOG_LEVEL": "WARNING",
-                                                           "WORKER_BATCH_SIZE": str(BATCH_SIZE)})
-                 for n in range(workers)]
+        procs = [
+            WorkerProcess(
+                home, url, worker_id=n, env={"LOG_LEVEL": "WARNING", "WORKER_BATCH_SIZE": str(BATCH_SIZE)}
+            )
+            for n in range(workers)
+        ]
         for proc in procs:
             stack.enter_context(proc)
         for proc in procs:
@@ -237,6 +254,7 @@ def _item_creator(home: Path, url: str, db: ItemsDatabase) -> Iterator[Callable[
         return
     try:
         with httpx.Client(base_url=server.url, headers={"X-API-Key": key}, timeout=10) as client:
+
             def create(title: str) -> int:
                 response = client.post("/api/v1/items", json={"title": title, "description": "x"})
                 response.raise_for_status()
@@ -264,8 +282,12 @@ def latency_pgqueuer(samples: int, home: Path, pg_server: str) -> list[float]:
             for n in range(samples):
                 time.sleep(0.05 + (n % 5) * 0.03)
                 pgq_enqueue(url, 1, payload=lambda: str(time.time()).encode())
-                wait_until(lambda: len(latency_file.read_text().split()) > n, timeout=60,  # noqa: B023
-                           interval=0.01, message="pgqueuer job done")
+                wait_until(
+                    lambda: len(latency_file.read_text().split()) > n,  # noqa: B023
+                    timeout=60,
+                    interval=0.01,
+                    message="pgqueuer job done",
+                )
             return [float(x) for x in latency_file.read_text().split()]
         finally:
             worker.stop()
@@ -357,39 +379,86 @@ def main(argv: list[str] | None = None) -> int:
                 for _ in range(args.repeat):  # interleaved, so drift in machine load hits all alike
                     cell["sqlite"].append(throughput_ours("sqlite", workers, args.items, home, pg_server))
                     cell["postgresql"].append(
-                        throughput_ours("postgresql", workers, args.items, home, pg_server))
+                        throughput_ours("postgresql", workers, args.items, home, pg_server)
+                    )
                     cell["pgqueuer"].append(throughput_pgqueuer(workers, args.items, home, pg_server))
                 med = {k: statistics.median(v) for k, v in cell.items()}
                 results[f"throughput_{workers}"] = cell
-                rows.append([str(workers), f"{med['sqlite']:.0f}", f"{med['postgresql']:.0f}",
-                             f"{med['pgqueuer']:.0f}", f"{med['postgresql'] / med['pgqueuer']:.2f}",
-                             f"{med['sqlite'] / med['pgqueuer']:.2f}"])
+                rows.append(
+                    [
+                        str(workers),
+                        f"{med['sqlite']:.0f}",
+                        f"{med['postgresql']:.0f}",
+                        f"{med['pgqueuer']:.0f}",
+                        f"{med['postgresql'] / med['pgqueuer']:.2f}",
+                        f"{med['sqlite'] / med['pgqueuer']:.2f}",
+                    ]
+                )
                 print(f"throughput {workers} worker(s): {json.dumps(cell)}", flush=True)
-            print(f"\n1. Throughput, no-op items/s, {args.items} items, median of {args.repeat} "
-                  f"(batch size {BATCH_SIZE} on both sides)")
-            print(table(["workers", "ours SQLite", "ours PostgreSQL", "pgqueuer", "ratio PG/pgqueuer",
-                         "ratio SQLite/pgqueuer"], rows), flush=True)
+            print(
+                f"\n1. Throughput, no-op items/s, {args.items} items, median of {args.repeat} "
+                f"(batch size {BATCH_SIZE} on both sides)"
+            )
+            print(
+                table(
+                    [
+                        "workers",
+                        "ours SQLite",
+                        "ours PostgreSQL",
+                        "pgqueuer",
+                        "ratio PG/pgqueuer",
+                        "ratio SQLite/pgqueuer",
+                    ],
+                    rows,
+                ),
+                flush=True,
+            )
         if "latency" in only:
-            lat = {"ours SQLite": latency_ours("sqlite", args.samples, home, pg_server),
-                   "ours PostgreSQL": latency_ours("postgresql", args.samples, home, pg_server),
-                   "pgqueuer": latency_pgqueuer(args.samples, home, pg_server)}
+            lat = {
+                "ours SQLite": latency_ours("sqlite", args.samples, home, pg_server),
+                "ours PostgreSQL": latency_ours("postgresql", args.samples, home, pg_server),
+                "pgqueuer": latency_pgqueuer(args.samples, home, pg_server),
+            }
             results["latency"] = lat
-            print(f"\n2. Pick-up latency while idle (WORKER_IDLE_INTERVAL=30), {args.samples} samples, "
-                  "seconds")
+            print(
+                f"\n2. Pick-up latency while idle (WORKER_IDLE_INTERVAL=30), {args.samples} samples, seconds"
+            )
             for note in dict.fromkeys(_API_NOTE):
                 print(f"   note: {note}")
             base = statistics.median(lat["pgqueuer"])
-            print(table(["side", "p50", "p99", "max", "p50 ratio to pgqueuer"],
-                        [[k, f"{percentile(v, 50):.3f}", f"{percentile(v, 99):.3f}", f"{max(v):.3f}",
-                          f"{statistics.median(v) / base:.2f}"] for k, v in lat.items()]), flush=True)
+            print(
+                table(
+                    ["side", "p50", "p99", "max", "p50 ratio to pgqueuer"],
+                    [
+                        [
+                            k,
+                            f"{percentile(v, 50):.3f}",
+                            f"{percentile(v, 99):.3f}",
+                            f"{max(v):.3f}",
+                            f"{statistics.median(v) / base:.2f}",
+                        ]
+                        for k, v in lat.items()
+                    ],
+                ),
+                flush=True,
+            )
         if "sigterm" in only:
-            sig = {"ours SQLite": sigterm_ours("sqlite", args.samples, home, pg_server),
-                   "ours PostgreSQL": sigterm_ours("postgresql", args.samples, home, pg_server)}
+            sig = {
+                "ours SQLite": sigterm_ours("sqlite", args.samples, home, pg_server),
+                "ours PostgreSQL": sigterm_ours("postgresql", args.samples, home, pg_server),
+            }
             results["sigterm"] = sig
             print(f"\n3. SIGTERM to exit while idle, {args.samples} samples, seconds")
-            print(table(["side", "p50", "p99", "max"],
-                        [[k, f"{percentile(v, 50):.3f}", f"{percentile(v, 99):.3f}", f"{max(v):.3f}"]
-                         for k, v in sig.items()]), flush=True)
+            print(
+                table(
+                    ["side", "p50", "p99", "max"],
+                    [
+                        [k, f"{percentile(v, 50):.3f}", f"{percentile(v, 99):.3f}", f"{max(v):.3f}"]
+                        for k, v in sig.items()
+                    ],
+                ),
+                flush=True,
+            )
         if "idle-cpu" in only:
             cpu = idle_cpu(args.cpu_seconds, home, pg_server)
             results["idle_cpu"] = cpu

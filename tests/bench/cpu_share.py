@@ -9,6 +9,7 @@ process, the CPU used between consecutive snapshots, so processes that start or 
 window are counted for the part they were seen. Shares are of the whole machine (all cores): a
 busy total near 100% says the machine's CPU is the limit, and the split says whose work it is.
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ Fixtures: ``browser`` (one chromium per module), ``page`` (a fresh context per t
 collected and asserted empty at the end; a screenshot of a failing test kept in test-artifacts/e2e/),
 ``frontend_stack`` (API + worker + Vite dev server, booted once per module).
 """
+
 from __future__ import annotations
 
 import re
@@ -20,12 +21,23 @@ from tests.e2e.servers import REPO, ViteServer, WorkerProcess
 from tests.support.api_server import ApiServer
 
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "correct horse battery staple"
 # Logins from every test come from 127.0.0.1: the default 10/minute would turn them into 429s.
-API_TEST_ENV = {"RATE_LIMIT_LOGIN": "1000/minute", "RATE_LIMIT_DEFAULT": "100000/minute",
-                "JWT_SECRET": secrets.token_urlsafe(48)}
+API_TEST_ENV = {
+    "RATE_LIMIT_LOGIN": "1000/minute",
+    "RATE_LIMIT_DEFAULT": "100000/minute",
+    "JWT_SECRET": secrets.token_urlsafe(48),
+}
 
 
 @pytest.hookimpl(wrapper=True)
@@ -128,9 +140,11 @@ def frontend_stack(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> It
     proxying to the API: the app as a user reaches it."""
     home = tmp_path_factory.mktemp("frontend-stack")
     # Simulated work keeps a new item pending long enough that the page must poll to see it done.
-    with ApiServer(home, env=API_TEST_ENV) as api, \
-         WorkerProcess(home, database_url=api.database_url, env={"WORKER_SIMULATED_WORK": "1.5"}) as worker, \
-         ViteServer(api_url=api.url, log_dir=home / "logs") as vite:
+    with (
+        ApiServer(home, env=API_TEST_ENV) as api,
+        WorkerProcess(home, database_url=api.database_url, env={"WORKER_SIMULATED_WORK": "1.5"}) as worker,
+        ViteServer(api_url=api.url, log_dir=home / "logs") as vite,
+    ):
         yield FrontendStack(home, api, worker, vite)
 
 

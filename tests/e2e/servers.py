@@ -9,6 +9,7 @@
 
 Each runs in its own process group on a free port, and is stopped and checked gone on exit.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,13 @@ def ensure_node_modules() -> None:
     npm = shutil.which("npm")
     if npm is None:
         raise RuntimeError("npm is not installed: the frontend needs Node 20 and npm")
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True, timeout=600,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund"],
+        cwd=FRONTEND,
+        check=True,
+        timeout=600,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 class _Managed:
@@ -57,14 +63,22 @@ class _Managed:
     def _spawn(self, argv: list[str], *, cwd: Path, env: dict[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
+            self.process = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
     def _alive(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            raise AssertionError(f"{type(self).__name__} exited with {self.process.returncode}:\n"
-                                 + self.log_tail())
+            raise AssertionError(
+                f"{type(self).__name__} exited with {self.process.returncode}:\n" + self.log_tail()
+            )
         return True
 
     def stop(self) -> None:
@@ -77,8 +91,14 @@ class _Managed:
 class ViteServer(_Managed):
     """The frontend served by Vite: ``mode="dev"`` (npm run dev) or ``"preview"`` (a built dist/)."""
 
-    def __init__(self, *, api_url: str, log_dir: Path, mode: Literal["dev", "preview"] = "dev",
-                 startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        log_dir: Path,
+        mode: Literal["dev", "preview"] = "dev",
+        startup_timeout: float = 60.0,
+    ) -> None:
         self.api_url = api_url
         self.mode = mode
         self.port = free_port()
@@ -88,12 +108,21 @@ class ViteServer(_Managed):
 
     def start(self) -> ViteServer:
         ensure_node_modules()
-        env = {**os.environ, "FRONTEND_HOST": "127.0.0.1", "FRONTEND_PORT": str(self.port),
-               "API_URL": self.api_url, "BROWSER": "none", "NO_COLOR": "1"}
+        env = {
+            **os.environ,
+            "FRONTEND_HOST": "127.0.0.1",
+            "FRONTEND_PORT": str(self.port),
+            "API_URL": self.api_url,
+            "BROWSER": "none",
+            "NO_COLOR": "1",
+        }
         script = "dev" if self.mode == "dev" else "preview"
         self._spawn(["npm", "run", script], cwd=FRONTEND, env=env)
-        wait_until(self._serving, timeout=self.startup_timeout,
-                   message=lambda: f"vite {self.mode} on {self.url}; log:\n{self.log_tail()}")
+        wait_until(
+            self._serving,
+            timeout=self.startup_timeout,
+            message=lambda: f"vite {self.mode} on {self.url}; log:\n{self.log_tail()}",
+        )
         return self
 
     def _serving(self) -> bool:
@@ -102,34 +131,54 @@ class ViteServer(_Managed):
     def __enter__(self) -> ViteServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
 class WorkerProcess(_Managed):
     """One example worker on the given database, with its health server on a free port."""
 
-    def __init__(self, home: Path, *, database_url: str, worker_id: int = 0,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, home: Path, *, database_url: str, worker_id: int = 0, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = home / "logs" / f"worker-{worker_id}-{self.port}.log"
-        self.env = {**os.environ, "APP_HOME": str(home), "APP_ENV": "test", "DATABASE_URL": database_url,
-                    "WORKER_HEALTH_PORT": str(self.port), "WORKER_IDLE_INTERVAL": "0.5", **(env or {})}
-        self.argv = [str(VENV_BIN / "python"), "-m", "workers.example_worker", "--worker-id", str(worker_id),
-                     "--health-port", str(self.port)]
+        self.env = {
+            **os.environ,
+            "APP_HOME": str(home),
+            "APP_ENV": "test",
+            "DATABASE_URL": database_url,
+            "WORKER_HEALTH_PORT": str(self.port),
+            "WORKER_IDLE_INTERVAL": "0.5",
+            **(env or {}),
+        }
+        self.argv = [
+            str(VENV_BIN / "python"),
+            "-m",
+            "workers.example_worker",
+            "--worker-id",
+            str(worker_id),
+            "--health-port",
+            str(self.port),
+        ]
         self.home = home
 
     def start(self) -> WorkerProcess:
         self._spawn(self.argv, cwd=self.home, env=self.env)
-        wait_until(lambda: self._alive() and httpx.get(self.url + "/livez", timeout=2).status_code == 200,
-                   timeout=30, message=lambda: f"worker health on {self.url}; log:\n{self.log_tail()}")
+        wait_until(
+            lambda: self._alive() and httpx.get(self.url + "/livez", timeout=2).status_code == 200,
+            timeout=30,
+            message=lambda: f"worker health on {self.url}; log:\n{self.log_tail()}",
+        )
         return self
 
     def __enter__(self) -> WorkerProcess:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

@@ -1,4 +1,5 @@
 """Signing in and out, sessions that end, and API keys, in a real browser against a real API."""
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,10 @@ EXPIRED = "Your session has expired. Please sign in again."
 
 @pytest.fixture(scope="module", autouse=True)
 def users(frontend_stack: FrontendStack) -> dict[str, int]:
-    return {BEA: create_user(frontend_stack.api, BEA),
-            ADMIN: create_user(frontend_stack.api, ADMIN, is_admin=True)}
+    return {
+        BEA: create_user(frontend_stack.api, BEA),
+        ADMIN: create_user(frontend_stack.api, ADMIN, is_admin=True),
+    }
 
 
 def expired_token(stack: FrontendStack, user_id: int) -> str:
@@ -34,8 +37,9 @@ def store_token(page: Any, token: str) -> None:
     page.evaluate("t => sessionStorage.setItem('svcstack.token', t)", token)
 
 
-def test_wrong_password_is_shown_inline(page: Any, frontend_stack: FrontendStack,
-                                        console: ConsoleLog) -> None:
+def test_wrong_password_is_shown_inline(
+    page: Any, frontend_stack: FrontendStack, console: ConsoleLog
+) -> None:
     console.allow_http_errors(401)
     page.goto(frontend_stack.url + "/items")
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fitems$"))
@@ -67,7 +71,8 @@ def test_sign_in_with_the_keyboard_only_and_log_out(page: Any, frontend_stack: F
 
 
 def test_expired_session_on_arrival_goes_to_login_and_back(
-        page: Any, frontend_stack: FrontendStack, users: dict[str, int], console: ConsoleLog) -> None:
+    page: Any, frontend_stack: FrontendStack, users: dict[str, int], console: ConsoleLog
+) -> None:
     console.allow_http_errors(401)
     page.goto(frontend_stack.url + "/login")
     store_token(page, expired_token(frontend_stack, users[BEA]))
@@ -82,8 +87,9 @@ def test_expired_session_on_arrival_goes_to_login_and_back(
     expect(page).to_have_url(re.compile(r"/api-keys$"))
 
 
-def test_session_expiring_while_in_use_goes_to_login(page: Any, frontend_stack: FrontendStack,
-                                                     users: dict[str, int], console: ConsoleLog) -> None:
+def test_session_expiring_while_in_use_goes_to_login(
+    page: Any, frontend_stack: FrontendStack, users: dict[str, int], console: ConsoleLog
+) -> None:
     console.allow_http_errors(401)
     login(page, frontend_stack.url, BEA)
     store_token(page, expired_token(frontend_stack, users[BEA]))
@@ -93,8 +99,9 @@ def test_session_expiring_while_in_use_goes_to_login(page: Any, frontend_stack: 
     assert page.evaluate("sessionStorage.getItem('svcstack.token')") is None
 
 
-def test_api_key_is_shown_once_copied_and_revoked(page: Any, frontend_stack: FrontendStack,
-                                                  console: ConsoleLog) -> None:
+def test_api_key_is_shown_once_copied_and_revoked(
+    page: Any, frontend_stack: FrontendStack, console: ConsoleLog
+) -> None:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=frontend_stack.url)
     login(page, frontend_stack.url, BEA, path="/api-keys")
     page.get_by_role("link", name="API keys").click()

@@ -5,6 +5,7 @@ supervisord with one healthy and one broken program: in-process for the API chec
 uvicorn server for the browser test. A last browser test boots the whole stack
 (tests.support.stack.Stack: supervisord, gunicorn, two workers, Vite) and reads it from the page.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,8 +57,15 @@ def build_app(home: Path, socket: Path) -> FastAPI:
     from config.config import load
     from store.migrate import upgrade
 
-    settings = load({"APP_HOME": str(home), "APP_ENV": "test", "SUPERVISOR_SOCKET": str(socket),
-                     "DATABASE_URL": f"sqlite:///{home / 'var' / 'app.db'}", **API_TEST_ENV})
+    settings = load(
+        {
+            "APP_HOME": str(home),
+            "APP_ENV": "test",
+            "SUPERVISOR_SOCKET": str(socket),
+            "DATABASE_URL": f"sqlite:///{home / 'var' / 'app.db'}",
+            **API_TEST_ENV,
+        }
+    )
     upgrade(settings.DATABASE_URL)
     return create_app(settings)
 
@@ -75,19 +83,26 @@ def supervisord(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     client = SupervisorClient(str(socket), timeout=10)
     try:
+
         def states() -> dict[str, str]:
             return {p["name"]: p["statename"] for p in client.call("supervisor.getAllProcessInfo")}
 
-        wait_until(lambda: states() == {"sleeper": "RUNNING", "broken": "FATAL"}, timeout=30,
-                   message="sleeper RUNNING, broken FATAL")
+        wait_until(
+            lambda: states() == {"sleeper": "RUNNING", "broken": "FATAL"},
+            timeout=30,
+            message="sleeper RUNNING, broken FATAL",
+        )
         yield socket
     finally:
         try:
             client.call("supervisor.shutdown")
         except OpsError:
             pass  # already gone
-        wait_until(lambda: not processes_mentioning(str(home)), timeout=30,
-                   message=lambda: f"supervisord to exit: {processes_mentioning(str(home))}")
+        wait_until(
+            lambda: not processes_mentioning(str(home)),
+            timeout=30,
+            message=lambda: f"supervisord to exit: {processes_mentioning(str(home))}",
+        )
 
 
 def bearer(client: TestClient, email: str) -> dict[str, str]:
@@ -213,8 +228,9 @@ def test_supervisord_unreachable_is_a_clear_503(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def services_frontend(browser: Any, supervisord: Path,
-                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def services_frontend(
+    browser: Any, supervisord: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The app under uvicorn on a free port (its supervisord is the small one), and Vite before it."""
     import uvicorn
 
@@ -246,12 +262,14 @@ def test_admin_services_page_lists_programs_and_health(page: Any, services_front
     expect(sleeper.locator(".badge")).to_have_text(["RUNNING", "Healthy"])
     expect(broken.locator(".badge")).to_have_text(["FATAL", "Unhealthy"])
     expect(page.get_by_role("status").filter(has_text="supervisord")).to_have_text(
-        "supervisord RUNNING: 1 program(s) need attention")
+        "supervisord RUNNING: 1 program(s) need attention"
+    )
 
 
 @pytest.mark.browser
-def test_admin_restarts_a_program_after_confirming(page: Any, services_frontend: str,
-                                                   supervisord: Path) -> None:
+def test_admin_restarts_a_program_after_confirming(
+    page: Any, services_frontend: str, supervisord: Path
+) -> None:
     login(page, services_frontend, "admin@example.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Services").click()
     before = sleeper_pid(supervisord)
@@ -284,8 +302,11 @@ def test_admin_restarts_a_program_after_confirming(page: Any, services_frontend:
 def test_admin_services_page_shows_the_real_stack(page: Any, tmp_path: Path) -> None:
     with Stack(tmp_path, env=API_TEST_ENV) as stack:
         stack.wait_running()
-        wait_until(lambda: httpx.get(stack.api_url + "/health", timeout=2).status_code == 200, timeout=60,
-                   message="API healthy")
+        wait_until(
+            lambda: httpx.get(stack.api_url + "/health", timeout=2).status_code == 200,
+            timeout=60,
+            message="API healthy",
+        )
         from store.accounts import create_user
         from store.db import Database
 
@@ -309,10 +330,14 @@ def test_admin_services_page_shows_the_real_stack(page: Any, tmp_path: Path) -> 
             return int(stack.rpc().supervisor.getProcessInfo("api")["pid"])
 
         before = api_pid()
-        token = httpx.post(stack.api_url + "/api/v1/auth/login", timeout=10,
-                           json={"email": "admin@example.com", "password": PASSWORD}).json()["access_token"]
-        r = httpx.post(f"{stack.api_url}{SERVICES}/api/restart", timeout=30,
-                       headers={"Authorization": f"Bearer {token}"})
+        token = httpx.post(
+            stack.api_url + "/api/v1/auth/login",
+            timeout=10,
+            json={"email": "admin@example.com", "password": PASSWORD},
+        ).json()["access_token"]
+        r = httpx.post(
+            f"{stack.api_url}{SERVICES}/api/restart", timeout=30, headers={"Authorization": f"Bearer {token}"}
+        )
         assert r.status_code == 202, r.text
         assert r.json()["name"] == "api" and r.json()["pid"] == before
 
@@ -323,9 +348,12 @@ def test_admin_services_page_shows_the_real_stack(page: Any, tmp_path: Path) -> 
             except httpx.HTTPError:
                 return False
 
-        wait_until(api_back, timeout=90,
-                   message=lambda: "the API restarted and healthy\n" + stack.log_tails())
+        wait_until(
+            api_back, timeout=90, message=lambda: "the API restarted and healthy\n" + stack.log_tails()
+        )
         restart_log = tmp_path / "logs" / "admin-restart.log"
-        wait_until(lambda: "restarted api: healthy" in restart_log.read_text(), timeout=60,
-                   message=lambda: f"bin/monitor.py --restart api to finish:\n{restart_log.read_text()}")
-
+        wait_until(
+            lambda: "restarted api: healthy" in restart_log.read_text(),
+            timeout=60,
+            message=lambda: f"bin/monitor.py --restart api to finish:\n{restart_log.read_text()}",
+        )

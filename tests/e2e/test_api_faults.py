@@ -1,4 +1,5 @@
 """What a user sees when the API is down or says "too many requests" (real servers, real faults)."""
+
 from __future__ import annotations
 
 import re
@@ -44,8 +45,9 @@ def test_api_down_at_sign_in_says_so(page: Any, dead_api_frontend: ViteServer, c
     expect(page.get_by_role("button", name="Sign in")).to_be_enabled()
 
 
-def test_api_down_with_a_session_shows_a_retry_not_a_blank_page(page: Any, dead_api_frontend: ViteServer,
-                                                                console: ConsoleLog) -> None:
+def test_api_down_with_a_session_shows_a_retry_not_a_blank_page(
+    page: Any, dead_api_frontend: ViteServer, console: ConsoleLog
+) -> None:
     console.allow_http_errors(502)
     page.goto(dead_api_frontend.url + "/login")
     page.evaluate("sessionStorage.setItem('svcstack.token', 'a-token-from-before')")
@@ -61,8 +63,9 @@ def test_api_down_with_a_session_shows_a_retry_not_a_blank_page(page: Any, dead_
     assert page.evaluate("sessionStorage.getItem('svcstack.token')") == "a-token-from-before"
 
 
-def test_too_many_login_attempts_say_when_to_try_again(page: Any, strict_login_frontend: ViteServer,
-                                                       console: ConsoleLog) -> None:
+def test_too_many_login_attempts_say_when_to_try_again(
+    page: Any, strict_login_frontend: ViteServer, console: ConsoleLog
+) -> None:
     console.allow_http_errors(401, 429)
     page.goto(strict_login_frontend.url + "/login")
     page.get_by_label("Email").fill("nobody@example.com")

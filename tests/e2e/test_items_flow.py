@@ -1,4 +1,5 @@
 """The items page in a real browser against a real API, worker and Vite dev server."""
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,17 @@ def seed_done_items(stack: FrontendStack, user_id: int, count: int) -> None:
     db = Database(stack.api.database_url)
     try:
         with db.session() as session:
-            session.add_all(Item(user_id=user_id, title=f"Bulk {n:03d}", description="", metadata_={},
-                                 status=ItemStatus.DONE, attempts=1) for n in range(1, count + 1))
+            session.add_all(
+                Item(
+                    user_id=user_id,
+                    title=f"Bulk {n:03d}",
+                    description="",
+                    metadata_={},
+                    status=ItemStatus.DONE,
+                    attempts=1,
+                )
+                for n in range(1, count + 1)
+            )
     finally:
         db.engine.dispose()
 
@@ -44,8 +54,11 @@ def token_for(stack: FrontendStack, email: str) -> str:
 
 
 def api_create(stack: FrontendStack, email: str, title: str) -> dict[str, Any]:
-    r = httpx.post(stack.api.url + "/api/v1/items", json={"title": title},
-                   headers={"Authorization": f"Bearer {token_for(stack, email)}"})
+    r = httpx.post(
+        stack.api.url + "/api/v1/items",
+        json={"title": title},
+        headers={"Authorization": f"Bearer {token_for(stack, email)}"},
+    )
     r.raise_for_status()
     return dict(r.json())
 
@@ -94,8 +107,10 @@ def test_edit_an_item_and_process_it_again(page: Any, frontend_stack: FrontendSt
     expect(page.get_by_role("status").filter(has_text="saved")).to_have_text(f"Item #{item['id']} saved.")
     expect(row(page, item["id"]).locator(".item-title")).to_have_text("Final title")
     expect(row(page, item["id"]).locator(".badge")).to_have_text("Done", timeout=30_000)
-    r = httpx.get(f"{frontend_stack.api.url}/api/v1/items/{item['id']}",
-                  headers={"Authorization": f"Bearer {token_for(frontend_stack, ANN)}"})
+    r = httpx.get(
+        f"{frontend_stack.api.url}/api/v1/items/{item['id']}",
+        headers={"Authorization": f"Bearer {token_for(frontend_stack, ANN)}"},
+    )
     assert r.json()["title"] == "Final title"
     assert r.json()["metadata"]["result"]["words"] == 2  # processed again, from the new title
 
@@ -114,13 +129,16 @@ def test_delete_asks_first(page: Any, frontend_stack: FrontendStack) -> None:
     target.get_by_role("button", name="Yes, delete").click()
     expect(page.get_by_role("status").filter(has_text="deleted")).to_have_text(f"Item #{item['id']} deleted.")
     expect(target).to_have_count(0)
-    r = httpx.get(f"{frontend_stack.api.url}/api/v1/items/{item['id']}",
-                  headers={"Authorization": f"Bearer {token_for(frontend_stack, ANN)}"})
+    r = httpx.get(
+        f"{frontend_stack.api.url}/api/v1/items/{item['id']}",
+        headers={"Authorization": f"Bearer {token_for(frontend_stack, ANN)}"},
+    )
     assert r.status_code == 404
 
 
-def test_empty_title_shows_the_api_validation_message(page: Any, frontend_stack: FrontendStack,
-                                                      console: ConsoleLog) -> None:
+def test_empty_title_shows_the_api_validation_message(
+    page: Any, frontend_stack: FrontendStack, console: ConsoleLog
+) -> None:
     console.allow_http_errors(422)
     login(page, frontend_stack.url, ANN)
     page.get_by_role("button", name="New item").click()
@@ -132,8 +150,9 @@ def test_empty_title_shows_the_api_validation_message(page: Any, frontend_stack:
     expect(title).to_have_accessible_description(re.compile("at least 1"))
 
 
-def test_long_titles_wrap_and_too_long_is_refused_on_the_field(page: Any, frontend_stack: FrontendStack,
-                                                                console: ConsoleLog) -> None:
+def test_long_titles_wrap_and_too_long_is_refused_on_the_field(
+    page: Any, frontend_stack: FrontendStack, console: ConsoleLog
+) -> None:
     console.allow_http_errors(422)
     longest = "W" * 200  # one unbreakable word: the worst case for a table cell
     login(page, frontend_stack.url, ANN)

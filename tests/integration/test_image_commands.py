@@ -4,6 +4,7 @@ The worker command is the Dockerfile's CMD; the API command is the one the Kuber
 runs. Only the executable is resolved to this virtual environment and, so that a developer's stack
 on the default ports is never disturbed, the port is swapped for a free one.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ BIN = Path(sys.executable).parent
 
 def dockerfile_cmd() -> list[str]:
     line = [raw for raw in (REPO / "Dockerfile").read_text().splitlines() if raw.startswith("CMD ")][-1]
-    return list(json.loads(line[len("CMD "):]))
+    return list(json.loads(line[len("CMD ") :]))
 
 
 def api_deployment_command() -> list[str]:
@@ -40,16 +41,25 @@ def on_host(argv: list[str]) -> list[str]:
 
 def image_env(home: Path, database_url: str, **extra: str) -> dict[str, str]:
     # The image's ENV lines, with the home and database of this test.
-    return {**os.environ, "APP_ENV": "production", "APP_HOME": str(home), "API_HOST": "127.0.0.1",
-            "DATABASE_URL": database_url, "JWT_SECRET": os.urandom(16).hex(), **extra}
+    return {
+        **os.environ,
+        "APP_ENV": "production",
+        "APP_HOME": str(home),
+        "API_HOST": "127.0.0.1",
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": os.urandom(16).hex(),
+        **extra,
+    }
 
 
 def run_until_healthy(argv: list[str], env: dict[str, str], cwd: Path, url: str, port: int) -> int:
     log = cwd / "program.log" if cwd != REPO else Path(env["APP_HOME"]) / "program.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
+
         def healthy() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"exited {process.returncode}: {log.read_text()[-2000:]}")
@@ -71,8 +81,9 @@ def test_worker_command_of_the_image(tmp_path: Path, database_url: str) -> None:
     argv[argv.index("8090")] = str(port)
     env = image_env(tmp_path, database_url)
     migrate = "import sys; from store.migrate import upgrade; upgrade(sys.argv[1])"
-    subprocess.run([sys.executable, "-c", migrate, database_url], check=True, capture_output=True,
-                   timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", migrate, database_url], check=True, capture_output=True, timeout=120
+    )
     health = f"http://127.0.0.1:{port}/health"
     code = run_until_healthy([sys.executable, *argv[1:]], env, tmp_path, health, port)
     assert code == 0, "a warm stop (SIGTERM) exits 0"

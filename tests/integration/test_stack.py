@@ -2,6 +2,7 @@
 
 One stack per module (it takes a few seconds to come up); each test reads it, none restarts it.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def test_every_program_is_running(stack: Stack) -> None:
     names = {p["name"]: p["statename"] for p in stack.process_info()}
-    assert names == {"api": "RUNNING", "frontend": "RUNNING", "worker_0": "RUNNING",
-                     "worker_1": "RUNNING", **{n: "RUNNING" for n in names if n == "healthcheck"}}
+    assert names == {
+        "api": "RUNNING",
+        "frontend": "RUNNING",
+        "worker_0": "RUNNING",
+        "worker_1": "RUNNING",
+        **{n: "RUNNING" for n in names if n == "healthcheck"},
+    }
 
 
 def test_api_health_answers_healthy(stack: Stack) -> None:
@@ -94,7 +100,12 @@ def test_shutdown_leaves_nothing_running(tmp_path: Path) -> None:
 
 
 def test_supervisorctl_reports_no_stack_when_none_runs(tmp_path: Path) -> None:
-    result = subprocess.run([SUPERVISORCTL, "-c", str(REPO / "supervisord.conf"), "status"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [SUPERVISORCTL, "-c", str(REPO / "supervisord.conf"), "status"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode != 0
     assert "no such file" in (result.stdout + result.stderr).lower()

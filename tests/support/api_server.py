@@ -1,8 +1,9 @@
 """A real API server for tests: gunicorn with the project's gunicorn.conf.py on a free port.
 
-    with ApiServer(tmp_path, database_url=url) as api:
-        httpx.get(api.url + "/health")
+with ApiServer(tmp_path, database_url=url) as api:
+    httpx.get(api.url + "/health")
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,15 @@ VENV_BIN = Path(sys.executable).parent
 class ApiServer:
     """Boots gunicorn (real workers, real migrations in on_starting) and stops it, checked gone."""
 
-    def __init__(self, home: Path, *, database_url: str | None = None, workers: int = 1,
-                 env: dict[str, str] | None = None, startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        database_url: str | None = None,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        startup_timeout: float = 60.0,
+    ) -> None:
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -49,11 +57,18 @@ class ApiServer:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [str(VENV_BIN / "gunicorn"), "-c", str(REPO / "conf" / "gunicorn.conf.py"), "api.app:app"],
-            cwd=self.home, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=self.home,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
-        wait_until(self._healthy, timeout=self.startup_timeout,
-                   message=lambda: f"API health on {self.url}; log:\n{self.log_tail()}")
+        wait_until(
+            self._healthy,
+            timeout=self.startup_timeout,
+            message=lambda: f"API health on {self.url}; log:\n{self.log_tail()}",
+        )
         return self
 
     def _healthy(self) -> bool:
@@ -77,6 +92,7 @@ class ApiServer:
     def __enter__(self) -> ApiServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

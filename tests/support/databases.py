@@ -3,6 +3,7 @@
 PostgreSQL tests use the server named by TEST_DATABASE_URL (CI sets it); each test database gets
 its own name so two runs never share rows.
 """
+
 from __future__ import annotations
 
 import os

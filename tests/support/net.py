@@ -1,4 +1,5 @@
 """Free ports on loopback, and checks that a port is free again."""
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """Process bookkeeping for tests: find what a stack left behind, stop process groups."""
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,9 @@ def processes_mentioning(marker: str) -> list[tuple[int, str]]:
     return found
 
 
-def stop_process_group(process: subprocess.Popen[bytes], *, port: int | None = None,
-                       timeout: float = 30) -> None:
+def stop_process_group(
+    process: subprocess.Popen[bytes], *, port: int | None = None, timeout: float = 30
+) -> None:
     """SIGTERM a child started with ``start_new_session=True`` and its whole group; SIGKILL what is
     left after ``timeout`` (npm -> sh -> node may outlive its leader); then wait for ``port`` to be free."""
     from tests.support.net import port_is_free

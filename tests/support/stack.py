@@ -13,6 +13,7 @@ supervisord takes a single ``-c`` and ``[include]`` paths are relative to the in
 stack then boots ``home/supervisord.conf``: the repository's file with only its ``[include]`` line
 made absolute and extended by ``home/conf.d/*.conf``. Without it, the repository's file runs as is.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -60,14 +61,22 @@ class UnixSocketTransport(xmlrpc.client.Transport):
             return super().single_request(host, handler, request_body, verbose)
         finally:
             self.close()
+
+
 VENV_BIN = Path(sys.executable).parent
 
 
 class Stack:
     """supervisord plus every program, on free ports, in ``home``; shut down and checked gone."""
 
-    def __init__(self, home: Path, *, env: dict[str, str] | None = None, workers: int = 2,
-                 extra_programs: str | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        env: dict[str, str] | None = None,
+        workers: int = 2,
+        extra_programs: str | None = None,
+    ) -> None:
         self.home = home
         self.extra_programs = extra_programs
         self.api_port = free_port()
@@ -105,8 +114,15 @@ class Stack:
 
     def run(self, *args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess[str]:
         """Run a command from the stack's home with the stack's environment."""
-        return subprocess.run(list(args), cwd=self.home, env=self.env, capture_output=True, text=True,
-                              timeout=timeout, check=check)
+        return subprocess.run(
+            list(args),
+            cwd=self.home,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
+        )
 
     def start(self) -> Stack:
         for sub in ("var/run", "logs"):
@@ -125,8 +141,9 @@ class Stack:
         include = "files = conf/supervisord.d/*.conf"
         assert include in text, "supervisord.conf's [include] changed: update Stack._config_file"
         config = self.home / "supervisord.conf"
-        config.write_text(text.replace(include, f"files = {REPO}/conf/supervisord.d/*.conf "
-                                                f"{self.home}/conf.d/*.conf"))
+        config.write_text(
+            text.replace(include, f"files = {REPO}/conf/supervisord.d/*.conf {self.home}/conf.d/*.conf")
+        )
         return config
 
     def rpc(self) -> Any:
@@ -143,12 +160,14 @@ class Stack:
             infos = self.process_info()
             bad = [p for p in infos if p["statename"] in ("FATAL", "EXITED", "BACKOFF")]
             if bad:
-                raise AssertionError(f"programs failed: {[(p['name'], p['statename']) for p in bad]}\n"
-                                     + self.log_tails())
+                raise AssertionError(
+                    f"programs failed: {[(p['name'], p['statename']) for p in bad]}\n" + self.log_tails()
+                )
             return infos if infos and all(p["statename"] == "RUNNING" for p in infos) else None
 
-        return wait_until(all_running, timeout=timeout, message=lambda: "all programs RUNNING\n"
-                          + self.log_tails())
+        return wait_until(
+            all_running, timeout=timeout, message=lambda: "all programs RUNNING\n" + self.log_tails()
+        )
 
     def wait_healthy(self, timeout: float = 120) -> None:
         """Wait until every program is RUNNING *and* answers its health check (RUNNING only means
@@ -166,8 +185,9 @@ class Stack:
             table = plain_table(collect_status(client, settings))
             return f"every program healthy\n{table}\n{self.log_tails()}"
 
-        wait_until(lambda: collect_status(client, settings).healthy, timeout=timeout, interval=0.3,
-                   message=report)
+        wait_until(
+            lambda: collect_status(client, settings).healthy, timeout=timeout, interval=0.3, message=report
+        )
 
     def log_tails(self, lines: int = 15) -> str:
         out = []
@@ -184,15 +204,22 @@ class Stack:
         except (OSError, xmlrpc.client.Fault):
             pass
         marker = str(self.home)
-        wait_until(lambda: not processes_mentioning(marker), timeout=60,
-                   message=lambda: f"stack processes to exit: {processes_mentioning(marker)}")
-        wait_until(lambda: all(port_is_free(p) for p in self.ports), timeout=20,
-                   message=lambda: f"ports {self.ports} to be free")
+        wait_until(
+            lambda: not processes_mentioning(marker),
+            timeout=60,
+            message=lambda: f"stack processes to exit: {processes_mentioning(marker)}",
+        )
+        wait_until(
+            lambda: all(port_is_free(p) for p in self.ports),
+            timeout=20,
+            message=lambda: f"ports {self.ports} to be free",
+        )
         self.started = False
 
     def __enter__(self) -> Stack:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

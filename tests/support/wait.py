@@ -1,4 +1,5 @@
 """Wait for a condition with a deadline: the suite's only way to synchronise with other processes."""
+
 from __future__ import annotations
 
 import time
@@ -12,8 +13,13 @@ class WaitTimeout(AssertionError):
     """The condition did not hold before the deadline."""
 
 
-def wait_until(condition: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.05,
-               message: str | Callable[[], str] = "condition") -> T:
+def wait_until(
+    condition: Callable[[], T],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    message: str | Callable[[], str] = "condition",
+) -> T:
     """Call ``condition`` until it returns something truthy; return that value.
 
     Exceptions from ``condition`` count as "not yet" and the last one is shown on timeout.

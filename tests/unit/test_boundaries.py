@@ -35,9 +35,11 @@ def imported_packages(path: Path) -> set[str]:
 
 def violations(package: str) -> list[str]:
     forbidden = FORBIDDEN[package]
-    return [f"{path.relative_to(SRC)} imports {sorted(imported_packages(path) & forbidden)}"
-            for path in sorted((SRC / package).rglob("*.py"))
-            if imported_packages(path) & forbidden]
+    return [
+        f"{path.relative_to(SRC)} imports {sorted(imported_packages(path) & forbidden)}"
+        for path in sorted((SRC / package).rglob("*.py"))
+        if imported_packages(path) & forbidden
+    ]
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))

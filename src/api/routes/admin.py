@@ -6,6 +6,7 @@ the reason, never a 500. The only change it makes is ``POST .../services/{name}/
 the frontend sends after the admin confirmed it; it restarts through ``ops.control`` exactly as
 ``bin/monitor.py --restart NAME`` does.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -61,14 +62,25 @@ class ServicesOut(BaseModel):
 
 def _program(process: Any) -> ProgramOut:
     data = process.to_dict()
-    return ProgramOut(name=data["name"], group=data["group"], state=data["state"], pid=data["pid"],
-                      uptime_seconds=data["uptime_seconds"], description=data["description"],
-                      healthy=data["healthy"], problem=process.problem, health_url=data["health_url"],
-                      health=ProbeOut(**data["health"]) if data["health"] else None)
+    return ProgramOut(
+        name=data["name"],
+        group=data["group"],
+        state=data["state"],
+        pid=data["pid"],
+        uptime_seconds=data["uptime_seconds"],
+        description=data["description"],
+        healthy=data["healthy"],
+        problem=process.problem,
+        health_url=data["health_url"],
+        health=ProbeOut(**data["health"]) if data["health"] else None,
+    )
 
 
-@router.get("/services", response_model=ServicesOut,
-            responses={503: {"model": ErrorResponse, "description": UNREACHABLE_DOC}})
+@router.get(
+    "/services",
+    response_model=ServicesOut,
+    responses={503: {"model": ErrorResponse, "description": UNREACHABLE_DOC}},
+)
 def list_services(_admin: AdminPrincipal, settings: SettingsDep) -> ServicesOut:
     """Every supervisord process with its state, uptime and health probe."""
     try:
@@ -82,8 +94,11 @@ def list_services(_admin: AdminPrincipal, settings: SettingsDep) -> ServicesOut:
         status = collect_status(client, settings)
     except OpsError as exc:
         raise Unavailable(f"supervisord unreachable: {exc}") from None
-    return ServicesOut(supervisord=status.supervisord_state, healthy=status.healthy,
-                       programs=[_program(p) for p in status.processes])
+    return ServicesOut(
+        supervisord=status.supervisord_state,
+        healthy=status.healthy,
+        programs=[_program(p) for p in status.processes],
+    )
 
 
 def _serves_this_request(pid: int | None) -> bool:
@@ -125,26 +140,41 @@ def _restart_detached(settings: Any, name: str) -> None:
 
     log_dir = Path(settings.LOG_DIR)
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "APP_HOME": settings.APP_HOME, "SUPERVISOR_SOCKET": settings.SUPERVISOR_SOCKET,
-           "LOG_DIR": settings.LOG_DIR, "VAR_DIR": settings.VAR_DIR}
+    env = {
+        **os.environ,
+        "APP_HOME": settings.APP_HOME,
+        "SUPERVISOR_SOCKET": settings.SUPERVISOR_SOCKET,
+        "LOG_DIR": settings.LOG_DIR,
+        "VAR_DIR": settings.VAR_DIR,
+    }
     with open(log_dir / "admin-restart.log", "ab") as log:
         subprocess.Popen(  # noqa: S603 - fixed argv, the name was resolved by supervisord
             [sys.executable, str(PROJECT_ROOT / "bin" / "monitor.py"), "--restart", name],
-            cwd=settings.APP_HOME, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            cwd=settings.APP_HOME,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 @router.post(
-    "/services/{name}/restart", response_model=ProgramOut,
+    "/services/{name}/restart",
+    response_model=ProgramOut,
     responses={
-        202: {"model": ProgramOut,
-              "description": "the program serves this API: its restart was started in the background "
-                             "(bin/monitor.py --restart); the status is the one before the restart"},
+        202: {
+            "model": ProgramOut,
+            "description": "the program serves this API: its restart was started in the background "
+            "(bin/monitor.py --restart); the status is the one before the restart",
+        },
         404: {"model": ErrorResponse, "description": "supervisord has no program or process by that name"},
         503: {"model": ErrorResponse, "description": UNREACHABLE_DOC},
-    })
-def restart_service(name: str, _admin: AdminPrincipal, settings: SettingsDep,
-                    response: Response) -> ProgramOut:
+    },
+)
+def restart_service(
+    name: str, _admin: AdminPrincipal, settings: SettingsDep, response: Response
+) -> ProgramOut:
     """Restart one program (``name``, ``group:name`` or a group) and return its status afterwards.
 
     Stops it (a hung one is continued first), starts it, and waits up to 15 s for it to be RUNNING

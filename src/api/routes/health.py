@@ -1,4 +1,5 @@
 """GET /health: liveness of the API and its database, no authentication."""
+
 from __future__ import annotations
 
 import time

@@ -136,7 +136,12 @@ async def list_items(
 
 
 def _list_page(
-    db: RequestScope, principal: Principal, status: str | None, q: str | None, page: int, limit: int,
+    db: RequestScope,
+    principal: Principal,
+    status: str | None,
+    q: str | None,
+    page: int,
+    limit: int,
     after: int | None,
 ) -> ItemPage:
     count_query, rows_query = list_queries(principal, status=status, q=q, page=page, limit=limit, after=after)

@@ -1,4 +1,5 @@
 """Alembic environment: runs migrations on the URL given by store.migrate (or config)."""
+
 from __future__ import annotations
 
 from alembic import context

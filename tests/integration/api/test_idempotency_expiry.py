@@ -34,8 +34,14 @@ def add_records(db: Database, *, age: timedelta, count: int, prefix: str) -> Non
         conn.execute(
             insert(IdempotencyRecord),
             [
-                {"user_id": user_id, "key": f"{prefix}-{n}", "request_hash": "0" * 64, "status_code": 201,
-                 "response_body": {"id": n}, "created_at": NOW - age}
+                {
+                    "user_id": user_id,
+                    "key": f"{prefix}-{n}",
+                    "request_hash": "0" * 64,
+                    "status_code": 201,
+                    "response_body": {"id": n},
+                    "created_at": NOW - age,
+                }
                 for n in range(count)
             ],
         )

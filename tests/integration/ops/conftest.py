@@ -1,4 +1,5 @@
 """Helpers for the ops tests: run bin/monitor.py and ctl against a Stack, as a user would."""
+
 from __future__ import annotations
 
 import os
@@ -21,13 +22,25 @@ def stack_settings(stack: Stack) -> dict[str, str]:
 
 
 def monitor(stack: Stack, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, MONITOR, *args], cwd=REPO, env=stack.env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, MONITOR, *args],
+        cwd=REPO,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def ctl(stack: Stack, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cli.ctl", *args], cwd=REPO, env=stack.env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "cli.ctl", *args],
+        cwd=REPO,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def info(stack: Stack, name: str) -> dict:

@@ -3,6 +3,7 @@
 Run R (counted in var/counter-run) prints "run R starting", pauses, writes LINES numbered lines in
 small bursts, prints "run R done", then idles until supervisord stops it.
 """
+
 from __future__ import annotations
 
 import signal

@@ -1,4 +1,5 @@
 """ctl against a real stack: the reference's status test verbatim, and every supervisord-facing command."""
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,7 @@ def pointed_at_stack(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
 # The reference's testing example, verbatim.
 def test_status_command():
     runner = CliRunner()
-    result = runner.invoke(cli, ['status'])
+    result = runner.invoke(cli, ["status"])
     assert result.exit_code == 0
     assert "System Status" in result.output
 

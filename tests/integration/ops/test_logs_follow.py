@@ -1,4 +1,5 @@
 """``ctl logs tail -f`` across log rotations and a program restart: every line once, in order."""
+
 from __future__ import annotations
 
 import signal
@@ -42,8 +43,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def expected_run(run: int) -> list[str]:
-    return ([f"run {run} starting"] + [f"run {run} line {i:05d} {'x' * (i % 50)}" for i in range(LINES)]
-            + [f"run {run} done"])
+    return (
+        [f"run {run} starting"]
+        + [f"run {run} line {i:05d} {'x' * (i % 50)}" for i in range(LINES)]
+        + [f"run {run} done"]
+    )
 
 
 def test_follow_across_rotation_and_restart_every_line_once_in_order(stack: Stack) -> None:
@@ -51,13 +55,19 @@ def test_follow_across_rotation_and_restart_every_line_once_in_order(stack: Stac
     # program started, so nothing it writes can fall before the follower's starting point.
     with (stack.home / "logs" / "counter.log").open("a") as log:
         log.write(f"{MARKER}\n")
-    follower = subprocess.Popen([sys.executable, "-m", "cli.ctl", "logs", "tail", "-n", "1", "-f",
-                                 "--interval", "0.1", "counter"], cwd=REPO, env=stack.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "cli.ctl", "logs", "tail", "-n", "1", "-f", "--interval", "0.1", "counter"],
+        cwd=REPO,
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen: list[str] = []
     # Read on a thread so that every wait below keeps its deadline.
-    reader = threading.Thread(target=lambda: seen.extend(line.rstrip("\n") for line in follower.stdout or []),
-                              daemon=True)
+    reader = threading.Thread(
+        target=lambda: seen.extend(line.rstrip("\n") for line in follower.stdout or []), daemon=True
+    )
     reader.start()
 
     def progress() -> str:
@@ -79,4 +89,3 @@ def test_follow_across_rotation_and_restart_every_line_once_in_order(stack: Stac
     rotations = sorted(p.name for p in (stack.home / "logs").glob("counter.log.*"))
     assert len(rotations) >= 5, rotations  # the log really rotated, several times per run
     assert seen == [MARKER] + expected_run(1) + expected_run(2)
-

@@ -1,4 +1,5 @@
 """bin/monitor.py against a real stack: status, JSON, watch, restart (named, hung, nothing to do)."""
+
 from __future__ import annotations
 
 import json
@@ -68,7 +69,8 @@ def test_unknown_name_is_one_line_exit_1(stack: Stack) -> None:
     done = monitor(stack, "--restart", "nosuch")
     assert done.returncode == 1
     assert done.stderr.startswith(
-        "monitor.py: no program named 'nosuch' (known: api, frontend, healthcheck, worker)")
+        "monitor.py: no program named 'nosuch' (known: api, frontend, healthcheck, worker)"
+    )
     assert "Traceback" not in done.stderr
 
 
@@ -89,8 +91,14 @@ def test_hung_api_is_found_and_restarted(stack: Stack) -> None:
 
 
 def test_watch_marks_changes_and_ends_cleanly_on_ctrl_c(stack: Stack) -> None:
-    watcher = subprocess.Popen([sys.executable, MONITOR, "--watch", "--interval", "0.3"], cwd=REPO,
-                               env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watcher = subprocess.Popen(
+        [sys.executable, MONITOR, "--watch", "--interval", "0.3"],
+        cwd=REPO,
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
     try:
         assert watcher.stdout is not None
@@ -98,8 +106,11 @@ def test_watch_marks_changes_and_ends_cleanly_on_ctrl_c(stack: Stack) -> None:
             lines.append(watcher.stdout.readline())
         stack.rpc().supervisor.stopProcess("worker:worker_1")
         stack.rpc().supervisor.startProcess("worker:worker_1", False)
-        wait_until(lambda: lines.append(watcher.stdout.readline()) or "* worker_1: RUNNING" in "".join(lines),
-                   timeout=60, message=lambda: "watch to mark worker_1 running again:\n" + "".join(lines))
+        wait_until(
+            lambda: lines.append(watcher.stdout.readline()) or "* worker_1: RUNNING" in "".join(lines),
+            timeout=60,
+            message=lambda: "watch to mark worker_1 running again:\n" + "".join(lines),
+        )
     finally:
         watcher.send_signal(signal.SIGINT)
         out, err = watcher.communicate(timeout=20)

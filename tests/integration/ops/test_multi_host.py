@@ -4,6 +4,7 @@ Each "host" is its own supervisord with an [inet_http_server] on a free 127.0.0.
 and password, and a few small programs; host B's ``flaky`` fails its first start (FATAL) and runs
 once restarted.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,10 @@ pytestmark = pytest.mark.stack
 USERNAME, PASSWORD = "ops", "s3cret-multi-host"
 SLEEP = f'{sys.executable} -c "import time; time.sleep(3600)"'
 # Exits 1 on its first run (FATAL: no retries), sleeps on every later one.
-FLAKY = (f'{sys.executable} -c "import os, sys, time; m = os.path.join(os.getcwd(), \'ran-once\'); '
-         f'sys.exit(1) if not os.path.exists(m) and not open(m, \'w\').close() else time.sleep(3600)"')
+FLAKY = (
+    f"{sys.executable} -c \"import os, sys, time; m = os.path.join(os.getcwd(), 'ran-once'); "
+    f"sys.exit(1) if not os.path.exists(m) and not open(m, 'w').close() else time.sleep(3600)\""
+)
 
 
 @dataclass
@@ -57,8 +60,15 @@ class Host:
 
 
 def _program(name: str, command: str, **extra: str) -> str:
-    lines = [f"[program:{name}]", f"command={command}", "directory=%(here)s", "autorestart=false",
-             "startsecs=1", "startretries=0", "stopwaitsecs=5"]
+    lines = [
+        f"[program:{name}]",
+        f"command={command}",
+        "directory=%(here)s",
+        "autorestart=false",
+        "startsecs=1",
+        "startretries=0",
+        "stopwaitsecs=5",
+    ]
     lines += [f"{k}={v}" for k, v in extra.items()]
     return "\n".join(lines) + "\n"
 
@@ -72,12 +82,18 @@ def _boot(home: Path, port: int, programs: dict[str, str]) -> Host:
         f"[inet_http_server]\nport=127.0.0.1:{port}\nusername={USERNAME}\npassword={PASSWORD}\n\n"
         "[rpcinterface:supervisor]\n"
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n"
-        + "\n".join(_program(name, command) for name, command in programs.items()))
+        + "\n".join(_program(name, command) for name, command in programs.items())
+    )
     supervisord = str(Path(sys.executable).parent / "supervisord")
     # The marker in the environment is inherited by every child: how the teardown finds leftovers.
     env = {**os.environ, "MULTI_HOST_TEST_HOME": str(home)}
-    process = subprocess.Popen([supervisord, "-c", str(config)], cwd=home, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [supervisord, "-c", str(config)],
+        cwd=home,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return Host(home, port, process)
 
 
@@ -108,8 +124,11 @@ def _shut_down(host: Host) -> None:
     host.process.terminate()
     host.process.wait(timeout=30)
     marker = str(host.home)
-    wait_until(lambda: not processes_mentioning(marker), timeout=30,
-               message=lambda: f"leftovers: {processes_mentioning(marker)}")
+    wait_until(
+        lambda: not processes_mentioning(marker),
+        timeout=30,
+        message=lambda: f"leftovers: {processes_mentioning(marker)}",
+    )
     wait_until(lambda: port_is_free(host.port), timeout=20, message=f"port {host.port} to be free")
 
 
@@ -119,8 +138,9 @@ def _env(tmp: Path, password: str = PASSWORD) -> dict[str, str]:
 
 
 def monitor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, MONITOR, *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, MONITOR, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def _sections(stdout: str) -> dict[str, dict[str, list[str]]]:
@@ -184,9 +204,23 @@ def test_bad_endpoint_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_ctl_status_groups_by_host(hosts: tuple[Host, Host, int], tmp_path: Path) -> None:
     a, b, dead_port = hosts
-    done = subprocess.run([sys.executable, "-m", "cli.ctl", "status", "--server", a.url, "--server",
-                           f"http://127.0.0.1:{dead_port}"], cwd=REPO, env=_env(tmp_path),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.ctl",
+            "status",
+            "--server",
+            a.url,
+            "--server",
+            f"http://127.0.0.1:{dead_port}",
+        ],
+        cwd=REPO,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2, done.stdout + done.stderr
     assert set(_sections(done.stdout)[a.label]) == {"queue", "web"}
     assert f"127.0.0.1:{dead_port}" in done.stderr and "Traceback" not in done.stderr

@@ -1,4 +1,5 @@
 """``monitor.py --restart`` on a FATAL program: says why it fails, and brings it back once it can run."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -16,8 +17,9 @@ pytestmark = pytest.mark.stack
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # The listener would retry flaky on its own; a one-hour first delay keeps it out of this test.
-    with Stack(tmp_path_factory.mktemp("fatal"), env={"HEALTHCHECK_BACKOFF_MIN": "3600"},
-               extra_programs=FLAKY) as running:
+    with Stack(
+        tmp_path_factory.mktemp("fatal"), env={"HEALTHCHECK_BACKOFF_MIN": "3600"}, extra_programs=FLAKY
+    ) as running:
         wait_until(lambda: info(running, "flaky")["statename"] == "FATAL", timeout=60, message="flaky FATAL")
         wait_until(lambda: healthy(running.api_url + "/health"), timeout=90, message="the api")
         yield running

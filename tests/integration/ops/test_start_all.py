@@ -3,6 +3,7 @@
 The stack is started by the command under test; Stack is used only for its ports, environment and
 the shutdown that checks nothing is left behind.
 """
+
 from __future__ import annotations
 
 import socket
@@ -49,10 +50,13 @@ def test_start_all_from_nothing_then_again(unstarted: Stack) -> None:
     assert {p["name"]: p["pid"] for p in unstarted.process_info()} == pids  # nothing started twice
 
 
-@pytest.mark.parametrize(("program", "reason"), [
-    ("worker_0", "Address already in use"),
-    ("api", "Address already in use"),
-])
+@pytest.mark.parametrize(
+    ("program", "reason"),
+    [
+        ("worker_0", "Address already in use"),
+        ("api", "Address already in use"),
+    ],
+)
 def test_a_taken_port_is_named_with_the_end_of_the_log(unstarted: Stack, program: str, reason: str) -> None:
     port = unstarted.api_port if program == "api" else unstarted.worker_port  # worker_0's health port
     squatter = socket.socket()

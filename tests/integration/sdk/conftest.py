@@ -1,4 +1,5 @@
 """A real API (gunicorn, SQLite, migrations) booted once per module, with users made in its database."""
+
 from __future__ import annotations
 
 import itertools
@@ -17,8 +18,11 @@ from tests.support.api_server import ApiServer
 from tests.unit.sdk.both_clients import KINDS, make_client
 
 # High limits: these tests make thousands of requests on purpose (the rate limiter has its own tests).
-SERVER_ENV = {"RATE_LIMIT_DEFAULT": "1000000/minute", "RATE_LIMIT_LOGIN": "10000/minute",
-              "JWT_SECRET": secrets.token_urlsafe(48)}
+SERVER_ENV = {
+    "RATE_LIMIT_DEFAULT": "1000000/minute",
+    "RATE_LIMIT_LOGIN": "10000/minute",
+    "JWT_SECRET": secrets.token_urlsafe(48),
+}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
 """Every method of both clients against a real API server (gunicorn, SQLite): one suite, sync and async."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,12 @@ def test_create_get_update_delete_an_item(connect, account: Account) -> None:
     client = connect(api_key=account.api_key)
     created = client.create_item(title="Buy milk", description="2 litres", metadata={"aisle": 4})
     assert isinstance(created, sdk.Item)
-    assert (created.title, created.description, created.metadata, created.status) == \
-        ("Buy milk", "2 litres", {"aisle": 4}, "pending")
+    assert (created.title, created.description, created.metadata, created.status) == (
+        "Buy milk",
+        "2 litres",
+        {"aisle": 4},
+        "pending",
+    )
     assert created.user_id == account.user_id
     assert created.created_at.tzinfo is not None
     assert abs((datetime.now(UTC) - created.created_at).total_seconds()) < 120
@@ -77,8 +82,9 @@ def test_wrong_password_is_an_authentication_error(connect, account: Account) ->
     assert caught.value.status_code == 401
 
 
-def test_an_expired_token_is_renewed_by_logging_in_again(connect, account: Account,
-                                                          live_api: LiveAPI) -> None:
+def test_an_expired_token_is_renewed_by_logging_in_again(
+    connect, account: Account, live_api: LiveAPI
+) -> None:
     client = connect(api_key=None)
     client.login(email=account.email, password=account.password)
     expired = create_access_token(account.user_id, secret=live_api.server.env["JWT_SECRET"], expires_in=-60)

@@ -1,4 +1,5 @@
 """Resource hygiene against the real API: no ResourceWarning, one reused connection, flat over 1,000 calls."""
+
 from __future__ import annotations
 
 import gc
@@ -13,8 +14,11 @@ from tests.integration.sdk.conftest import Account, LiveAPI
 
 def open_connections_to(port: int) -> int:
     """TCP connections this process holds to ``port`` (the OS's view, not the client's)."""
-    return sum(1 for conn in psutil.Process().net_connections(kind="tcp")
-               if conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_ESTABLISHED)
+    return sum(
+        1
+        for conn in psutil.Process().net_connections(kind="tcp")
+        if conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_ESTABLISHED
+    )
 
 
 def test_a_used_and_closed_client_leaves_no_resource_warning(connect, account: Account) -> None:
@@ -41,7 +45,8 @@ def test_the_resource_warning_check_can_fail() -> None:
 
 
 def test_sequential_calls_reuse_one_connection_and_stay_flat_over_1000_requests(
-        connect, counted, live_api: LiveAPI, account: Account) -> None:
+    connect, counted, live_api: LiveAPI, account: Account
+) -> None:
     counter, http = counted
     client = connect(api_key=account.api_key, http_client=http)
     port = live_api.server.port

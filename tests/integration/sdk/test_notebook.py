@@ -1,4 +1,5 @@
 """notebooks/sdk_quickstart.ipynb, executed headless by nbclient with a real kernel against a live API."""
+
 from __future__ import annotations
 
 import os
@@ -25,10 +26,15 @@ def outputs_of(cell: nbformat.NotebookNode) -> str:
 
 def test_the_quickstart_notebook_runs_against_a_live_api(live_api: LiveAPI, account: Account) -> None:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    runner = NotebookClient(notebook, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-    env = {**os.environ, "APP_BASE_URL": live_api.url, "APP_EMAIL": account.email,
-           "APP_PASSWORD": account.password}
+    runner = NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    )
+    env = {
+        **os.environ,
+        "APP_BASE_URL": live_api.url,
+        "APP_EMAIL": account.email,
+        "APP_PASSWORD": account.password,
+    }
     env.pop("APP_API_KEY", None)
     runner.execute(env=env)  # raises CellExecutionError, with the cell and traceback, if any cell fails
 

@@ -1,4 +1,5 @@
 """iter_items against the real API: request counts, filters on every page, no skip or repeat under inserts."""
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,9 @@ def add_items(live_api: LiveAPI, account: Account, titles: list[str]) -> list[in
 
 
 @pytest.mark.parametrize(("count", "limit"), [(0, 10), (7, 10), (30, 10), (31, 10), (250, 100)])
-def test_iter_items_makes_ceil_n_over_limit_requests(connect, counted, live_api: LiveAPI, account: Account,
-                                                     count: int, limit: int) -> None:
+def test_iter_items_makes_ceil_n_over_limit_requests(
+    connect, counted, live_api: LiveAPI, account: Account, count: int, limit: int
+) -> None:
     ids = add_items(live_api, account, [f"item {n}" for n in range(count)])
     counter, http = counted
     client = connect(api_key=account.api_key, http_client=http)
@@ -41,8 +43,9 @@ def test_filters_are_kept_on_every_page(connect, counted, live_api: LiveAPI, acc
     assert all(r.url.params["q"] == "MILK" and r.url.params["status"] == "pending" for r in counter.requests)
 
 
-def test_items_created_during_iteration_are_not_repeated_and_none_is_skipped(connect, live_api: LiveAPI,
-                                                                             account: Account) -> None:
+def test_items_created_during_iteration_are_not_repeated_and_none_is_skipped(
+    connect, live_api: LiveAPI, account: Account
+) -> None:
     before = add_items(live_api, account, [f"old {n}" for n in range(23)])
     client = connect(api_key=account.api_key)
     seen = []

@@ -1,4 +1,5 @@
 """The real API's 429 (with its Retry-After) becomes a RateLimitError after the retries, waits recorded."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -27,8 +28,9 @@ def strict_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAPI]:
 def test_a_rate_limited_key_gets_rate_limit_error_after_waiting(kind: str, strict_api: LiveAPI) -> None:
     account = strict_api.new_account()
     sleeps: list[float] = []
-    client = make_client(kind, sleep=sleeps.append, base_url=strict_api.url, api_key=account.api_key,
-                         max_retries=2)
+    client = make_client(
+        kind, sleep=sleeps.append, base_url=strict_api.url, api_key=account.api_key, max_retries=2
+    )
     try:
         for _ in range(3):
             client.list_items()

@@ -1,4 +1,5 @@
 """The reference's SDK test, verbatim but for the URL: the real API runs on a free port, not 8001."""
+
 from __future__ import annotations
 
 from sdk import Client

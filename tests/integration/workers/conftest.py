@@ -1,4 +1,5 @@
 """Fixtures for worker integration tests: a migrated database (both backends) with one user."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

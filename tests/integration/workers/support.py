@@ -1,11 +1,12 @@
 """Helpers for worker tests and benchmarks: a migrated database with items, real worker processes.
 
-    db = ItemsDatabase.create(url)             # migrations + one user
-    db.add_items(100, metadata={"fail": True})
-    with WorkerProcess(tmp_path, url, worker_id=0, env={"WORKER_IDLE_INTERVAL": "30"}) as worker:
-        worker.wait_ready()
-        wait_until(lambda: db.counts().get("done") == 100)
+db = ItemsDatabase.create(url)             # migrations + one user
+db.add_items(100, metadata={"fail": True})
+with WorkerProcess(tmp_path, url, worker_id=0, env={"WORKER_IDLE_INTERVAL": "30"}) as worker:
+    worker.wait_ready()
+    wait_until(lambda: db.counts().get("done") == 100)
 """
+
 from __future__ import annotations
 
 import json
@@ -44,20 +45,34 @@ class ItemsDatabase:
         db = Database(url, pool_size=1, max_overflow=0)
         try:
             with db.session() as session:
-                user_id = session.execute(insert(User).values(email="worker-test@example.com",
-                                                              password_hash="x").returning(User.id)).scalar_one()
+                user_id = session.execute(
+                    insert(User).values(email="worker-test@example.com", password_hash="x").returning(User.id)
+                ).scalar_one()
         finally:
             db.dispose()
         return cls(url, user_id)
 
-    def add_items(self, count: int, *, title: str = "item", description: str = "some words to count",
-                  metadata: dict[str, Any] | None = None) -> list[int]:
-        rows = [{"user_id": self.user_id, "title": f"{title} {i}", "description": description,
-                 "metadata_": dict(metadata or {})} for i in range(count)]
+    def add_items(
+        self,
+        count: int,
+        *,
+        title: str = "item",
+        description: str = "some words to count",
+        metadata: dict[str, Any] | None = None,
+    ) -> list[int]:
+        rows = [
+            {
+                "user_id": self.user_id,
+                "title": f"{title} {i}",
+                "description": description,
+                "metadata_": dict(metadata or {}),
+            }
+            for i in range(count)
+        ]
         ids: list[int] = []
         with self.db.session() as session:
             for start in range(0, count, 5000):
-                chunk = rows[start:start + 5000]
+                chunk = rows[start : start + 5000]
                 ids += session.execute(insert(Item).returning(Item.id), chunk).scalars().all()
         return ids
 
@@ -68,8 +83,9 @@ class ItemsDatabase:
     def held_by(self, pid: int) -> int:
         """How many items a worker process holds claimed right now."""
         with self.db.session() as session:
-            return session.execute(select(func.count()).where(
-                Item.status == "processing", Item.claimed_by.like(f"%:{pid}:%"))).scalar_one()
+            return session.execute(
+                select(func.count()).where(Item.status == "processing", Item.claimed_by.like(f"%:{pid}:%"))
+            ).scalar_one()
 
     def items(self) -> list[Item]:
         with self.db.session() as session:
@@ -82,18 +98,40 @@ class ItemsDatabase:
 class WorkerProcess:
     """``python -m workers.example_worker`` as a real process, with its health port and log file."""
 
-    def __init__(self, home: Path, database_url: str, *, worker_id: int = 0,
-                 env: dict[str, str] | None = None, args: list[str] | None = None,
-                 health: bool = True) -> None:
+    def __init__(
+        self,
+        home: Path,
+        database_url: str,
+        *,
+        worker_id: int = 0,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+        health: bool = True,
+    ) -> None:
         self.home = home
         self.worker_id = worker_id
         self.port = free_port() if health else None
         self.log_path = home / "logs" / f"worker-{worker_id}-{os.urandom(3).hex()}.log"
-        self.env = {**os.environ, "APP_HOME": str(home), "APP_ENV": "test", "DATABASE_URL": database_url,
-                    "WORKER_IDLE_INTERVAL": "30", "BACKOFF_MIN_DELAY": "0.05", "BACKOFF_MAX_DELAY": "0.5",
-                    "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.args = [sys.executable, "-m", "workers.example_worker", "--worker-id", str(worker_id),
-                     *(["--health-port", str(self.port)] if health else []), *(args or [])]
+        self.env = {
+            **os.environ,
+            "APP_HOME": str(home),
+            "APP_ENV": "test",
+            "DATABASE_URL": database_url,
+            "WORKER_IDLE_INTERVAL": "30",
+            "BACKOFF_MIN_DELAY": "0.05",
+            "BACKOFF_MAX_DELAY": "0.5",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.args = [
+            sys.executable,
+            "-m",
+            "workers.example_worker",
+            "--worker-id",
+            str(worker_id),
+            *(["--health-port", str(self.port)] if health else []),
+            *(args or []),
+        ]
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -103,8 +141,9 @@ class WorkerProcess:
     def start(self) -> WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(self.args, cwd=REPO, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         return self
 
     def get(self, path: str) -> httpx.Response:
@@ -115,16 +154,20 @@ class WorkerProcess:
         return response.status_code, json.loads(response.content)
 
     def wait_ready(self, timeout: float = 30) -> None:
-        wait_until(lambda: self._alive() and self.get("/readyz").status_code == 200, timeout=timeout,
-                   message=lambda: f"worker {self.worker_id} ready; log:\n{self.log_tail()}")
+        wait_until(
+            lambda: self._alive() and self.get("/readyz").status_code == 200,
+            timeout=timeout,
+            message=lambda: f"worker {self.worker_id} ready; log:\n{self.log_tail()}",
+        )
 
     def wait_state(self, state: str, timeout: float = 30) -> dict[str, Any]:
         def in_state() -> dict[str, Any]:
             body = self.health()[1]
             return body if self._alive() and body["state"] == state else {}
 
-        return wait_until(in_state, timeout=timeout,
-                          message=lambda: f"state {state}; log:\n{self.log_tail()}")
+        return wait_until(
+            in_state, timeout=timeout, message=lambda: f"state {state}; log:\n{self.log_tail()}"
+        )
 
     def _alive(self) -> bool:
         assert self.process is not None
@@ -174,8 +217,9 @@ class WorkerProcess:
     def __enter__(self) -> WorkerProcess:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
@@ -186,7 +230,7 @@ def completions(logs: list[str]) -> Counter[int]:
         for line in text.splitlines():
             marker = line.rfind("] item ")
             if marker != -1 and line.endswith(" done"):
-                parts = line[marker + 7:].split()
+                parts = line[marker + 7 :].split()
                 if parts and parts[0].isdigit():
                     counter[int(parts[0])] += 1
     return counter

@@ -3,6 +3,7 @@
 At the end every item is done, its result written exactly once (by the claim that finished it),
 attempts within the limit, nothing lost and nothing left processing.
 """
+
 from __future__ import annotations
 
 import signal
@@ -18,8 +19,13 @@ KILLS = 4
 
 def test_sigkill_loses_nothing_and_does_nothing_twice(items_db: ItemsDatabase, tmp_path: Path) -> None:
     items_db.add_items(ITEMS)
-    env = {"WORKER_SIMULATED_WORK": "0.01", "WORKER_BATCH_SIZE": "10", "WORKER_LEASE_SECONDS": "1.5",
-           "WORKER_MAX_RETRIES": str(KILLS + 2), "WORKER_IDLE_INTERVAL": "0.5"}
+    env = {
+        "WORKER_SIMULATED_WORK": "0.01",
+        "WORKER_BATCH_SIZE": "10",
+        "WORKER_LEASE_SECONDS": "1.5",
+        "WORKER_MAX_RETRIES": str(KILLS + 2),
+        "WORKER_IDLE_INTERVAL": "0.5",
+    }
     args = ["--log-level", "DEBUG"]
     steady = [WorkerProcess(tmp_path, items_db.url, worker_id=n, env=env, args=args) for n in (0, 1)]
     victims: list[WorkerProcess] = []
@@ -33,17 +39,22 @@ def test_sigkill_loses_nothing_and_does_nothing_twice(items_db: ItemsDatabase, t
             assert victim.process is not None
             pid = victim.process.pid
             # Kill it while it holds claimed items.
-            held = wait_until(lambda: items_db.held_by(pid)  # noqa: B023
-                              or not items_db.counts().get(ItemStatus.PENDING), timeout=30,
-                              message=lambda: f"victim holding items; log:\n{victim.log_tail()}")  # noqa: B023
+            held = wait_until(
+                lambda: items_db.held_by(pid) or not items_db.counts().get(ItemStatus.PENDING),  # noqa: B023
+                timeout=30,
+                message=lambda: f"victim holding items; log:\n{victim.log_tail()}",  # noqa: B023
+            )
             victim.signal(signal.SIGKILL)
             victim.wait_exit(timeout=10)
             if held is True:
                 break  # nothing pending any more
             kills += 1
         victims.append(WorkerProcess(tmp_path, items_db.url, worker_id=2, env=env, args=args).start())
-        wait_until(lambda: items_db.counts() == {ItemStatus.DONE: ITEMS}, timeout=90,
-                   message=lambda: f"all done: {items_db.counts()}")
+        wait_until(
+            lambda: items_db.counts() == {ItemStatus.DONE: ITEMS},
+            timeout=90,
+            message=lambda: f"all done: {items_db.counts()}",
+        )
     finally:
         for worker in steady + victims:
             worker.stop()

@@ -1,5 +1,6 @@
 """ExampleWorker in-process: the next batch is claimed in the finish's transaction, but never after a
 stop was requested, never with ``--once``, and a batch claimed ahead but not started is given back."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -31,8 +32,15 @@ def make_worker(items_db: ItemsDatabase) -> Iterator[MakeWorker]:
     made: list[ExampleWorker] = []
 
     def make(**options: Any) -> ExampleWorker:
-        worker = ExampleWorker(database_url=items_db.url, batch_size=2, active_interval=0, idle_interval=30,
-                               health_port=None, handle_signals=False, **options)
+        worker = ExampleWorker(
+            database_url=items_db.url,
+            batch_size=2,
+            active_interval=0,
+            idle_interval=30,
+            health_port=None,
+            handle_signals=False,
+            **options,
+        )
         made.append(worker)
         return worker
 
@@ -45,8 +53,9 @@ def states(db: ItemsDatabase) -> list[tuple[str, int]]:
     return [(item.status, item.attempts) for item in db.items()]
 
 
-def spy(store: ItemStore, monkeypatch: pytest.MonkeyPatch,
-        after: Callable[[], None] | None = None) -> list[str]:
+def spy(
+    store: ItemStore, monkeypatch: pytest.MonkeyPatch, after: Callable[[], None] | None = None
+) -> list[str]:
     """Record which store calls write outcomes; ``after`` runs right after each finish_and_claim."""
     calls: list[str] = []
     finish, finish_and_claim = store.finish, store.finish_and_claim
@@ -67,9 +76,9 @@ def spy(store: ItemStore, monkeypatch: pytest.MonkeyPatch,
     return calls
 
 
-def test_going_straight_on_claims_the_next_batch_with_the_finish(items_db: ItemsDatabase,
-                                                                 make_worker: MakeWorker,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_going_straight_on_claims_the_next_batch_with_the_finish(
+    items_db: ItemsDatabase, make_worker: MakeWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     items_db.add_items(5)
     worker = make_worker()
     calls = spy(worker._item_store(), monkeypatch)
@@ -84,8 +93,9 @@ def test_going_straight_on_claims_the_next_batch_with_the_finish(items_db: Items
     assert states(items_db) == [("done", 1)] * 5
 
 
-def test_a_stop_during_the_finish_gives_the_next_batch_back(items_db: ItemsDatabase, make_worker: MakeWorker,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stop_during_the_finish_gives_the_next_batch_back(
+    items_db: ItemsDatabase, make_worker: MakeWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The stop (a SIGTERM, say) lands while finish_and_claim is on its round trip."""
     items_db.add_items(6)
     worker = make_worker()
@@ -97,8 +107,9 @@ def test_a_stop_during_the_finish_gives_the_next_batch_back(items_db: ItemsDatab
     assert all(item.claim_token is None for item in items_db.items())
 
 
-def test_a_stop_before_the_finish_claims_nothing_new(items_db: ItemsDatabase, make_worker: MakeWorker,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stop_before_the_finish_claims_nothing_new(
+    items_db: ItemsDatabase, make_worker: MakeWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     items_db.add_items(6)
     worker = make_worker()
     store = worker._item_store()
@@ -114,8 +125,9 @@ def test_a_stop_before_the_finish_claims_nothing_new(items_db: ItemsDatabase, ma
     assert states(items_db) == [("done", 1)] * 2 + [("pending", 0)] * 4
 
 
-def test_a_stop_between_batches_gives_the_claimed_batch_back(items_db: ItemsDatabase,
-                                                             make_worker: MakeWorker) -> None:
+def test_a_stop_between_batches_gives_the_claimed_batch_back(
+    items_db: ItemsDatabase, make_worker: MakeWorker
+) -> None:
     items_db.add_items(4)
     worker = make_worker()
     assert worker.process_batch() == 2
@@ -124,8 +136,9 @@ def test_a_stop_between_batches_gives_the_claimed_batch_back(items_db: ItemsData
     assert states(items_db) == [("done", 1)] * 2 + [("pending", 0)] * 2
 
 
-def test_once_does_one_batch_and_claims_nothing_more(items_db: ItemsDatabase, make_worker: MakeWorker,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_once_does_one_batch_and_claims_nothing_more(
+    items_db: ItemsDatabase, make_worker: MakeWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     items_db.add_items(5)
     worker = make_worker(once=True)
     calls = spy(worker._item_store(), monkeypatch)
@@ -134,8 +147,9 @@ def test_once_does_one_batch_and_claims_nothing_more(items_db: ItemsDatabase, ma
     assert states(items_db) == [("done", 1)] * 2 + [("pending", 0)] * 3
 
 
-def test_a_pause_between_batches_claims_after_the_pause(items_db: ItemsDatabase, make_worker: MakeWorker,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_pause_between_batches_claims_after_the_pause(
+    items_db: ItemsDatabase, make_worker: MakeWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     items_db.add_items(3)
     worker = make_worker()
     worker.active_interval = 0.5  # claimed items would wait out the sleep: no claim ahead
@@ -146,9 +160,9 @@ def test_a_pause_between_batches_claims_after_the_pause(items_db: ItemsDatabase,
     assert calls == ["finish"]
 
 
-def test_a_claim_ahead_whose_lease_was_lost_is_skipped_not_written(items_db: ItemsDatabase,
-                                                                   make_worker: MakeWorker,
-                                                                   request: pytest.FixtureRequest) -> None:
+def test_a_claim_ahead_whose_lease_was_lost_is_skipped_not_written(
+    items_db: ItemsDatabase, make_worker: MakeWorker, request: pytest.FixtureRequest
+) -> None:
     """The batch claimed ahead is taken over before its turn: nothing of it is processed or written."""
     ids = items_db.add_items(4)
     worker = make_worker()
@@ -160,8 +174,9 @@ def test_a_claim_ahead_whose_lease_was_lost_is_skipped_not_written(items_db: Ite
     other = ItemStore(items_db.db)
     request.addfinalizer(other.close)
     with items_db.db.engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE items SET status = 'pending', claim_token = NULL "
-                             f"WHERE id IN ({ids[2]}, {ids[3]})")
+        conn.exec_driver_sql(
+            f"UPDATE items SET status = 'pending', claim_token = NULL WHERE id IN ({ids[2]}, {ids[3]})"
+        )
     taken = other.claim_batch(worker="other", limit=2, lease_seconds=60)
     assert taken is not None and [item.id for item in taken.items] == ids[2:]
     extra = items_db.add_items(2)
@@ -173,4 +188,5 @@ def test_a_claim_ahead_whose_lease_was_lost_is_skipped_not_written(items_db: Ite
     assert [item.status for item in items[2:4]] == [ItemStatus.PROCESSING] * 2
     assert all(item.claim_token == taken.token and "result" not in item.metadata_ for item in items[2:4])
     assert [(item.id, item.status, item.attempts) for item in items[4:]] == [
-        (item_id, ItemStatus.PENDING, 0) for item_id in extra]
+        (item_id, ItemStatus.PENDING, 0) for item_id in extra
+    ]

@@ -1,4 +1,5 @@
 """The queue operations with a controlled clock: leases expire, fencing keeps the new owner's work."""
+
 from __future__ import annotations
 
 from contextlib import ExitStack
@@ -90,8 +91,9 @@ def test_finish_and_claim_finishes_fenced_and_claims_the_next_batch(items_db: It
     assert all(i.attempts == 1 for i in second.items)
     # The old token is spent: writing with it again lands nowhere, even on the new batch's items.
     assert store.finish(first, [Outcome.done(ids[2], {"result": "stale"})]) == []
-    landed, third = store.finish_and_claim(second, [Outcome.done(i.id, {}) for i in second.items],
-                                           limit=2, lease_seconds=60, worker="w2")
+    landed, third = store.finish_and_claim(
+        second, [Outcome.done(i.id, {}) for i in second.items], limit=2, lease_seconds=60, worker="w2"
+    )
     assert landed == ids[2:4] and third is not None and [i.id for i in third.items] == ids[4:]
     landed, none = store.finish_and_claim(third, [Outcome.done(ids[4], {})], limit=2, lease_seconds=60)
     assert landed == [ids[4]] and none is None  # nothing left to claim
@@ -115,8 +117,9 @@ def test_finish_and_claim_with_a_lost_lease_writes_nothing_and_still_claims(item
 
     # The slow worker finishes late and claims on: its outcome lands nowhere, its claim is fenced
     # like any other (it cannot take the item the fast worker holds).
-    landed, claim = store.finish_and_claim(slow, [Outcome.done(taken, {"result": "slow"})], limit=5,
-                                           lease_seconds=10)
+    landed, claim = store.finish_and_claim(
+        slow, [Outcome.done(taken, {"result": "slow"})], limit=5, lease_seconds=10
+    )
     assert landed == [] and claim is not None and [i.id for i in claim.items] == [waiting]
     assert store.finish(fast, [Outcome.done(taken, {"result": "fast"})]) == [taken]
     items = {i.id: i for i in items_db.items()}
@@ -132,8 +135,11 @@ def test_finish_writes_done_retry_and_failed_outcomes_of_one_batch(items_db: Ite
     claim = store.claim_batch(worker="w", limit=3, lease_seconds=10)
     assert claim is not None
     retry_at = clock.now + timedelta(seconds=30)
-    outcomes = [Outcome.done(ids[0], {"keep": 1, "result": "ok"}), Outcome.retry(ids[1], "later", retry_at),
-                Outcome.failed(ids[2], "broken")]
+    outcomes = [
+        Outcome.done(ids[0], {"keep": 1, "result": "ok"}),
+        Outcome.retry(ids[1], "later", retry_at),
+        Outcome.failed(ids[2], "broken"),
+    ]
     landed, nxt = store.finish_and_claim(claim, outcomes, limit=3, lease_seconds=10)
     assert landed == ids and nxt is None  # the retry is not due yet
     done, retry, failed = items_db.items()
@@ -153,7 +159,8 @@ def test_release_gives_an_unstarted_claim_back_and_is_fenced(items_db: ItemsData
     assert claim is not None
     assert store.release(claim) == ids
     assert [(i.status, i.attempts, i.claim_token) for i in items_db.items()] == [
-        (ItemStatus.PENDING, 0, None)] * 3
+        (ItemStatus.PENDING, 0, None)
+    ] * 3
     again = store.claim_batch(worker="w", limit=3, lease_seconds=10)
     assert again is not None and [i.attempts for i in again.items] == [1, 1, 1]  # the release cost none
     assert store.release(claim) == []  # a spent token gives back nothing
@@ -178,8 +185,12 @@ def test_closing_the_store_leaves_no_session_settings_in_the_pool(postgres_url: 
         # Every connection the pool can hand out (4: pool_size 2 + max_overflow 2) has the defaults.
         with ExitStack() as stack:
             conns = [stack.enter_context(db.db.engine.connect()) for _ in range(4)]
-            settings = [conn.exec_driver_sql("SELECT current_setting('enable_sort'), "
-                                             "current_setting('synchronous_commit')").one() for conn in conns]
+            settings = [
+                conn.exec_driver_sql(
+                    "SELECT current_setting('enable_sort'), current_setting('synchronous_commit')"
+                ).one()
+                for conn in conns
+            ]
         assert settings == [("on", "on")] * 4
     finally:
         db.close()

@@ -1,4 +1,5 @@
 """Real worker processes on both backends: items get done, poison items fail, idle workers wake."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,9 @@ from tests.support.wait import wait_until
 
 
 def test_three_workers_share_the_items_without_errors(items_db: ItemsDatabase, tmp_path: Path) -> None:
-    workers = [WorkerProcess(tmp_path, items_db.url, worker_id=n, env={"WORKER_BATCH_SIZE": "7"})
-               for n in range(3)]
+    workers = [
+        WorkerProcess(tmp_path, items_db.url, worker_id=n, env={"WORKER_BATCH_SIZE": "7"}) for n in range(3)
+    ]
     try:
         for worker in workers:
             worker.start()
@@ -19,8 +21,11 @@ def test_three_workers_share_the_items_without_errors(items_db: ItemsDatabase, t
         for worker in workers:
             worker.wait_ready()
         items_db.add_items(300)
-        wait_until(lambda: items_db.counts() == {ItemStatus.DONE: 300}, timeout=60,
-                   message=lambda: f"all done: {items_db.counts()}")
+        wait_until(
+            lambda: items_db.counts() == {ItemStatus.DONE: 300},
+            timeout=60,
+            message=lambda: f"all done: {items_db.counts()}",
+        )
         bodies = [worker.health()[1] for worker in workers]
     finally:
         for worker in workers:
@@ -30,14 +35,18 @@ def test_three_workers_share_the_items_without_errors(items_db: ItemsDatabase, t
     assert all(item.attempts == 1 for item in items_db.items())
 
 
-def test_poison_item_fails_after_max_retries_and_the_others_finish(items_db: ItemsDatabase,
-                                                                   tmp_path: Path) -> None:
+def test_poison_item_fails_after_max_retries_and_the_others_finish(
+    items_db: ItemsDatabase, tmp_path: Path
+) -> None:
     good = items_db.add_items(20)
     [poison] = items_db.add_items(1, title="poison", metadata={"fail": True})
     env = {"WORKER_MAX_RETRIES": "3", "BACKOFF_MIN_DELAY": "0.05", "BACKOFF_MAX_DELAY": "0.2"}
     with WorkerProcess(tmp_path, items_db.url, env=env) as worker:
-        wait_until(lambda: items_db.counts() == {ItemStatus.DONE: 20, ItemStatus.FAILED: 1}, timeout=30,
-                   message=lambda: f"poison failed, others done: {items_db.counts()}\n{worker.log_tail()}")
+        wait_until(
+            lambda: items_db.counts() == {ItemStatus.DONE: 20, ItemStatus.FAILED: 1},
+            timeout=30,
+            message=lambda: f"poison failed, others done: {items_db.counts()}\n{worker.log_tail()}",
+        )
         status, body = worker.health()
     assert status == 200 and body["consecutive_errors"] == 0  # an item's failure is not the loop's
     items = {item.id: item for item in items_db.items()}
@@ -54,8 +63,11 @@ def test_idle_worker_is_woken_by_new_items_not_by_its_poll(items_db: ItemsDataba
         worker.wait_state("idle")
         for round_ in range(1, 3):
             items_db.add_items(1)
-            wait_until(lambda: items_db.counts().get(ItemStatus.DONE) == round_, timeout=10,  # noqa: B023
-                       message=lambda: f"item picked up; log:\n{worker.log_tail()}")
+            wait_until(
+                lambda: items_db.counts().get(ItemStatus.DONE) == round_,  # noqa: B023
+                timeout=10,
+                message=lambda: f"item picked up; log:\n{worker.log_tail()}",
+            )
             worker.wait_state("idle")
 
 
@@ -68,8 +80,11 @@ def test_worker_started_before_its_database_recovers_by_itself(database_url: str
     else:
         url = database_url.rsplit("/", 1)[0] + "/" + database_url.rsplit("/", 1)[1] + "_later"
     with WorkerProcess(tmp_path, url) as worker:
-        body = wait_until(lambda: (r := worker.health())[1]["consecutive_errors"] >= 2 and r[1],
-                          timeout=30, message=lambda: f"errors reported; log:\n{worker.log_tail()}")
+        body = wait_until(
+            lambda: (r := worker.health())[1]["consecutive_errors"] >= 2 and r[1],
+            timeout=30,
+            message=lambda: f"errors reported; log:\n{worker.log_tail()}",
+        )
         assert body["state"] in ("backing_off", "running")
         assert worker.get("/readyz").status_code == 503
         assert worker.get("/livez").status_code == 200
@@ -82,8 +97,11 @@ def test_worker_started_before_its_database_recovers_by_itself(database_url: str
         try:
             db.add_items(5)
             worker.wait_ready(timeout=30)
-            wait_until(lambda: db.counts() == {ItemStatus.DONE: 5}, timeout=30,
-                       message=lambda: f"items done after recovery; log:\n{worker.log_tail()}")
+            wait_until(
+                lambda: db.counts() == {ItemStatus.DONE: 5},
+                timeout=30,
+                message=lambda: f"items done after recovery; log:\n{worker.log_tail()}",
+            )
             assert "recovered after" in worker.log_text()
             assert worker.process is not None and worker.process.poll() is None
         finally:

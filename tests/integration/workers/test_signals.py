@@ -1,4 +1,5 @@
 """Signals through real worker processes: warm stop on the first SIGTERM, cold stop on the second."""
+
 from __future__ import annotations
 
 import signal
@@ -31,8 +32,11 @@ def test_sigterm_mid_batch_finishes_the_batch(items_db: ItemsDatabase, tmp_path:
     ids = items_db.add_items(20)
     env = {"WORKER_SIMULATED_WORK": "0.2", "WORKER_BATCH_SIZE": "5"}
     with WorkerProcess(tmp_path, items_db.url, env=env) as worker:
-        wait_until(lambda: items_db.counts().get(ItemStatus.PROCESSING, 0) > 0, timeout=30,
-                   message=lambda: f"a batch in progress; log:\n{worker.log_tail()}")
+        wait_until(
+            lambda: items_db.counts().get(ItemStatus.PROCESSING, 0) > 0,
+            timeout=30,
+            message=lambda: f"a batch in progress; log:\n{worker.log_tail()}",
+        )
         worker.signal(signal.SIGTERM)
         assert worker.wait_exit(timeout=20) == 0
     counts = items_db.counts()

@@ -1,4 +1,5 @@
 """The API serves the built frontend when STATIC_DIR is set (the container image does)."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator

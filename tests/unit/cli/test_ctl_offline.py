@@ -2,6 +2,7 @@
 
 Accounts and migrations run against a real SQLite file in a temporary stack home.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,13 @@ from tests.support.net import free_port
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"APP_HOME": str(tmp_path), "API_PORT": str(free_port()), "FRONTEND_PORT": str(free_port()),
-            "WORKER_HEALTH_PORT": str(free_port(2)), "APP_ENV": "test"}
+    return {
+        "APP_HOME": str(tmp_path),
+        "API_PORT": str(free_port()),
+        "FRONTEND_PORT": str(free_port()),
+        "WORKER_HEALTH_PORT": str(free_port(2)),
+        "APP_ENV": "test",
+    }
 
 
 def run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
@@ -98,5 +104,6 @@ def test_users_and_api_keys_round_trip(env: dict[str, str]) -> None:
     assert "revoked" in run(env, "apikeys", "list", "--email", "ops@example.com").output
     assert run(env, "apikeys", "revoke", key_id).exit_code == 0  # revoking twice is harmless
     assert_one_line_error(run(env, "apikeys", "revoke", "999"), 1, "no API key with id 999")
-    assert_one_line_error(run(env, "apikeys", "create", "--email", "nobody@example.com", "--name", "x"),
-                          1, "no user with email")
+    assert_one_line_error(
+        run(env, "apikeys", "create", "--email", "nobody@example.com", "--name", "x"), 1, "no user with email"
+    )

@@ -1,4 +1,5 @@
 """Settings: precedence, parsing, clear errors, and the README's table kept true."""
+
 from __future__ import annotations
 
 import subprocess
@@ -38,25 +39,35 @@ def test_default_home_is_the_repository() -> None:
 def test_environment_beats_dotenv_beats_defaults(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("API_PORT=9100\nFRONTEND_PORT=9200\n# comment\nLOG_LEVEL=DEBUG\n")
     settings = load(environ={"APP_HOME": str(tmp_path), "API_PORT": "9300"})
-    assert settings.API_PORT == 9300          # environment
-    assert settings.FRONTEND_PORT == 9200     # .env
+    assert settings.API_PORT == 9300  # environment
+    assert settings.FRONTEND_PORT == 9200  # .env
     assert settings.LOG_LEVEL == "DEBUG"
     assert settings.WORKER_HEALTH_PORT == 8090  # default
     assert load({"API_PORT": "9400"}, environ={"APP_HOME": str(tmp_path)}).API_PORT == 9400
 
 
 def test_db_parts_build_a_postgres_url(tmp_path: Path) -> None:
-    settings = load(environ={"APP_HOME": str(tmp_path), "DB_HOST": "db.internal", "DB_NAME": "prod",
-                             "DB_USER": "svc", "DB_PORT": "6543"})
+    settings = load(
+        environ={
+            "APP_HOME": str(tmp_path),
+            "DB_HOST": "db.internal",
+            "DB_NAME": "prod",
+            "DB_USER": "svc",
+            "DB_PORT": "6543",
+        }
+    )
     assert settings.DATABASE_URL == "postgresql+psycopg://svc@db.internal:6543/prod"
 
 
-@pytest.mark.parametrize(("name", "value", "expected"), [
-    ("API_PORT", "abc", "API_PORT='abc'"),
-    ("API_PORT", "70000", "between 1 and 65535"),
-    ("WORKER_IDLE_INTERVAL", "soon", "must be a number"),
-    ("API_WORKERS", "2.5", "must be a whole number"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("API_PORT", "abc", "API_PORT='abc'"),
+        ("API_PORT", "70000", "between 1 and 65535"),
+        ("WORKER_IDLE_INTERVAL", "soon", "must be a number"),
+        ("API_WORKERS", "2.5", "must be a whole number"),
+    ],
+)
 def test_bad_values_name_the_setting(tmp_path: Path, name: str, value: str, expected: str) -> None:
     with pytest.raises(ConfigError) as info:
         load(environ={"APP_HOME": str(tmp_path), name: value})
@@ -65,25 +76,36 @@ def test_bad_values_name_the_setting(tmp_path: Path, name: str, value: str, expe
 
 def test_a_broken_dotenv_gives_one_clear_line(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("API_PORT=eighty\n")
-    result = subprocess.run([sys.executable, "-m", "config", "check"], env={"APP_HOME": str(tmp_path)},
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "config", "check"],
+        env={"APP_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"error: setting API_PORT='eighty' (from {tmp_path / '.env'}): "
-                                     "must be a port number between 1 and 65535")
+    assert result.stderr.strip() == (
+        f"error: setting API_PORT='eighty' (from {tmp_path / '.env'}): "
+        "must be a port number between 1 and 65535"
+    )
     assert "Traceback" not in result.stderr
 
 
 def test_importing_config_is_cheap() -> None:
-    code = ("import sys, config.config; "
-            "print(sorted(m for m in ('dotenv', 'sqlalchemy', 'pydantic') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
-                            check=True)
+    code = (
+        "import sys, config.config; "
+        "print(sorted(m for m in ('dotenv', 'sqlalchemy', 'pydantic') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
 def test_readme_lists_every_setting() -> None:
-    result = subprocess.run([sys.executable, "-m", "config", "markdown"], capture_output=True, text=True,
-                            timeout=30, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "config", "markdown"], capture_output=True, text=True, timeout=30, check=True
+    )
     readme = (REPO / "README.md").read_text()
     assert result.stdout.strip() in readme, (
         "README's settings table is stale: paste `python -m config markdown`"

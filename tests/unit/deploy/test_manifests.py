@@ -3,6 +3,7 @@
 The kustomization is built with kubectl's bundled kustomize, every resource is validated against
 the Kubernetes schema (kubernetes-validate ships the schemas), and the Dockerfile is linted.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -31,8 +32,9 @@ def tool(name: str) -> str:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("k8s") / "all.yaml"
-    result = subprocess.run([tool("kubectl"), "kustomize", str(REPO / "conf" / "k8s")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [tool("kubectl"), "kustomize", str(REPO / "conf" / "k8s")], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     out.write_text(result.stdout)
     return out
@@ -45,14 +47,23 @@ def resources(rendered: Path) -> dict[str, dict[str, Any]]:
 
 
 def test_every_manifest_validates_against_the_kubernetes_schema(rendered: Path) -> None:
-    result = subprocess.run([tool("kubernetes-validate"), "--strict", "--quiet", str(rendered)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [tool("kubernetes-validate"), "--strict", "--quiet", str(rendered)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_expected_resources_are_there(resources: dict[str, dict[str, Any]]) -> None:
-    assert {"Deployment/api", "Service/api", "Deployment/example-worker", "Job/app-migrate",
-            "ConfigMap/app-config"} <= set(resources)
+    assert {
+        "Deployment/api",
+        "Service/api",
+        "Deployment/example-worker",
+        "Job/app-migrate",
+        "ConfigMap/app-config",
+    } <= set(resources)
 
 
 def containers(resource: dict[str, Any]) -> list[dict[str, Any]]:
@@ -76,8 +87,10 @@ def test_api_probes_use_health(resources: dict[str, dict[str, Any]]) -> None:
     (container,) = containers(resources["Deployment/api"])
     assert container["readinessProbe"]["httpGet"]["path"] == "/health"
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
-    assert resources["Service/api"]["spec"]["selector"] == \
-        resources["Deployment/api"]["spec"]["template"]["metadata"]["labels"]
+    assert (
+        resources["Service/api"]["spec"]["selector"]
+        == resources["Deployment/api"]["spec"]["template"]["metadata"]["labels"]
+    )
 
 
 def test_every_container_has_resources_and_secrets_from_a_secret(
@@ -96,8 +109,12 @@ def test_every_container_has_resources_and_secrets_from_a_secret(
 
 
 def test_dockerfile_passes_the_linter() -> None:
-    result = subprocess.run([tool("hadolint"), "--failure-threshold", "info", str(REPO / "Dockerfile")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [tool("hadolint"), "--failure-threshold", "info", str(REPO / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

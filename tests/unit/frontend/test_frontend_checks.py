@@ -1,5 +1,6 @@
 """The frontend's own checks, so `bin/test` covers them: Vitest, ESLint, TypeScript, and the typed
 API client generated from the API's OpenAPI schema still matching that schema."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,14 @@ def node_modules() -> None:
 
 
 def npm(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["npm", *args], cwd=FRONTEND, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "NO_COLOR": "1", "CI": "1"})
+    return subprocess.run(
+        ["npm", *args],
+        cwd=FRONTEND,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "NO_COLOR": "1", "CI": "1"},
+    )
 
 
 def test_vitest_component_and_logic_tests_pass() -> None:
@@ -49,4 +56,5 @@ def test_committed_api_client_matches_the_live_openapi_schema(tmp_path: Path) ->
     committed = SCHEMA_TS.read_text()
     assert fresh.read_text() == committed, (
         "src/frontend/src/api/schema.d.ts is out of date with the API's OpenAPI schema: "
-        "run `cd src/frontend && npm run generate` and commit the result")
+        "run `cd src/frontend && npm run generate` and commit the result"
+    )

@@ -1,4 +1,5 @@
 """The event listener protocol and that a slow check never holds up the answer to supervisord."""
+
 from __future__ import annotations
 
 import io
@@ -10,8 +11,10 @@ from ops.policy import HealthPolicy, Limits
 
 
 def event(name: str, payload: bytes = b"when:1 serial:1") -> bytes:
-    header = (f"ver:3.0 server:supervisor serial:1 pool:healthcheck poolserial:1 "
-              f"eventname:{name} len:{len(payload)}\n").encode()
+    header = (
+        f"ver:3.0 server:supervisor serial:1 pool:healthcheck poolserial:1 "
+        f"eventname:{name} len:{len(payload)}\n"
+    ).encode()
     return header + payload
 
 
@@ -21,8 +24,10 @@ def test_protocol_ready_then_result_for_each_event() -> None:
     seen: list[tuple[str, bytes]] = []
     serve(stdin, stdout, lambda h, p: seen.append((h["eventname"], p)))
     assert stdout.getvalue() == b"READY\nRESULT 2\nOKREADY\nRESULT 2\nOKREADY\n"
-    assert seen == [("TICK_5", b"when:1 serial:1"),
-                    ("PROCESS_STATE_RUNNING", b"processname:api groupname:api")]
+    assert seen == [
+        ("TICK_5", b"when:1 serial:1"),
+        ("PROCESS_STATE_RUNNING", b"processname:api groupname:api"),
+    ]
 
 
 def test_header_parsing() -> None:

@@ -1,4 +1,5 @@
 """Endpoints of several hosts: parsing, labels without passwords, health URLs moved to the host."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -8,8 +9,11 @@ import pytest
 from ops.hosts import BadEndpoint, configured_servers, parse_endpoint
 from ops.status import on_host
 
-SETTINGS = SimpleNamespace(SUPERVISOR_USERNAME="ops", SUPERVISOR_PASSWORD="pw",
-                           SUPERVISOR_SERVERS=" http://a:9001 , unix:///tmp/s.sock,")
+SETTINGS = SimpleNamespace(
+    SUPERVISOR_USERNAME="ops",
+    SUPERVISOR_PASSWORD="pw",
+    SUPERVISOR_SERVERS=" http://a:9001 , unix:///tmp/s.sock,",
+)
 
 
 def test_http_endpoint_label_and_remote_host() -> None:

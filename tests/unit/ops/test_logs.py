@@ -4,6 +4,7 @@ The stand-in client calls ``supervisor.options.tailFile``/``readFile`` (what sup
 XML-RPC methods call) on a real file that really rotates, so its quirks are the real ones. The
 real XML-RPC path is covered by tests/integration/ops/test_logs_follow.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,9 @@ class FileClient:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def tail(self, name: str, offset: int, length: int, *,
-             channel: str = "stdout") -> tuple[bytes, int, bool]:
+    def tail(
+        self, name: str, offset: int, length: int, *, channel: str = "stdout"
+    ) -> tuple[bytes, int, bool]:
         if not self.path.exists():
             return b"", 0, False
         data, new_offset, overflow = tailFile(str(self.path), offset, length)
@@ -50,8 +52,18 @@ class Log:
 
 
 def reader_for(log: Log, chunk: int = 64) -> tuple[LogReader, LogCursor]:
-    process = ProcessStatus(name="p", group="p", state="RUNNING", pid=1, started_at=0, now=0, exitstatus=0,
-                            spawnerr="", description="", stdout_logfile=str(log.path))
+    process = ProcessStatus(
+        name="p",
+        group="p",
+        state="RUNNING",
+        pid=1,
+        started_at=0,
+        now=0,
+        exitstatus=0,
+        spawnerr="",
+        description="",
+        stdout_logfile=str(log.path),
+    )
     reader = LogReader(FileClient(log.path), chunk=chunk)  # type: ignore[arg-type]
     cursor = reader.open(process)
     return reader, cursor

@@ -1,4 +1,5 @@
 """bin/monitor.py without a running supervisord, run as a user runs it (no venv activated)."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,12 @@ MONITOR = str(REPO / "bin" / "monitor.py")
 
 def run(home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     # A shell without the venv: PATH has the system python3 only, as after a fresh login.
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"),
-           "APP_HOME": str(home), **extra}
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": os.environ.get("HOME", "/root"),
+        "APP_HOME": str(home),
+        **extra,
+    }
     return subprocess.run([MONITOR, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
 
 

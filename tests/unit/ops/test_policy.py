@@ -1,4 +1,5 @@
 """The health listener's decisions over statuses and a clock we move by hand."""
+
 from __future__ import annotations
 
 from ops.policy import HealthPolicy, Limits
@@ -8,11 +9,21 @@ from ops.status import ProcessStatus, StackStatus
 LIMITS = Limits(failures=3, grace=30, max_restarts=2, window=600, backoff_min=5, backoff_max=40)
 
 
-def stack(state: str = "RUNNING", *, ok: bool | None = True, uptime: int = 100, name: str = "api",
-          now: int = 10_000) -> StackStatus:
-    p = ProcessStatus(name=name, group=name, state=state, pid=42 if state == "RUNNING" else 0,
-                      started_at=now - uptime, now=now, exitstatus=0, spawnerr="", description="",
-                      health_url="http://x/health")
+def stack(
+    state: str = "RUNNING", *, ok: bool | None = True, uptime: int = 100, name: str = "api", now: int = 10_000
+) -> StackStatus:
+    p = ProcessStatus(
+        name=name,
+        group=name,
+        state=state,
+        pid=42 if state == "RUNNING" else 0,
+        started_at=now - uptime,
+        now=now,
+        exitstatus=0,
+        spawnerr="",
+        description="",
+        health_url="http://x/health",
+    )
     if ok is not None and state == "RUNNING":
         p.health = ProbeResult("http://x/health", ok, 200 if ok else None, 1.0, None if ok else "timed out")
     return StackStatus("RUNNING", [p])

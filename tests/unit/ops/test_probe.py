@@ -1,4 +1,5 @@
 """Health probes against real HTTP servers on free ports."""
+
 from __future__ import annotations
 
 import http.server

@@ -1,4 +1,5 @@
 """Status as a plain table and JSON, and the exit code it implies."""
+
 from __future__ import annotations
 
 import json
@@ -8,11 +9,21 @@ from ops.render import format_uptime, plain_table, status_json
 from ops.status import ProcessStatus, StackStatus
 
 
-def proc(name: str, state: str, ok: bool | None = True, group: str | None = None,
-         spawnerr: str = "") -> ProcessStatus:
-    p = ProcessStatus(name=name, group=group or name, state=state, pid=100 if state == "RUNNING" else 0,
-                      started_at=1000, now=1065, exitstatus=0, spawnerr=spawnerr, description="",
-                      health_url=None if ok is None else f"http://127.0.0.1:1/{name}")
+def proc(
+    name: str, state: str, ok: bool | None = True, group: str | None = None, spawnerr: str = ""
+) -> ProcessStatus:
+    p = ProcessStatus(
+        name=name,
+        group=group or name,
+        state=state,
+        pid=100 if state == "RUNNING" else 0,
+        started_at=1000,
+        now=1065,
+        exitstatus=0,
+        spawnerr=spawnerr,
+        description="",
+        health_url=None if ok is None else f"http://127.0.0.1:1/{name}",
+    )
     if ok is not None and state == "RUNNING":
         error = None if ok else "connection refused"
         p.health = ProbeResult(p.health_url or "", ok, 200 if ok else None, 3.2, error)

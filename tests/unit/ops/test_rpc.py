@@ -1,4 +1,5 @@
 """The supervisord client's error mapping, against real unix sockets (no supervisord needed)."""
+
 from __future__ import annotations
 
 import socket
@@ -118,10 +119,15 @@ def test_a_new_caller_is_built_after_a_transport_error() -> None:
     assert len(made) == 2
 
 
-@pytest.mark.parametrize(("code", "error"), [
-    (Faults.BAD_NAME, UnknownProgram), (Faults.SPAWN_ERROR, ProgramFailed),
-    (Faults.SHUTDOWN_STATE, SupervisorUnreachable), (Faults.FAILED, SupervisorFault),
-])
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        (Faults.BAD_NAME, UnknownProgram),
+        (Faults.SPAWN_ERROR, ProgramFailed),
+        (Faults.SHUTDOWN_STATE, SupervisorUnreachable),
+        (Faults.FAILED, SupervisorFault),
+    ],
+)
 def test_faults_map_to_named_errors(code: int, error: type[OpsError]) -> None:
     client = SupervisorClient("/x.sock", caller_factory=lambda: caller(XmlRpcFault(code, "text")))
     with pytest.raises(error):
@@ -133,8 +139,10 @@ def test_control_characters_in_log_text_survive_decoding() -> None:
     from ops.xmlrpc_codec import loads_response
 
     text = "\x1b[32mVITE ready\x1b[0m\x07 tab\there"
-    body = ("<?xml version='1.0'?><methodResponse><params><param><value><array><data>"
-            f"<value><string>{text}</string></value><value><int>42</int></value>"
-            "<value><boolean>0</boolean></value></data></array></value></param></params>"
-            "</methodResponse>").encode()
+    body = (
+        "<?xml version='1.0'?><methodResponse><params><param><value><array><data>"
+        f"<value><string>{text}</string></value><value><int>42</int></value>"
+        "<value><boolean>0</boolean></value></data></array></value></param></params>"
+        "</methodResponse>"
+    ).encode()
     assert loads_response(body) == [text, 42, False]

@@ -1,4 +1,5 @@
 """Our XML-RPC encoding and decoding agree with the standard library's, value for value."""
+
 from __future__ import annotations
 
 import xmlrpc.client
@@ -11,10 +12,14 @@ from ops.xmlrpc_codec import ResponseError, XmlRpcFault, dumps_call, loads_respo
 
 # What supervisord sends and takes: XML-safe text, 32-bit ints, booleans, lists and structs of them.
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\n\t"))
-scalars = st.one_of(text, st.integers(-(2**31), 2**31 - 1), st.booleans(),
-                    st.floats(allow_nan=False, allow_infinity=False))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                      | st.dictionaries(text, inner, max_size=4), max_leaves=20)
+scalars = st.one_of(
+    text, st.integers(-(2**31), 2**31 - 1), st.booleans(), st.floats(allow_nan=False, allow_infinity=False)
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
+    max_leaves=20,
+)
 
 
 @given(values)
@@ -30,9 +35,11 @@ def test_our_calls_decode_with_the_standard_library(params: list[object], method
 
 
 def test_untyped_values_are_strings_and_nil_is_none() -> None:
-    body = (b"<?xml version='1.0'?><methodResponse><params><param><value><array><data>"
-            b"<value>plain &amp; simple</value><value></value><value><nil/></value>"
-            b"</data></array></value></param></params></methodResponse>")
+    body = (
+        b"<?xml version='1.0'?><methodResponse><params><param><value><array><data>"
+        b"<value>plain &amp; simple</value><value></value><value><nil/></value>"
+        b"</data></array></value></param></params></methodResponse>"
+    )
     assert loads_response(body) == ["plain & simple", "", None]
 
 

@@ -3,6 +3,7 @@
 The facade drives each coroutine to completion on a private event loop, and ``iter_items`` one page
 at a time, so a test can call other methods between the items of an iteration, as with the sync client.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Fault tests of the SDK through httpx.MockTransport: a scripted API that records every request."""
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,19 @@ def error_body(code: str, message: str, details: list[Any] | None = None) -> dic
 
 
 def item_json(item_id: int = 1, **fields: Any) -> dict[str, Any]:
-    return {"id": item_id, "user_id": 7, "title": f"item {item_id}", "description": "", "status": "pending",
-            "metadata": {}, "attempts": 0, "error": None, "created_at": "2026-11-29T02:00:00+00:00",
-            "updated_at": "2026-11-29T02:00:00+00:00", **fields}
+    return {
+        "id": item_id,
+        "user_id": 7,
+        "title": f"item {item_id}",
+        "description": "",
+        "status": "pending",
+        "metadata": {},
+        "attempts": 0,
+        "error": None,
+        "created_at": "2026-11-29T02:00:00+00:00",
+        "updated_at": "2026-11-29T02:00:00+00:00",
+        **fields,
+    }
 
 
 class ScriptedAPI:

@@ -1,4 +1,5 @@
 """Credentials: API key header, login token, one renewal on an expired token, no secrets shown."""
+
 from __future__ import annotations
 
 import httpx
@@ -16,8 +17,9 @@ def token_reply(token: str, expires_in: int = 3600) -> httpx.Response:
 
 
 def unauthorized() -> httpx.Response:
-    return httpx.Response(401, json=error_body("unauthorized", "token expired"),
-                          headers={"WWW-Authenticate": "Bearer"})
+    return httpx.Response(
+        401, json=error_body("unauthorized", "token expired"), headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 def test_the_api_key_is_sent_on_every_request(connect, api: ScriptedAPI) -> None:
@@ -38,14 +40,19 @@ def test_login_then_requests_carry_the_bearer_token(connect, api: ScriptedAPI) -
 
 
 def test_an_expired_token_is_renewed_once_and_the_request_repeated(connect, api: ScriptedAPI, sleeps) -> None:
-    api.reply(token_reply("tok-1"), unauthorized(), token_reply("tok-2"),
-              httpx.Response(200, json=item_json(8)))
+    api.reply(
+        token_reply("tok-1"), unauthorized(), token_reply("tok-2"), httpx.Response(200, json=item_json(8))
+    )
     client = connect(api_key=None)
     client.login(email="ann@example.com", password=PASSWORD)
     assert client.get_item(item_id=8).id == 8
     paths = [(r.method, r.url.path, r.headers.get("Authorization")) for r in api.requests]
-    assert paths == [("POST", "/api/v1/auth/login", None), ("GET", "/api/v1/items/8", "Bearer tok-1"),
-                     ("POST", "/api/v1/auth/login", None), ("GET", "/api/v1/items/8", "Bearer tok-2")]
+    assert paths == [
+        ("POST", "/api/v1/auth/login", None),
+        ("GET", "/api/v1/items/8", "Bearer tok-1"),
+        ("POST", "/api/v1/auth/login", None),
+        ("GET", "/api/v1/items/8", "Bearer tok-2"),
+    ]
     assert sleeps == []
 
 
@@ -71,8 +78,9 @@ def test_wrong_login_credentials_raise_authentication_error(connect, api: Script
         connect(api_key=None).login(email="ann@example.com", password="nope")
 
 
-def test_no_credentials_fails_before_sending_and_says_what_to_set(connect, api: ScriptedAPI,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_credentials_fails_before_sending_and_says_what_to_set(
+    connect, api: ScriptedAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("APP_API_KEY", raising=False)
     with pytest.raises(sdk.AuthenticationError) as caught:
         connect(api_key=None).get_item(item_id=1)

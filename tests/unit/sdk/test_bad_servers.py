@@ -1,4 +1,5 @@
 """Real loopback sockets that misbehave: each ends in the right exception, with a clear message, in time."""
+
 from __future__ import annotations
 
 import socket
@@ -63,16 +64,17 @@ def never_answer(conn: socket.socket) -> None:
 
 def cut_off_body(conn: socket.socket) -> None:
     read_request(conn)
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
-                 b'{"id": 1,')
+    conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"id": 1,')
     conn.close()
 
 
 def html_404(conn: socket.socket) -> None:
     read_request(conn)
     body = b"<html><body><h1>Not Found</h1>The requested URL was not found on this server.</body></html>"
-    conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nConnection: close\r\n"
-                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    conn.sendall(
+        b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nConnection: close\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
     conn.close()
 
 

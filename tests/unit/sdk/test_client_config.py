@@ -1,4 +1,5 @@
 """Construction: env fallbacks with clear errors, options, pooling ownership, closing."""
+
 from __future__ import annotations
 
 import httpx
@@ -69,8 +70,10 @@ def test_a_timeout_number_becomes_the_request_timeout() -> None:
         seen.append(request.extensions["timeout"])
         return httpx.Response(200, json=item_json())
 
-    with httpx.Client(transport=httpx.MockTransport(handler)) as http, \
-            Client(base_url="http://api.test", api_key="k", http_client=http, timeout=2.5) as client:
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as http,
+        Client(base_url="http://api.test", api_key="k", http_client=http, timeout=2.5) as client,
+    ):
         client.get_item(item_id=1)
     assert seen == [{"connect": 2.5, "read": 2.5, "write": 2.5, "pool": 2.5}]
 
@@ -92,8 +95,17 @@ def test_both_clients_have_the_same_public_methods() -> None:
         return {name for name in vars(cls) if not name.startswith("_")}
 
     assert public(Client) - {"close"} == public(AsyncClient) - {"close"}
-    assert {"health", "login", "list_items", "iter_items", "create_item", "get_item", "update_item",
-            "delete_item", "close"} <= public(Client)
+    assert {
+        "health",
+        "login",
+        "list_items",
+        "iter_items",
+        "create_item",
+        "get_item",
+        "update_item",
+        "delete_item",
+        "close",
+    } <= public(Client)
 
 
 def test_update_item_sends_only_the_given_fields(connect, api: ScriptedAPI) -> None:

@@ -1,4 +1,5 @@
 """Each failure ends in the right exception, carrying status, parsed body, code and request id."""
+
 from __future__ import annotations
 
 import pickle
@@ -11,19 +12,39 @@ from sdk.exceptions import error_for_status
 from tests.unit.sdk.conftest import ScriptedAPI, error_body, item_json
 
 
-@pytest.mark.parametrize(("status", "cls"), [
-    (400, sdk.APIError), (401, sdk.AuthenticationError), (403, sdk.PermissionError),
-    (404, sdk.NotFoundError), (409, sdk.ConflictError), (418, sdk.APIError), (422, sdk.ValidationError),
-    (429, sdk.RateLimitError), (500, sdk.ServerError), (503, sdk.ServerError), (599, sdk.ServerError),
-])
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, sdk.APIError),
+        (401, sdk.AuthenticationError),
+        (403, sdk.PermissionError),
+        (404, sdk.NotFoundError),
+        (409, sdk.ConflictError),
+        (418, sdk.APIError),
+        (422, sdk.ValidationError),
+        (429, sdk.RateLimitError),
+        (500, sdk.ServerError),
+        (503, sdk.ServerError),
+        (599, sdk.ServerError),
+    ],
+)
 def test_status_to_exception_class(status: int, cls: type) -> None:
     assert error_for_status(status) is cls
 
 
 def test_the_tree_keeps_the_reference_names_under_one_root() -> None:
-    for cls in (sdk.APIError, sdk.AuthenticationError, sdk.NotFoundError, sdk.RateLimitError,
-                sdk.ValidationError, sdk.PermissionError, sdk.ServerError, sdk.APIConnectionError,
-                sdk.APITimeoutError, sdk.UnexpectedResponseError):
+    for cls in (
+        sdk.APIError,
+        sdk.AuthenticationError,
+        sdk.NotFoundError,
+        sdk.RateLimitError,
+        sdk.ValidationError,
+        sdk.PermissionError,
+        sdk.ServerError,
+        sdk.APIConnectionError,
+        sdk.APITimeoutError,
+        sdk.UnexpectedResponseError,
+    ):
         assert issubclass(cls, sdk.AppError)
     assert issubclass(sdk.APITimeoutError, sdk.APIConnectionError)
     assert not issubclass(sdk.PermissionError, OSError)
@@ -34,10 +55,16 @@ def test_the_tree_keeps_the_reference_names_under_one_root() -> None:
 
 
 def test_validation_error_carries_the_field_details(connect, api: ScriptedAPI) -> None:
-    details = [{"loc": ["body", "title"], "msg": "String should have at least 1 character",
-                "type": "too_short"}]
-    api.reply(httpx.Response(422, json=error_body("validation_error", "invalid input", details),
-                             headers={"X-Request-ID": "abc123"}))
+    details = [
+        {"loc": ["body", "title"], "msg": "String should have at least 1 character", "type": "too_short"}
+    ]
+    api.reply(
+        httpx.Response(
+            422,
+            json=error_body("validation_error", "invalid input", details),
+            headers={"X-Request-ID": "abc123"},
+        )
+    )
     with pytest.raises(sdk.ValidationError) as caught:
         connect().create_item(title="")
     error = caught.value
@@ -53,8 +80,12 @@ def test_errors_survive_pickling(connect, api: ScriptedAPI) -> None:
         connect(max_retries=0).get_item(item_id=1)
     copy = pickle.loads(pickle.dumps(caught.value))
     assert type(copy) is sdk.RateLimitError
-    assert (copy.retry_after, copy.status_code, copy.code, str(copy)) == (1.0, 429, "rate_limited",
-                                                                         str(caught.value))
+    assert (copy.retry_after, copy.status_code, copy.code, str(copy)) == (
+        1.0,
+        429,
+        "rate_limited",
+        str(caught.value),
+    )
 
 
 def test_html_instead_of_json_says_so(connect, api: ScriptedAPI) -> None:
@@ -75,8 +106,11 @@ def test_an_html_error_page_maps_by_status_with_an_excerpt(connect, api: Scripte
 
 
 def test_a_truncated_json_body_is_an_unexpected_response(connect, api: ScriptedAPI) -> None:
-    api.reply(httpx.Response(200, content=b'{"id": 1, "user_id": 7, "tit',
-                             headers={"Content-Type": "application/json"}))
+    api.reply(
+        httpx.Response(
+            200, content=b'{"id": 1, "user_id": 7, "tit', headers={"Content-Type": "application/json"}
+        )
+    )
     with pytest.raises(sdk.UnexpectedResponseError, match="invalid JSON"):
         connect().get_item(item_id=1)
 

@@ -1,4 +1,5 @@
 """Logging: silent unless asked; with debug on, useful lines and never a key, token or password."""
+
 from __future__ import annotations
 
 import logging
@@ -15,12 +16,15 @@ PASSWORD = "hunter2-but-longer"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.secret-token"
 
 
-def test_debug_logs_requests_and_retries_without_secrets(connect, api: ScriptedAPI,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
-    api.reply(httpx.Response(200, json={"access_token": TOKEN, "token_type": "bearer", "expires_in": 60}),
-              httpx.Response(503, json=error_body("unavailable", "busy"), headers={"X-Request-ID": "rid-1"}),
-              httpx.Response(201, json=item_json()),
-              httpx.Response(200, json=item_json()))
+def test_debug_logs_requests_and_retries_without_secrets(
+    connect, api: ScriptedAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.reply(
+        httpx.Response(200, json={"access_token": TOKEN, "token_type": "bearer", "expires_in": 60}),
+        httpx.Response(503, json=error_body("unavailable", "busy"), headers={"X-Request-ID": "rid-1"}),
+        httpx.Response(201, json=item_json()),
+        httpx.Response(200, json=item_json()),
+    )
     with caplog.at_level(logging.DEBUG, logger="sdk"):
         client = connect(api_key=None)
         client.login(email="ann@example.com", password=PASSWORD)
@@ -45,12 +49,18 @@ print("ok")
 
 def test_quiet_by_default_even_when_retrying_and_loud_with_app_sdk_log() -> None:
     env = {"PATH": "/usr/bin:/bin"}
-    quiet = subprocess.run([sys.executable, "-c", RETRYING_SCRIPT], capture_output=True, text=True,
-                           env=env, timeout=60)
+    quiet = subprocess.run(
+        [sys.executable, "-c", RETRYING_SCRIPT], capture_output=True, text=True, env=env, timeout=60
+    )
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stdout.strip() == "ok" and quiet.stderr == ""
-    loud = subprocess.run([sys.executable, "-c", RETRYING_SCRIPT], capture_output=True, text=True,
-                          env={**env, "APP_SDK_LOG": "debug"}, timeout=60)
+    loud = subprocess.run(
+        [sys.executable, "-c", RETRYING_SCRIPT],
+        capture_output=True,
+        text=True,
+        env={**env, "APP_SDK_LOG": "debug"},
+        timeout=60,
+    )
     assert loud.returncode == 0, loud.stderr
     assert "GET /api/v1/items -> 500" in loud.stderr and "retrying in" in loud.stderr
     assert "sk_x_k" not in loud.stderr

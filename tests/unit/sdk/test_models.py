@@ -1,4 +1,5 @@
 """Models: built from API JSON, unknown fields kept aside, aware datetimes, short reprs, round trips."""
+
 from __future__ import annotations
 
 import pickle
@@ -9,8 +10,14 @@ from tests.unit.sdk.conftest import item_json
 
 
 def page_json(count: int = 3) -> dict:
-    return {"items": [item_json(i) for i in range(count, 0, -1)], "total": 10, "page": 1, "limit": count,
-            "pages": 4, "next_cursor": 1}
+    return {
+        "items": [item_json(i) for i in range(count, 0, -1)],
+        "total": 10,
+        "page": 1,
+        "limit": count,
+        "pages": 4,
+        "next_cursor": 1,
+    }
 
 
 def test_item_from_dict_parses_aware_datetimes_and_keeps_unknown_fields_aside() -> None:
@@ -65,9 +72,15 @@ def test_a_page_shows_as_an_html_table_with_escaped_titles() -> None:
 
 
 def test_health_status_has_the_reference_fields() -> None:
-    health = HealthStatus.from_dict({"status": "healthy", "uptime_seconds": 12,
-                                     "database": {"reachable": True, "backend": "sqlite"},
-                                     "connection_pool": {"size": 5}, "version": "1.2"})
+    health = HealthStatus.from_dict(
+        {
+            "status": "healthy",
+            "uptime_seconds": 12,
+            "database": {"reachable": True, "backend": "sqlite"},
+            "connection_pool": {"size": 5},
+            "version": "1.2",
+        }
+    )
     assert (health.status, health.uptime_seconds, health.connection_pool) == ("healthy", 12, {"size": 5})
     assert health.healthy and health.extra == {"version": "1.2"}
     assert repr(health) == "HealthStatus(status='healthy', uptime_seconds=12, database='sqlite')"

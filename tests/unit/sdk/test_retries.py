@@ -1,4 +1,5 @@
 """Retries: which failures are retried, how often, how long the client waits, and that creates stay single."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -12,8 +13,11 @@ from tests.unit.sdk.conftest import ScriptedAPI, error_body, item_json
 
 
 def rate_limited(retry_after: str) -> httpx.Response:
-    return httpx.Response(429, json=error_body("rate_limited", "slow down"),
-                          headers={"Retry-After": retry_after, "X-Request-ID": "req-429"})
+    return httpx.Response(
+        429,
+        json=error_body("rate_limited", "slow down"),
+        headers={"Retry-After": retry_after, "X-Request-ID": "req-429"},
+    )
 
 
 def test_429_waits_the_retry_after_seconds_then_succeeds(connect, api: ScriptedAPI, sleeps) -> None:
@@ -37,22 +41,28 @@ def test_a_very_long_retry_after_is_capped(connect, api: ScriptedAPI, sleeps) ->
     assert sleeps == [60.0]
 
 
-def test_429_that_persists_raises_rate_limit_error_with_retry_after(connect, api: ScriptedAPI,
-                                                                   sleeps) -> None:
+def test_429_that_persists_raises_rate_limit_error_with_retry_after(
+    connect, api: ScriptedAPI, sleeps
+) -> None:
     api.reply(rate_limited("2"))
     with pytest.raises(RateLimitError) as caught:
         connect(max_retries=3).get_item(item_id=1)
     assert api.count == 4
     assert sleeps == [2.0, 2.0, 2.0]
     error = caught.value
-    assert (error.status_code, error.retry_after, error.request_id, error.code) == (429, 2.0, "req-429",
-                                                                                     "rate_limited")
+    assert (error.status_code, error.retry_after, error.request_id, error.code) == (
+        429,
+        2.0,
+        "req-429",
+        "rate_limited",
+    )
     assert "slow down" in str(error)
 
 
 @pytest.mark.parametrize("max_retries", [0, 1, 2, 5])
-def test_5xx_gives_exactly_one_plus_max_retries_attempts(connect, api: ScriptedAPI, sleeps,
-                                                         max_retries: int) -> None:
+def test_5xx_gives_exactly_one_plus_max_retries_attempts(
+    connect, api: ScriptedAPI, sleeps, max_retries: int
+) -> None:
     api.reply(httpx.Response(503, json=error_body("unavailable", "database down")))
     with pytest.raises(ServerError) as caught:
         connect(max_retries=max_retries).get_item(item_id=1)
@@ -61,8 +71,9 @@ def test_5xx_gives_exactly_one_plus_max_retries_attempts(connect, api: ScriptedA
     assert caught.value.status_code == 503 and caught.value.code == "unavailable"
 
 
-def test_default_is_two_retries_with_backoff_doubling_from_half_a_second(connect, api: ScriptedAPI,
-                                                                         sleeps) -> None:
+def test_default_is_two_retries_with_backoff_doubling_from_half_a_second(
+    connect, api: ScriptedAPI, sleeps
+) -> None:
     api.reply(httpx.Response(500, json=error_body("internal_error", "boom")))
     with pytest.raises(ServerError):
         connect().list_items()
@@ -79,8 +90,10 @@ def test_backoff_is_capped_at_eight_seconds(connect, api: ScriptedAPI, sleeps) -
 
 
 def test_408_is_retried(connect, api: ScriptedAPI, sleeps) -> None:
-    api.reply(httpx.Response(408, json=error_body("timeout", "request timeout")),
-              httpx.Response(200, json=item_json()))
+    api.reply(
+        httpx.Response(408, json=error_body("timeout", "request timeout")),
+        httpx.Response(200, json=item_json()),
+    )
     assert connect().get_item(item_id=1).id == 1
     assert api.count == 2
 
@@ -94,8 +107,9 @@ def test_other_4xx_are_never_retried(connect, api: ScriptedAPI, sleeps, status: 
     assert caught.value.status_code == status  # type: ignore[attr-defined]
 
 
-def test_connection_errors_are_retried_then_raise_api_connection_error(connect, api: ScriptedAPI,
-                                                                      sleeps) -> None:
+def test_connection_errors_are_retried_then_raise_api_connection_error(
+    connect, api: ScriptedAPI, sleeps
+) -> None:
     api.reply(httpx.ConnectError("connection refused"))
     with pytest.raises(APIConnectionError) as caught:
         connect(max_retries=2).get_item(item_id=1)
@@ -120,10 +134,14 @@ def test_a_transient_failure_then_success_returns_the_result(connect, api: Scrip
     assert api.count == 2
 
 
-def test_a_create_sends_one_idempotency_key_across_all_its_attempts(connect, api: ScriptedAPI,
-                                                                   sleeps) -> None:
-    api.reply(httpx.ReadTimeout("lost"), httpx.Response(503, json=error_body("unavailable", "busy")),
-              httpx.Response(201, json=item_json(3, title="Buy milk")))
+def test_a_create_sends_one_idempotency_key_across_all_its_attempts(
+    connect, api: ScriptedAPI, sleeps
+) -> None:
+    api.reply(
+        httpx.ReadTimeout("lost"),
+        httpx.Response(503, json=error_body("unavailable", "busy")),
+        httpx.Response(201, json=item_json(3, title="Buy milk")),
+    )
     item = connect().create_item(title="Buy milk", description="2 l")
     assert item.title == "Buy milk"
     keys = {request.headers.get("Idempotency-Key") for request in api.requests}
@@ -141,10 +159,12 @@ def test_each_create_call_has_its_own_key_and_a_given_key_is_used(connect, api: 
     assert keys[0] != keys[1] and keys[2] == "order-42"
 
 
-def test_a_delete_whose_answer_was_lost_is_done_when_the_retry_finds_it_gone(connect, api: ScriptedAPI,
-                                                                            sleeps) -> None:
-    api.reply(httpx.Response(503, text="unavailable"),
-              httpx.Response(404, json=error_body("not_found", "gone")))
+def test_a_delete_whose_answer_was_lost_is_done_when_the_retry_finds_it_gone(
+    connect, api: ScriptedAPI, sleeps
+) -> None:
+    api.reply(
+        httpx.Response(503, text="unavailable"), httpx.Response(404, json=error_body("not_found", "gone"))
+    )
     assert connect().delete_item(item_id=4) is None
     assert api.count == 2
 
@@ -156,15 +176,25 @@ def test_a_delete_of_a_missing_item_is_not_found(connect, api: ScriptedAPI) -> N
 
 
 def test_unhealthy_health_is_an_answer_not_a_retried_error(connect, api: ScriptedAPI, sleeps) -> None:
-    api.reply(httpx.Response(503, json={"status": "unhealthy", "uptime_seconds": 3,
-                                        "database": {"reachable": False}, "connection_pool": {}}))
+    api.reply(
+        httpx.Response(
+            503,
+            json={
+                "status": "unhealthy",
+                "uptime_seconds": 3,
+                "database": {"reachable": False},
+                "connection_pool": {},
+            },
+        )
+    )
     health = connect().health()
     assert health.status == "unhealthy" and not health.healthy
     assert api.count == 1 and sleeps == []
 
 
-def test_a_503_page_that_is_not_the_health_answer_is_retried_as_a_server_error(connect, api: ScriptedAPI,
-                                                                               sleeps) -> None:
+def test_a_503_page_that_is_not_the_health_answer_is_retried_as_a_server_error(
+    connect, api: ScriptedAPI, sleeps
+) -> None:
     api.reply(httpx.Response(503, html="<h1>Service Unavailable</h1>"))
     with pytest.raises(ServerError, match="Service Unavailable"):
         connect(max_retries=1).health()

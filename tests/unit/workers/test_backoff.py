@@ -1,4 +1,5 @@
 """Backoff: exponential with jitter, bounded by min and max, reset after a success."""
+
 from __future__ import annotations
 
 import random

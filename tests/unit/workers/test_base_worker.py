@@ -1,4 +1,5 @@
 """The BaseWorker loop with an injected clock, sleep and RNG: no real waiting, no timing."""
+
 from __future__ import annotations
 
 import random
@@ -12,8 +13,16 @@ from config.config import load
 from workers import BaseWorker
 from workers.base_worker import WorkerError
 
-SETTINGS = load({"WORKER_IDLE_INTERVAL": "30", "WORKER_ACTIVE_INTERVAL": "0", "BACKOFF_MIN_DELAY": "1",
-                 "BACKOFF_MAX_DELAY": "60", "WORKER_STALL_SECONDS": "10"}, environ={})
+SETTINGS = load(
+    {
+        "WORKER_IDLE_INTERVAL": "30",
+        "WORKER_ACTIVE_INTERVAL": "0",
+        "BACKOFF_MIN_DELAY": "1",
+        "BACKOFF_MAX_DELAY": "60",
+        "WORKER_STALL_SECONDS": "10",
+    },
+    environ={},
+)
 
 
 class FakeClock:
@@ -31,8 +40,15 @@ class ScriptedWorker(BaseWorker):
         self.clock_ = FakeClock()
         self.sleeps: list[float] = []
         self.events: list[str] = []
-        super().__init__(worker_name="scripted", settings=SETTINGS, clock=self.clock_, sleep=self._sleep_fake,
-                         rng=random.Random(3), handle_signals=False, **kwargs)
+        super().__init__(
+            worker_name="scripted",
+            settings=SETTINGS,
+            clock=self.clock_,
+            sleep=self._sleep_fake,
+            rng=random.Random(3),
+            handle_signals=False,
+            **kwargs,
+        )
         self.script = list(script)
 
     def _sleep_fake(self, seconds: float) -> bool:

@@ -1,4 +1,5 @@
 """ExampleWorker in-process: the reference's test verbatim, on a fresh home and on a database with items."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -53,8 +54,9 @@ def test_without_migrations_a_batch_handles_nothing_and_says_why(fresh_home: Pat
 
 
 def test_result_is_written_into_metadata_next_to_what_was_there(home_with_items: ItemsDatabase) -> None:
-    [item_id] = home_with_items.add_items(1, title="Hello hello", description="World\nof words",
-                                          metadata={"source": "test"})
+    [item_id] = home_with_items.add_items(
+        1, title="Hello hello", description="World\nof words", metadata={"source": "test"}
+    )
     worker = ExampleWorker(worker_id=4, batch_size=10)
     worker.process_batch()
     worker.stop()
@@ -63,12 +65,22 @@ def test_result_is_written_into_metadata_next_to_what_was_there(home_with_items:
     assert item.metadata_["source"] == "test"
     result = item.metadata_["result"]
     assert {k: result[k] for k in ("words", "chars", "lines", "unique_words", "top_words", "attempt")} == {
-        "words": 6, "chars": 28, "lines": 3, "unique_words": 5, "top_words": ["hello", "0", "world"],
-        "attempt": 1}
+        "words": 6,
+        "chars": 28,
+        "lines": 3,
+        "unique_words": 5,
+        "top_words": ["hello", "0", "world"],
+        "attempt": 1,
+    }
     assert result["worker"].endswith("example_worker-4")
     assert item.claim_token is None and item.claimed_by is None and item.lease_expires_at is None
 
 
 def test_text_stats_of_an_empty_description() -> None:
-    assert text_stats("One two two", "") == {"words": 3, "chars": 11, "lines": 1, "unique_words": 2,
-                                              "top_words": ["two", "one"]}
+    assert text_stats("One two two", "") == {
+        "words": 3,
+        "chars": 11,
+        "lines": 1,
+        "unique_words": 2,
+        "top_words": ["two", "one"],
+    }

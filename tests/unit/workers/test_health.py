@@ -1,4 +1,5 @@
 """The probe server over real HTTP: codes of /health, /livez, /readyz in each state; /metrics parses."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -31,20 +32,26 @@ def probe() -> Iterator[tuple[HealthStatus, FakeClock, str]]:
 
 
 def codes(url: str) -> tuple[int, int, int]:
-    return tuple(httpx.get(url + path, timeout=2).status_code  # type: ignore[return-value]
-                 for path in ("/health", "/livez", "/readyz"))
+    return tuple(
+        httpx.get(url + path, timeout=2).status_code  # type: ignore[return-value]
+        for path in ("/health", "/livez", "/readyz")
+    )
 
 
-@pytest.mark.parametrize(("state", "expected"), [
-    (STARTING, (200, 200, 503)),
-    (RUNNING, (200, 200, 200)),
-    (IDLE, (200, 200, 200)),
-    (BACKING_OFF, (200, 200, 503)),
-    (DRAINING, (200, 200, 503)),
-    (STOPPED, (200, 200, 503)),
-])
-def test_codes_in_each_state(probe: tuple[HealthStatus, FakeClock, str], state: str,
-                             expected: tuple[int, int, int]) -> None:
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (STARTING, (200, 200, 503)),
+        (RUNNING, (200, 200, 200)),
+        (IDLE, (200, 200, 200)),
+        (BACKING_OFF, (200, 200, 503)),
+        (DRAINING, (200, 200, 503)),
+        (STOPPED, (200, 200, 503)),
+    ],
+)
+def test_codes_in_each_state(
+    probe: tuple[HealthStatus, FakeClock, str], state: str, expected: tuple[int, int, int]
+) -> None:
     status, _, url = probe
     status.set_state(state)
     assert codes(url) == expected
@@ -91,8 +98,11 @@ def test_metrics_parse_as_prometheus_text(probe: tuple[HealthStatus, FakeClock, 
     response = httpx.get(url + "/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    samples = {(s.name, s.labels.get("state")): s.value
-               for family in text_string_to_metric_families(response.text) for s in family.samples}
+    samples = {
+        (s.name, s.labels.get("state")): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
     assert samples[("worker_items_processed_total", None)] == 5
     assert samples[("worker_batches_total", None)] == 1
     assert samples[("worker_state", "idle")] == 1 and samples[("worker_state", "running")] == 0
@@ -117,7 +127,8 @@ def test_unknown_path_is_404_json(probe: tuple[HealthStatus, FakeClock, str]) ->
 
 
 def test_a_retry_after_errors_is_not_ready_until_a_batch_succeeds(
-        probe: tuple[HealthStatus, FakeClock, str]) -> None:
+    probe: tuple[HealthStatus, FakeClock, str],
+) -> None:
     status, _, url = probe
     status.record_error(RuntimeError("db down"), 0.01)
     status.set_state(RUNNING)  # the retry attempt itself

@@ -9,6 +9,7 @@ there.
 Revision ID: 0002
 Revises: 0001
 """
+
 from collections.abc import Sequence
 
 from alembic import op
