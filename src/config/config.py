@@ -225,7 +225,7 @@ def load(overrides: Mapping[str, str] | None = None, *, environ: Mapping[str, st
 
 
 def describe() -> list[tuple[str, str, str]]:
-    """(name, default, description) for every setting: the README's table comes from here."""
+    """(name, default, description) for every setting: docs/configuration.md's table comes from here."""
     return [(f.name, str(f.default), f.metadata["doc"]) for f in fields(Settings)]
 
 

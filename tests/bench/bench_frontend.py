@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=None,
         metavar="PNG",
-        help="also save a screenshot of the items page (the README's: docs/items-page.png)",
+        help="also save a screenshot of the items page (docs/frontend.md shows it: docs/items-page.png)",
     )
     args = parser.parse_args(argv)
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
