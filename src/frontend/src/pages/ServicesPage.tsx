@@ -5,6 +5,8 @@ import { api, call } from "../api/client";
 import { ApiError, unreachableError } from "../api/errors";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ErrorState } from "../components/ErrorState";
+import { LogViewer } from "../components/LogViewer";
+import { QueueChart } from "../components/QueueChart";
 import { CONFIRM_WARNING, confirmQuestion, programLabel, restartOutcome, restartProgram } from "../lib/restart";
 import { formatUptime } from "../lib/format";
 import { useResource } from "../lib/useResource";
@@ -27,6 +29,7 @@ export function ServicesPage() {
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   const restartButtons = useRef(new Map<string, HTMLButtonElement>());
+  const [logOf, setLogOf] = useState<string | null>(null);
 
   function closeDialog(label: string): void {
     setConfirming(null);
@@ -111,6 +114,10 @@ export function ServicesPage() {
                             }}
                             onClick={() => { setOutcome(null); setConfirming(programLabel(p)); }}>
                       Restart
+                    </button>{" "}
+                    <button type="button" aria-label={`Log of ${programLabel(p)}`} aria-pressed={logOf === programLabel(p)}
+                            onClick={() => setLogOf(logOf === programLabel(p) ? null : programLabel(p))}>
+                      Log
                     </button>
                   </td>
                 </tr>
@@ -119,6 +126,8 @@ export function ServicesPage() {
           </table>
         </div>
       )}
+      {logOf !== null && <LogViewer key={logOf} name={logOf} onClose={() => setLogOf(null)} />}
+      {data !== null && <QueueChart />}
       {confirming !== null && (
         <ConfirmDialog title={confirmQuestion(confirming)} confirmLabel="Restart" busy={busy}
                        busyText={`Restarting ${confirming}…`}
