@@ -1,6 +1,6 @@
 // For admins: the programs supervisord runs and their health (GET /api/v1/admin/services), and a
 // restart of one program once the admin has confirmed it (POST .../services/{name}/restart).
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, call } from "../api/client";
 import { ApiError, unreachableError } from "../api/errors";
 import { ConfirmDialog } from "../components/ConfirmDialog";
@@ -30,6 +30,9 @@ export function ServicesPage() {
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   const restartButtons = useRef(new Map<string, HTMLButtonElement>());
   const [logOf, setLogOf] = useState<string | null>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  // The page is loaded lazily, after the shell moved focus: take it to this page's heading.
+  useEffect(() => heading.current?.focus(), []);
 
   function closeDialog(label: string): void {
     setConfirming(null);
@@ -54,7 +57,7 @@ export function ServicesPage() {
 
   return (
     <section aria-labelledby="services-heading">
-      <h1 id="services-heading" tabIndex={-1}>Services</h1>
+      <h1 id="services-heading" tabIndex={-1} ref={heading}>Services</h1>
       <p className="hint">
         Programs under supervisord, refreshed every {SERVICES_REFRESH_MS / 1000} s. Restart asks for a confirmation first.
       </p>
