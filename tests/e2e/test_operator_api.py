@@ -183,3 +183,29 @@ def test_queue_counts_items_by_status(operator: Operator) -> None:
     after = httpx.get(queue, headers=operator.admin, timeout=10).json()
     assert after["total"] == before["total"] + 3
     assert after["finished"] == after["counts"]["done"] + after["counts"]["failed"]
+
+
+def talker_state(operator: Operator) -> str:
+    from ops.rpc import SupervisorClient
+
+    info = SupervisorClient(str(operator.socket), timeout=10).call("supervisor.getProcessInfo", "talker")
+    return str(info["statename"])
+
+
+def test_admin_stops_and_starts_a_program(operator: Operator) -> None:
+    services = f"{operator.api.url}/api/v1/admin/services"
+    for action in ("stop", "start"):
+        assert httpx.post(f"{services}/talker/{action}", timeout=10).status_code == 401
+        assert httpx.post(f"{services}/talker/{action}", headers=operator.user, timeout=10).status_code == 403
+    assert talker_state(operator) == "RUNNING"
+
+    stopped = httpx.post(f"{services}/talker/stop", headers=operator.admin, timeout=30)
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["state"] == "STOPPED" and talker_state(operator) == "STOPPED"
+
+    started = httpx.post(f"{services}/talker/start", headers=operator.admin, timeout=30)
+    assert started.status_code == 200, started.text
+    assert started.json()["state"] == "RUNNING" and started.json()["healthy"] is True
+    assert talker_state(operator) == "RUNNING"
+    unknown = httpx.post(f"{services}/nope/stop", headers=operator.admin, timeout=10)
+    assert unknown.status_code == 404

@@ -117,3 +117,34 @@ def test_a_non_admin_reaches_none_of_it(page: Any, operated: Operated) -> None:
         r = httpx.get(api + path, headers=operated.user_headers)
         assert r.status_code == 403, (path, r.status_code)
         assert json.loads(r.text)["error"]["code"] == "forbidden"
+
+
+def test_stop_and_start_a_worker_from_the_page(page: Any, console: ConsoleLog, operated: Operated) -> None:
+    open_services(page, operated)
+    rpc = operated.stack.rpc()
+    row = page.locator(".services-table tr", has_text="worker:worker_0")
+    expect(row.locator(".badge").first).to_have_text("RUNNING")
+
+    page.get_by_role("button", name="Stop worker:worker_0").click()
+    dialog = page.get_by_role("dialog", name="Stop worker:worker_0?")
+    dialog.get_by_role("button", name="Cancel").click()
+    assert rpc.supervisor.getProcessInfo("worker:worker_0")["statename"] == "RUNNING"
+
+    page.get_by_role("button", name="Stop worker:worker_0").click()
+    dialog.get_by_role("button", name="Stop").click()
+    expect(page.get_by_role("status").filter(has_text="worker:worker_0 stopped.")).to_be_visible(
+        timeout=30_000
+    )
+    assert rpc.supervisor.getProcessInfo("worker:worker_0")["statename"] == "STOPPED"
+    expect(row.locator(".badge").first).to_have_text("STOPPED")
+
+    page.get_by_role("button", name="Start worker:worker_0", exact=True).click()
+    page.get_by_role("dialog", name="Start worker:worker_0?").get_by_role(
+        "button", name="Start", exact=True
+    ).click()
+    expect(page.get_by_role("status").filter(has_text="worker:worker_0 started")).to_contain_text(
+        "RUNNING", timeout=30_000
+    )
+    assert rpc.supervisor.getProcessInfo("worker:worker_0")["statename"] == "RUNNING"
+    expect(row.locator(".badge").first).to_have_text("RUNNING")
+    assert console.unexpected() == []
