@@ -17,7 +17,7 @@ from api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from api.idempotency import IdempotencyJanitor
 from api.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from api.ratelimit import RateLimiter
-from api.routes import admin, api_keys, auth, health, items
+from api.routes import admin, admin_control, admin_logs, admin_queue, api_keys, auth, health, items
 from api.static import mount_frontend
 from config.config import DEFAULT_JWT_SECRET, ConfigError, Settings, get_settings
 from store.db import Database
@@ -68,6 +68,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(api_keys.router)
     app.include_router(items.router)
     app.include_router(admin.router)  # GET /api/v1/admin/services (written by the ops/frontend work)
+    app.include_router(admin_control.router)
+    app.include_router(admin_logs.router)
+    app.include_router(admin_queue.router)
     if settings.STATIC_DIR:
         mount_frontend(app, Path(settings.STATIC_DIR))  # last: its catch-all must not shadow the API
     return app

@@ -133,7 +133,7 @@ def continue_process_group(client: SupervisorClient, process: ProcessStatus) -> 
         client.signal(process.full_name, "CONT")
 
 
-def restart(
+def stop(
     client: SupervisorClient,
     settings: Any,
     processes: list[ProcessStatus],
@@ -141,7 +141,7 @@ def restart(
     clock: Clock | None = None,
     stop_timeout: float = 90.0,
 ) -> None:
-    """Stop (if needed) then start each process; a hung (SIGSTOPped) one is continued first.
+    """Stop each process and wait until none is STOPPING; a hung (SIGSTOPped) one is continued first.
 
     Without the SIGCONT a stopped process ignores SIGTERM and supervisord waits ``stopwaitsecs``
     before its SIGKILL.
@@ -159,12 +159,31 @@ def restart(
         infos = {p.full_name: p for p in collect_status(client, settings, prober=lambda urls: {}).processes}
         pending = [n for n in names if infos[n].state == "STOPPING"]
         if not pending:
-            break
+            return
         if clock.now() > deadline:
             raise ProgramFailed(f"{', '.join(pending)} did not stop within {stop_timeout:g}s")
         clock.sleep(0.1)
-    for name in names:
-        client.start(name, wait=False)
+
+
+def start(client: SupervisorClient, processes: list[ProcessStatus]) -> None:
+    """Ask supervisord to start each process that is not running or starting (without waiting)."""
+    for p in processes:
+        if p.state not in (RUNNING, "STARTING"):
+            client.start(p.full_name, wait=False)
+
+
+def restart(
+    client: SupervisorClient,
+    settings: Any,
+    processes: list[ProcessStatus],
+    *,
+    clock: Clock | None = None,
+    stop_timeout: float = 90.0,
+) -> None:
+    """Stop (if needed) then start each process (see :func:`stop`)."""
+    stop(client, settings, processes, clock=clock, stop_timeout=stop_timeout)
+    for p in processes:
+        client.start(p.full_name, wait=False)
 
 
 def wait_healthy(

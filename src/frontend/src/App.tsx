@@ -1,6 +1,6 @@
 // The shell: who is signed in, which page is shown, and what happens when the API is down or the
 // session ends. Pages get their data themselves.
-import { useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { api, call } from "./api/client";
 import { ApiError } from "./api/errors";
 import type { Me } from "./api/types";
@@ -9,8 +9,12 @@ import { ErrorState } from "./components/ErrorState";
 import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { ItemsPage } from "./pages/ItemsPage";
 import { LoginPage } from "./pages/LoginPage";
-import { ServicesPage } from "./pages/ServicesPage";
 import { handleLinkClick, navigate, useLocation } from "./lib/router";
+
+// Admins only, with the queue chart's library: loaded when first shown, so the items page's bundle
+// does not carry it.
+const ServicesPage = lazy(() => import("./pages/ServicesPage").then((m) => ({ default: m.ServicesPage })));
+const LOADING_PAGE = <p className="loading" role="status">Loading…</p>;
 
 export const EXPIRED_NOTICE = "Your session has expired. Please sign in again.";
 
@@ -115,7 +119,7 @@ export function App() {
   } else if (path === "/api-keys") {
     page = <ApiKeysPage />;
   } else if (path === "/admin/services") {
-    page = me === null ? <p className="loading" role="status">Loading…</p> : me.is_admin ? <ServicesPage /> : (
+    page = me === null ? <p className="loading" role="status">Loading…</p> : me.is_admin ? <Suspense fallback={LOADING_PAGE}><ServicesPage /></Suspense> : (
       <section><h1 tabIndex={-1}>Services</h1><p>Only administrators can see the services.</p></section>
     );
   } else if (path === "/login" || path === "/") {

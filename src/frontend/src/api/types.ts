@@ -16,3 +16,8 @@ export const ITEM_STATUSES: readonly ItemStatus[] = ["pending", "processing", "d
 /** GET /api/v1/admin/services (src/api/routes/admin.py): supervisord's programs and their health. */
 export type ServicesOut = JsonBody<paths["/api/v1/admin/services"]["get"]["responses"][200]>;
 export type ServiceProgram = ServicesOut["programs"][number];
+
+/** GET /api/v1/admin/queue (src/api/routes/admin_queue.py): items by status, for the chart. */
+export type QueueSnapshot = JsonBody<paths["/api/v1/admin/queue"]["get"]["responses"][200]>;
+/** One line of a program's log (GET /api/v1/admin/services/{name}/log and .../log/follow). */
+export type LogLine = JsonBody<paths["/api/v1/admin/services/{name}/log"]["get"]["responses"][200]>["lines"][number];

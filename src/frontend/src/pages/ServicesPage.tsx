@@ -1,10 +1,14 @@
-// For admins: the programs supervisord runs and their health (GET /api/v1/admin/services), and a
-// restart of one program once the admin has confirmed it (POST .../services/{name}/restart).
-import { useRef, useState } from "react";
+// For admins: the programs supervisord runs and their health (GET /api/v1/admin/services); start,
+// stop and restart of a program or a whole group once the admin has confirmed it
+// (POST .../services/{name}/start|stop|restart); a program's log, followed live; the queue chart.
+import { useEffect, useRef, useState } from "react";
 import { api, call } from "../api/client";
 import { ApiError, unreachableError } from "../api/errors";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ErrorState } from "../components/ErrorState";
+import { LogViewer } from "../components/LogViewer";
+import { QueueChart } from "../components/QueueChart";
+import { canStart, canStop, type ControlAction, controlOutcome, controlProgram, controlQuestion, controlWarning } from "../lib/control";
 import { CONFIRM_WARNING, confirmQuestion, programLabel, restartOutcome, restartProgram } from "../lib/restart";
 import { formatUptime } from "../lib/format";
 import { useResource } from "../lib/useResource";
@@ -24,9 +28,14 @@ export function ServicesPage() {
   const { data, error } = services;
   const unavailable = error instanceof ApiError && error.status === 503;
   const [confirming, setConfirming] = useState<string | null>(null);
+  const [controlling, setControlling] = useState<{ action: ControlAction; label: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   const restartButtons = useRef(new Map<string, HTMLButtonElement>());
+  const [logOf, setLogOf] = useState<string | null>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  // The page is loaded lazily, after the shell moved focus: take it to this page's heading.
+  useEffect(() => heading.current?.focus(), []);
 
   function closeDialog(label: string): void {
     setConfirming(null);
@@ -47,11 +56,31 @@ export function ServicesPage() {
     closeDialog(label);
     services.reload();
   }
+  async function confirmControl(action: ControlAction, label: string): Promise<void> {
+    setBusy(true);
+    setOutcome(null);
+    let result;
+    try {
+      result = controlOutcome(action, label, await controlProgram(action, label));
+    } catch (err) {
+      result = controlOutcome(action, label, err instanceof ApiError ? err : unreachableError());
+    }
+    setOutcome(result);
+    setControlling(null);
+    setBusy(false);
+    services.reload();
+  }
+
+  function ask(action: ControlAction, label: string): void {
+    setOutcome(null);
+    setControlling({ action, label });
+  }
   const forbidden = error instanceof ApiError && error.status === 403;
+  const groups = data === null ? [] : [...new Set(data.programs.filter((p) => p.group !== p.name).map((p) => p.group))];
 
   return (
     <section aria-labelledby="services-heading">
-      <h1 id="services-heading" tabIndex={-1}>Services</h1>
+      <h1 id="services-heading" tabIndex={-1} ref={heading}>Services</h1>
       <p className="hint">
         Programs under supervisord, refreshed every {SERVICES_REFRESH_MS / 1000} s. Restart asks for a confirmation first.
       </p>
@@ -77,6 +106,19 @@ export function ServicesPage() {
         services.loading && <p className="loading" role="status">Loading services…</p>
       ) : (
         <div className="table-wrap">
+          {groups.length > 0 && (
+            <div className="group-actions" role="group" aria-label="Groups">
+              {groups.map((g) => (
+                <span key={g} className="group-action">
+                  <strong>{g}</strong> (group):{" "}
+                  <button type="button" disabled={busy} onClick={() => ask("start", g)} aria-label={`Start group ${g}`}>Start all</button>{" "}
+                  <button type="button" disabled={busy} onClick={() => ask("stop", g)} aria-label={`Stop group ${g}`}>Stop all</button>{" "}
+                  <button type="button" disabled={busy} onClick={() => { setOutcome(null); setConfirming(g); }}
+                          aria-label={`Restart group ${g}`}>Restart all</button>
+                </span>
+              ))}
+            </div>
+          )}
           <table className="services-table">
             <caption className="visually-hidden">Programs and their health</caption>
             <thead>
@@ -104,6 +146,13 @@ export function ServicesPage() {
                     {!p.healthy && p.problem && <span className="item-error">{p.problem}</span>}
                   </td>
                   <td className="row-actions">
+                    {canStart(p.state) ? (
+                      <button type="button" disabled={busy} aria-label={`Start ${programLabel(p)}`}
+                              onClick={() => ask("start", programLabel(p))}>Start</button>
+                    ) : (
+                      <button type="button" disabled={busy || !canStop(p.state)} aria-label={`Stop ${programLabel(p)}`}
+                              onClick={() => ask("stop", programLabel(p))}>Stop</button>
+                    )}{" "}
                     <button type="button" aria-label={`Restart ${programLabel(p)}`} disabled={busy}
                             ref={(el) => {
                               if (el) restartButtons.current.set(programLabel(p), el);
@@ -111,6 +160,10 @@ export function ServicesPage() {
                             }}
                             onClick={() => { setOutcome(null); setConfirming(programLabel(p)); }}>
                       Restart
+                    </button>{" "}
+                    <button type="button" aria-label={`Log of ${programLabel(p)}`} aria-pressed={logOf === programLabel(p)}
+                            onClick={() => setLogOf(logOf === programLabel(p) ? null : programLabel(p))}>
+                      Log
                     </button>
                   </td>
                 </tr>
@@ -118,6 +171,17 @@ export function ServicesPage() {
             </tbody>
           </table>
         </div>
+      )}
+      {logOf !== null && <LogViewer key={logOf} name={logOf} onClose={() => setLogOf(null)} />}
+      {data !== null && <QueueChart />}
+      {controlling !== null && (
+        <ConfirmDialog title={controlQuestion(controlling.action, controlling.label)}
+                       confirmLabel={controlling.action === "start" ? "Start" : "Stop"} busy={busy}
+                       busyText={`${controlling.action === "start" ? "Starting" : "Stopping"} ${controlling.label}…`}
+                       onConfirm={() => void confirmControl(controlling.action, controlling.label)}
+                       onCancel={() => setControlling(null)}>
+          <p>{controlWarning(controlling.action, controlling.label)}</p>
+        </ConfirmDialog>
       )}
       {confirming !== null && (
         <ConfirmDialog title={confirmQuestion(confirming)} confirmLabel="Restart" busy={busy}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { addSample, chartColumns, throughput, type Sample } from "./queueSeries";
+
+function sample(t: number, finished: number, pending = 0): Sample {
+  return { t, finished, counts: { pending, processing: 0, done: finished, failed: 0 } };
+}
+
+describe("queue series", () => {
+  it("keeps only the window and ignores a snapshot no newer than the last", () => {
+    let samples: Sample[] = [];
+    samples = addSample(samples, sample(0, 0));
+    samples = addSample(samples, sample(100, 10));
+    samples = addSample(samples, sample(100, 10));
+    expect(samples).toHaveLength(2);
+    samples = addSample(samples, sample(400, 20));
+    expect(samples.map((s) => s.t)).toEqual([100, 400]);
+  });
+
+  it("gives throughput as finished items per second between samples", () => {
+    expect(throughput([sample(0, 0), sample(2, 10), sample(4, 10), sample(6, 4)])).toEqual([null, 5, 0, null]);
+  });
+
+  it("lays the data out in columns: time, four statuses, throughput", () => {
+    const columns = chartColumns([sample(0, 0, 3), sample(1, 2, 1)]);
+    expect(columns).toHaveLength(6);
+    expect(columns[0]).toEqual([0, 1]);
+    expect(columns[1]).toEqual([3, 1]);
+    expect(columns[5]).toEqual([null, 2]);
+  });
+});
