@@ -1,5 +1,6 @@
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
+import { compression, defineAlgorithm } from "vite-plugin-compression2";
 
 // FRONTEND_HOST, FRONTEND_PORT and API_URL come from the stack's config (bin/with-config).
 const apiUrl = process.env.API_URL ?? "http://127.0.0.1:8001";
@@ -11,7 +12,17 @@ const proxy = {
 };
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [
+    react(),
+    // dist/ also gets .gz and .br next to every text file: the API (src/api/static.py) sends the one
+    // the browser accepts, compressed once at build time at the highest level, not per request.
+    compression({
+      algorithms: [defineAlgorithm("gzip", { level: 9 }), defineAlgorithm("brotliCompress")],
+      include: /\.(js|css|html|svg|json|txt|map)$/,
+      threshold: 0,
+      skipIfLargerOrEqual: true,
+    }),
+  ],
   server: {
     host: process.env.FRONTEND_HOST ?? "127.0.0.1",
     port: Number(process.env.FRONTEND_PORT ?? 5173),

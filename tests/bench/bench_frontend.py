@@ -12,6 +12,12 @@ showing 50 items, in chromium against `vite preview`, side by side with two anch
 Every load is a fresh browser context (cold cache, a first visit) with the session token already in
 sessionStorage; the clock is the page's own (navigation start to the 50th row in the DOM, seen by a
 MutationObserver). The three pages take turns, ``--loads`` times each; medians and ratios to ours.
+
+Then the production build as the API serves it (``STATIC_DIR``, one port, no Vite), cold loads of the
+items page: bytes over the wire (the browser's transferSize of the page, its assets and the API calls)
+and time to 50 rows, for
+- ours:   servestatic sending the build's precompressed .gz/.br, hashed assets cached immutable;
+- before: the same build with no precompressed files, as the API sent it before issue 19 (raw).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from tests.e2e.servers import FRONTEND, ViteServer, ensure_node_modules
 from tests.support.api_server import ApiServer
 
 ROWS = 50
+TARGET_KIB = 70  # cold-load transfer of the items page, production build served by the API
 EMAIL = "bench@example.com"
 
 # Installed before any page script: records when the table first holds ROWS rows.
@@ -139,6 +146,34 @@ def time_to_table(browser: Any, url: str, token: str) -> float:
         context.close()
 
 
+# Bytes over the wire for the document and everything it loaded (0 for what came from a cache).
+TRANSFERRED = """
+performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
+  .reduce((sum, e) => sum + e.transferSize, 0)
+"""
+
+
+def cold_load(browser: Any, url: str, token: str) -> tuple[float, int]:
+    """(ms to ROWS rows, bytes transferred) for one first visit in a fresh browser context."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        context.add_init_script(f"sessionStorage.setItem('svcstack.token', {json.dumps(token)});")
+        context.add_init_script(WATCH_ROWS)
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_function("window.__tableShownAt !== undefined", timeout=30_000)
+        page.wait_for_load_state("networkidle")
+        return float(page.evaluate("window.__tableShownAt")), int(page.evaluate(TRANSFERRED))
+    finally:
+        context.close()
+
+
+def uncompressed_copy(dist: Path, to: Path) -> Path:
+    """The build without its .gz/.br: what the API served before issue 19."""
+    shutil.copytree(dist, to, ignore=shutil.ignore_patterns("*.gz", "*.br"))
+    return to
+
+
 def screenshot(browser: Any, url: str, token: str, path: Path) -> None:
     context = browser.new_context(viewport={"width": 1100, "height": 760}, device_scale_factor=1)
     try:
@@ -150,6 +185,37 @@ def screenshot(browser: Any, url: str, token: str, path: Path) -> None:
         page.screenshot(path=str(path))
     finally:
         context.close()
+
+
+def served_by_api(
+    browser: Any, api: ApiServer, home: Path, token: str, loads: int
+) -> dict[str, tuple[list[float], list[int]]]:
+    """Cold loads of the items page from two more APIs on the same database, taking turns."""
+    dist = home / "dist"
+    shutil.copytree(FRONTEND / "dist", dist, ignore=shutil.ignore_patterns("bench-baseline.html"))
+    raw = uncompressed_copy(dist, home / "dist-raw")
+    env = {**API_TEST_ENV, "DATABASE_URL": api.database_url}
+    (home / "ours").mkdir()
+    (home / "before").mkdir()
+    with (
+        ApiServer(home / "ours", database_url=api.database_url, env={**env, "STATIC_DIR": str(dist)}) as ours,
+        ApiServer(
+            home / "before", database_url=api.database_url, env={**env, "STATIC_DIR": str(raw)}
+        ) as before,
+    ):
+        variants = {
+            "ours (precompressed, cached)": f"{ours.url}/items?limit={ROWS}",
+            "before issue 19 (raw files)": f"{before.url}/items?limit={ROWS}",
+        }
+        for url in variants.values():  # warm up
+            cold_load(browser, url, token)
+        results: dict[str, tuple[list[float], list[int]]] = {name: ([], []) for name in variants}
+        for _ in range(loads):
+            for name, url in variants.items():
+                ms, moved = cold_load(browser, url, token)
+                results[name][0].append(ms)
+                results[name][1].append(moved)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                         times[name].append(time_to_table(browser, url, token))
                 if args.screenshot:
                     screenshot(browser, f"{preview.url}/items?limit=25", token, args.screenshot)
+                served = served_by_api(browser, api, home, token, args.loads)
                 browser.close()
     (FRONTEND / "dist" / "bench-baseline.html").unlink(missing_ok=True)
 
@@ -215,6 +282,18 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in times.items():
         median = statistics.median(values)
         print(f"  {name:<42} {median:10.0f} {min(values):8.0f} {max(values):8.0f} {median / ours:14.2f}")
+    print(
+        f"\nproduction build served by the API (STATIC_DIR), items page, median of {args.loads} cold loads:"
+    )
+    print(f"  {'serving':<42} {'KiB moved':>10} {'ms to 50 rows':>14} {'min ms':>8} {'max ms':>8}")
+    for name, (loads, moved) in served.items():
+        print(
+            f"  {name:<42} {statistics.median(moved) / 1024:10.1f} {statistics.median(loads):14.0f}"
+            f" {min(loads):8.0f} {max(loads):8.0f}"
+        )
+    ours_moved = statistics.median(next(iter(served.values()))[1]) / 1024
+    verdict = "met" if ours_moved <= TARGET_KIB else "NOT met"
+    print(f"  target: ours <= {TARGET_KIB} KiB moved: {verdict}; issue 19 measured 213 KiB and 255 ms before")
     if args.screenshot:
         print(f"\nscreenshot: {args.screenshot}")
     return 0

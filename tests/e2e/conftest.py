@@ -67,15 +67,24 @@ class ConsoleLog:
 
     errors: list[str] = field(default_factory=list)
     allowed_statuses: set[int] = field(default_factory=set)
+    connection_errors_allowed: bool = False
 
     def allow_http_errors(self, *statuses: int) -> None:
         self.allowed_statuses.update(statuses)
+
+    def allow_connection_errors(self) -> None:
+        """The test stops the server: "Failed to load resource: net::ERR_CONNECTION_REFUSED"."""
+        self.connection_errors_allowed = True
 
     def unexpected(self) -> list[str]:
         out = []
         for text in self.errors:
             match = re.search(r"Failed to load resource: the server responded with a status of (\d+)", text)
             if match and int(match.group(1)) in self.allowed_statuses:
+                continue
+            if self.connection_errors_allowed and re.search(
+                r"Failed to load resource: net::ERR_CONNECTION_", text
+            ):
                 continue
             out.append(text)
         return out

@@ -127,9 +127,27 @@ def test_api_key_is_shown_once_copied_and_revoked(
 
     row.get_by_role("button", name="Revoke notebook").click()
     row.get_by_role("button", name="Yes, revoke").click()
-    expect(row.get_by_text("Revoked")).to_be_visible()
     expect(page.get_by_role("status").filter(has_text="revoked")).to_have_text("Key “notebook” revoked.")
     assert httpx.get(frontend_stack.api.url + "/api/v1/items", headers={"X-API-Key": key}).status_code == 401
+    # A revoked key leaves the list; it is still there behind the toggle.
+    expect(row).to_have_count(0)
+    expect(page.get_by_text("No active API keys.")).to_be_visible()
+    page.get_by_label("Show revoked keys (1)").check()
+    expect(row.get_by_text("Revoked")).to_be_visible()
+
+
+def test_api_keys_newest_first_and_one_period_in_the_hint(page: Any, frontend_stack: FrontendStack) -> None:
+    login(page, frontend_stack.url, BEA, path="/api-keys")
+    page.get_by_role("link", name="API keys").click()
+    for name in ("first key", "second key", "third key"):
+        page.get_by_label("Key name").fill(name)
+        page.get_by_role("button", name="Create key").click()
+        page.get_by_role("button", name="Done").click()
+        expect(page.locator("tbody tr").first).to_contain_text(name)
+    names = page.locator("tbody tr td:first-child").all_inner_texts()
+    assert names[:3] == ["third key", "second key", "first key"]
+    hint = page.locator(".hint").inner_text()
+    assert ".." not in hint and not hint.endswith("….")
 
 
 def test_services_link_only_for_admins(page: Any, frontend_stack: FrontendStack) -> None:

@@ -61,4 +61,22 @@ describe("App", () => {
     await userEvent.click(screen.getByRole("button", { name: "Retry" }));
     expect(await screen.findByRole("heading", { name: "Items" })).toBeTruthy();
   });
+
+  it("keeps the header while the API is down, and recovers without a click", async () => {
+    setToken("t0k");
+    sessionStorage.setItem("svcstack.email", "ann@example.com");
+    let up = false;
+    fakeApi((request) => {
+      if (!up) return Promise.reject(new TypeError("Failed to fetch"));
+      return new URL(request.url).pathname === "/api/v1/auth/me" ? json(ME) : json(itemPage([]));
+    });
+    window.history.replaceState(null, "", "/items");
+    render(<App />);
+    expect(await screen.findByText("Cannot reach the API.")).toBeTruthy();
+    expect(screen.getByRole("link", { name: "Items" })).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Log out" })).toBeTruthy();
+    expect(screen.getByText("ann@example.com")).toBeTruthy();
+    up = true;
+    expect(await screen.findByRole("heading", { name: "Items" }, { timeout: 5000 })).toBeTruthy();
+  }, 10000);
 });

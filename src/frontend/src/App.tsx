@@ -4,11 +4,12 @@ import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { api, call } from "./api/client";
 import { ApiError } from "./api/errors";
 import type { Me } from "./api/types";
-import { clearToken, getToken, onSessionExpired, setToken } from "./auth/session";
+import { clearToken, getToken, onSessionExpired, rememberEmail, rememberedEmail, setToken } from "./auth/session";
 import { ErrorState } from "./components/ErrorState";
 import { ApiKeysPage } from "./pages/ApiKeysPage";
 import { ItemsPage } from "./pages/ItemsPage";
 import { LoginPage } from "./pages/LoginPage";
+import { retryDelay, whenVisibleAfter } from "./lib/retry";
 import { handleLinkClick, navigate, useLocation } from "./lib/router";
 
 // Admins only, with the queue chart's library: loaded when first shown, so the items page's bundle
@@ -32,7 +33,9 @@ const PAGES = [
 
 async function whoAmI(): Promise<Auth> {
   try {
-    return { state: "signed-in", me: await call(api.GET("/api/v1/auth/me")) };
+    const me = await call(api.GET("/api/v1/auth/me"));
+    rememberEmail(me.email);
+    return { state: "signed-in", me };
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       clearToken();
@@ -52,18 +55,28 @@ export function App() {
   const mainRef = useRef<HTMLElement>(null);
 
   const [check, setCheck] = useState(0);
+  const [failedChecks, setFailedChecks] = useState(0);
 
   // A stored token is checked once on start (and on Retry): expired -> login, API down -> retry.
   useEffect(() => {
     if (!getToken()) return;
     let cancelled = false;
     void whoAmI().then((next) => {
-      if (!cancelled) setAuth(next);
+      if (cancelled) return;
+      setAuth(next);
+      setFailedChecks((n) => (next.state === "unreachable" ? n + 1 : 0));
     });
     return () => {
       cancelled = true;
     };
   }, [check]);
+
+  // API down: ask again by itself, with backoff, while the page is visible.
+  useEffect(() => {
+    if (auth.state !== "unreachable") return;
+    const delay = retryDelay(auth.error, failedChecks - 1);
+    return delay === null ? undefined : whenVisibleAfter(delay, () => setCheck((n) => n + 1));
+  }, [auth, failedChecks]);
 
   useEffect(() => onSessionExpired(() => setAuth({ state: "anonymous", notice: EXPIRED_NOTICE })), []);
 
@@ -72,6 +85,9 @@ export function App() {
   // round trip less before the table shows. A rejected token sends both back to the login page.
   const showApp = signedIn || auth.state === "checking";
   const me = auth.state === "signed-in" ? auth.me : null;
+  // While the API is down the header keeps the way around and who is signed in (from this tab).
+  const showHeader = showApp || auth.state === "unreachable";
+  const email = me?.email ?? (auth.state === "unreachable" ? rememberedEmail() : null);
   const path = location.path;
 
   // Keep the URL honest: the login page only when signed out, nothing else until signed in.
@@ -138,7 +154,7 @@ export function App() {
       <a className="skip-link" href="#main">Skip to content</a>
       <header className="topbar">
         <span className="brand">Service Stack</span>
-        {showApp && (
+        {showHeader && (
           <>
             <nav aria-label="Main">
               <ul>
@@ -151,7 +167,7 @@ export function App() {
               </ul>
             </nav>
             <div className="account">
-              <span className="who">{me?.email}</span>
+              <span className="who">{email}</span>
               <button type="button" onClick={logout}>Log out</button>
             </div>
           </>

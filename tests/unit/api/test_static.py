@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,14 +12,22 @@ import pytest
 from api.app import create_app
 from config.config import ConfigError, load
 
+INDEX = '<div id="root"></div>' + "<!-- the app's html head -->" * 20
+BUNDLE = "console.log('the app');" * 200
+
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     dist = tmp_path / "dist"
     (dist / "assets").mkdir(parents=True)
-    (dist / "index.html").write_text('<div id="root"></div>')
+    (dist / "index.html").write_text(INDEX)
     (dist / "assets" / "app.js").write_text("console.log(1)")
     (dist / "favicon.svg").write_text("<svg/>")
+    # What `npm run build` writes: hashed names, each text file also as .gz and .br.
+    (dist / "assets" / "index-1NkdUEl0.js").write_text(BUNDLE)
+    (dist / "assets" / "index-1NkdUEl0.js.gz").write_bytes(gzip.compress(BUNDLE.encode()))
+    (dist / "assets" / "index-1NkdUEl0.js.br").write_bytes(b"brotli bytes")
+    (dist / "index.html.gz").write_bytes(gzip.compress(INDEX.encode()))
     (tmp_path / "secret.txt").write_text("not for you")
     app = create_app(load({"APP_HOME": str(tmp_path), "STATIC_DIR": str(dist)}, environ={}))
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
@@ -29,11 +38,51 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.mark.anyio
 async def test_index_assets_and_app_routes(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/")).text == '<div id="root"></div>'
-    assert (await client.get("/items?page=2")).text == '<div id="root"></div>'  # the app's own route
+    assert (await client.get("/")).text == INDEX
+    assert (await client.get("/items?page=2")).text == INDEX  # the app's own route
     asset = await client.get("/assets/app.js")
     assert asset.status_code == 200 and asset.text == "console.log(1)"
     assert (await client.get("/favicon.svg")).text == "<svg/>"
+
+
+@pytest.mark.anyio
+async def test_hashed_assets_precompressed_and_cached_for_ever(client: httpx.AsyncClient) -> None:
+    url = "/assets/index-1NkdUEl0.js"
+    raw = await client.get(url, headers={"Accept-Encoding": "identity"})
+    assert raw.text == BUNDLE and "content-encoding" not in raw.headers
+    zipped = await client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.text == BUNDLE  # httpx decodes it
+    assert int(zipped.headers["content-length"]) < len(BUNDLE) / 10
+    async with client.stream("GET", url, headers={"Accept-Encoding": "gzip, deflate, br"}) as brotli:
+        assert brotli.headers["content-encoding"] == "br"
+        assert b"".join([chunk async for chunk in brotli.aiter_raw()]) == b"brotli bytes"
+    for response in (raw, zipped, brotli):
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert "accept-encoding" in response.headers["vary"].lower()
+        assert response.headers["content-type"].startswith("text/javascript")
+
+
+@pytest.mark.anyio
+async def test_index_revalidated_on_every_route(client: httpx.AsyncClient) -> None:
+    for path in ("/", "/index.html", "/items?page=2", "/api-keys"):
+        response = await client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200 and response.text == INDEX
+        assert response.headers["cache-control"] == "no-cache"
+        assert response.headers["content-encoding"] == "gzip"
+        assert response.headers["content-type"].startswith("text/html")
+    again = await client.get(
+        "/items", headers={"If-None-Match": response.headers["etag"], "Accept-Encoding": "gzip"}
+    )
+    assert again.status_code == 304
+    assert (await client.get("/assets/app.js")).headers["cache-control"] == "no-cache"  # not hashed
+
+
+@pytest.mark.anyio
+async def test_head_and_unknown_methods(client: httpx.AsyncClient) -> None:
+    head = await client.head("/assets/index-1NkdUEl0.js", headers={"Accept-Encoding": "gzip"})
+    assert head.status_code == 200 and head.content == b""
+    assert (await client.post("/items")).status_code == 405
 
 
 @pytest.mark.anyio

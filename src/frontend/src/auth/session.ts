@@ -2,6 +2,8 @@
 // end, and is never shared with other tabs. Listeners hear when the API rejects it (401).
 
 const TOKEN_KEY = "svcstack.token";
+// Who signed in, so the header still names them while the API is down after a reload.
+const EMAIL_KEY = "svcstack.email";
 
 type Listener = () => void;
 const expiredListeners = new Set<Listener>();
@@ -22,9 +24,26 @@ export function setToken(token: string): void {
   }
 }
 
+export function rememberEmail(email: string): void {
+  try {
+    sessionStorage.setItem(EMAIL_KEY, email);
+  } catch {
+    /* storage disabled: the header shows no name while the API is down */
+  }
+}
+
+export function rememberedEmail(): string | null {
+  try {
+    return sessionStorage.getItem(EMAIL_KEY);
+  } catch {
+    return null;
+  }
+}
+
 export function clearToken(): void {
   try {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(EMAIL_KEY);
   } catch {
     /* nothing stored */
   }

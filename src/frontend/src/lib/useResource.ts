@@ -1,11 +1,14 @@
 // Load something from the API for a key (a page's query), keep showing the last data while a
 // new load runs, and optionally poll: `pollEvery(data)` returns ms until the next silent refresh
-// (or null to stop). A 429 is retried by itself once its Retry-After has passed.
+// (or null to stop). A failure that may pass (API down, 5xx, 429) is tried again by itself with
+// backoff while the page is visible (lib/retry.ts), so a page recovers without a click.
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
-import { ApiError } from "../api/errors";
+import { retryDelay, whenVisibleAfter } from "./retry";
 
 export interface Resource<T> {
   data: T | null;
+  /** True when `data` was loaded for another key (the previous page): it does not match the URL. */
+  stale: boolean;
   error: unknown;
   /** True until the first answer for the current key (or after reload()) arrives. */
   loading: boolean;
@@ -13,7 +16,8 @@ export interface Resource<T> {
 }
 
 interface Result<T> {
-  key: string;
+  requestKey: string;
+  dataKey: string;
   data: T | null;
   error: unknown;
 }
@@ -22,7 +26,7 @@ export function useResource<T>(key: string, load: () => Promise<T>,
                                pollEvery?: (data: T) => number | null): Resource<T> {
   const [nonce, setNonce] = useState(0);
   const requestKey = `${key}#${nonce}`;
-  const [result, setResult] = useState<Result<T>>({ key: "", data: null, error: null });
+  const [result, setResult] = useState<Result<T>>({ requestKey: "", dataKey: "", data: null, error: null });
   const loadRef = useRef(load);
   const pollRef = useRef(pollEvery);
   useLayoutEffect(() => {
@@ -32,29 +36,37 @@ export function useResource<T>(key: string, load: () => Promise<T>,
 
   useEffect(() => {
     let cancelled = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer: (() => void) | undefined;
+    let failures = 0;
     const run = async (): Promise<void> => {
       try {
         const data = await loadRef.current();
         if (cancelled) return;
-        setResult({ key: requestKey, data, error: null });
+        failures = 0;
+        setResult({ requestKey, dataKey: key, data, error: null });
         const next = pollRef.current?.(data) ?? null;
-        if (next !== null) timer = setTimeout(() => void run(), next);
+        if (next !== null) cancelTimer = whenVisibleAfter(next, () => void run());
       } catch (error) {
         if (cancelled) return;
-        setResult((prev) => ({ key: requestKey, data: prev.data, error }));
-        if (error instanceof ApiError && error.status === 429) {
-          timer = setTimeout(() => void run(), Math.max(1, error.retryAfter ?? 5) * 1000);
-        }
+        setResult((prev) => ({ ...prev, requestKey, error }));
+        const delay = retryDelay(error, failures);
+        failures += 1;
+        if (delay !== null) cancelTimer = whenVisibleAfter(delay, () => void run());
       }
     };
     void run();
     return () => {
       cancelled = true;
-      clearTimeout(timer);
+      cancelTimer?.();
     };
-  }, [requestKey]);
+  }, [requestKey, key]);
 
   const reload = useCallback(() => setNonce((n) => n + 1), []);
-  return { data: result.data, error: result.error, loading: result.key !== requestKey, reload };
+  return {
+    data: result.data,
+    stale: result.data !== null && result.dataKey !== key,
+    error: result.error,
+    loading: result.requestKey !== requestKey,
+    reload,
+  };
 }

@@ -36,4 +36,26 @@ describe("ApiKeysPage", () => {
     expect(document.body.textContent).not.toContain(KEY);
     expect(await screen.findByText("abcdefgh")).toBeTruthy();
   });
+
+  it("lists the newest key first and hides revoked keys behind a toggle", async () => {
+    const key = (id: number, name: string, created: string, revoked: string | null = null) => ({
+      id, name, prefix: `prefix${id}`, created_at: created, last_used_at: null, revoked_at: revoked });
+    fakeApi(() => json([
+      key(1, "oldest", "2026-01-01T00:00:00+00:00"),
+      key(2, "revoked one", "2026-01-02T00:00:00+00:00", "2026-01-03T00:00:00+00:00"),
+      key(3, "newest", "2026-01-04T00:00:00+00:00"),
+    ]));
+    render(<ApiKeysPage />);
+    await screen.findByText("newest");
+    const names = () => Array.from(document.querySelectorAll("tbody tr td:first-child")).map((td) => td.textContent);
+    expect(names()).toEqual(["newest", "oldest"]);
+    await userEvent.click(screen.getByLabelText("Show revoked keys (1)"));
+    expect(names()).toEqual(["newest", "revoked one", "oldest"]);
+  });
+
+  it("ends the hint with one period", async () => {
+    fakeApi(() => json([]));
+    render(<ApiKeysPage />);
+    expect(document.querySelector(".hint")?.textContent).not.toMatch(/\.\.|…\.$/);
+  });
 });

@@ -43,6 +43,11 @@ function NewKey({ created, onDone }: { created: CreatedApiKey; onDone: () => voi
   );
 }
 
+/** Newest first (the API lists them oldest first). */
+export function newestFirst(keys: readonly ApiKey[]): ApiKey[] {
+  return [...keys].sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || b.id - a.id);
+}
+
 export function ApiKeysPage() {
   const keys = useResource("api-keys", () => call(api.GET("/api/v1/api-keys")));
   const [name, setName] = useState("");
@@ -52,6 +57,11 @@ export function ApiKeysPage() {
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [confirming, setConfirming] = useState<number | null>(null);
   const [flash, setFlash] = useState("");
+  const [showRevoked, setShowRevoked] = useState(false);
+  // Newest first, like the items; revoked keys only on request (they can never be used again).
+  const all = keys.data === null ? null : newestFirst(keys.data);
+  const revokedCount = all === null ? 0 : all.filter((key) => key.revoked_at).length;
+  const shown = all === null ? null : showRevoked ? all : all.filter((key) => !key.revoked_at);
 
   async function create(event: React.FormEvent) {
     event.preventDefault();
@@ -95,7 +105,7 @@ export function ApiKeysPage() {
   return (
     <section aria-labelledby="keys-heading">
       <h1 id="keys-heading" tabIndex={-1}>API keys</h1>
-      <p className="hint">Scripts and the SDK authenticate with an API key: <code>X-API-Key: sk_…</code>.</p>
+      <p className="hint">Scripts and the SDK authenticate with an API key: <code>X-API-Key: sk_…</code></p>
 
       {created ? (
         <NewKey created={created} onDone={() => setCreated(null)} />
@@ -116,10 +126,17 @@ export function ApiKeysPage() {
       {formError && <div className="notice notice-error" role="alert"><p>{formError}</p></div>}
       {keys.error !== null && <ErrorState error={keys.error} onRetry={keys.reload} />}
 
-      {keys.data === null ? (
+      {revokedCount > 0 && (
+        <label className="toggle">
+          <input type="checkbox" checked={showRevoked} onChange={(e) => setShowRevoked(e.target.checked)} />{" "}
+          Show revoked keys ({revokedCount})
+        </label>
+      )}
+
+      {shown === null ? (
         keys.loading && <p className="loading" role="status">Loading keys…</p>
-      ) : keys.data.length === 0 ? (
-        <p className="empty">No API keys yet.</p>
+      ) : shown.length === 0 ? (
+        <p className="empty">{revokedCount > 0 ? "No active API keys." : "No API keys yet."}</p>
       ) : (
         <div className="table-wrap">
           <table className="keys-table">
@@ -135,7 +152,7 @@ export function ApiKeysPage() {
               </tr>
             </thead>
             <tbody>
-              {keys.data.map((key) => (
+              {shown.map((key) => (
                 <tr key={key.id} data-key-id={key.id}>
                   <td data-label="Name" className="title-cell">{key.name}</td>
                   <td data-label="Prefix" className="mono">{key.prefix}</td>

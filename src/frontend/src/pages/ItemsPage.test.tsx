@@ -68,6 +68,30 @@ describe("ItemsPage", () => {
     expect(screen.queryByText("Cannot reach the API.")).toBeNull();
   });
 
+  it("recovers by itself when the API comes back", async () => {
+    let up = false;
+    fakeApi(() => (up ? json(itemPage([makeItem({ title: "back by itself" })])) : new Response("", { status: 502 })));
+    renderItems();
+    expect(within(await screen.findByRole("alert")).getByText(/Trying again by itself/)).toBeTruthy();
+    up = true;
+    expect(await screen.findByText("back by itself", {}, { timeout: 5000 })).toBeTruthy();
+    expect(screen.queryByRole("alert")).toBeNull();
+  }, 10000);
+
+  it("never shows page 1 under a URL that says page 2", async () => {
+    const first = Array.from({ length: 25 }, (_, n) => makeItem({ title: `first page ${n}` }));
+    fakeApi((request) => (new URL(request.url).searchParams.get("page") === "2"
+      ? new Response("", { status: 502 })
+      : json(itemPage(first, { total: 30 }))));
+    const view = renderItems();
+    expect(await screen.findByText("first page 0")).toBeTruthy();
+    view.rerender(<ItemsPage search={new URLSearchParams("page=2")} />);
+    const alert = await screen.findByRole("alert");
+    expect(within(alert).getByText("Cannot reach the API.")).toBeTruthy();
+    expect(screen.queryByText("first page 0")).toBeNull();
+    expect(screen.getByRole("button", { name: /page 2/i }).getAttribute("aria-current")).toBe("page");
+  });
+
   it("shows the API's validation message on the title field", async () => {
     fakeApi((request) => {
       if (request.method === "POST") {

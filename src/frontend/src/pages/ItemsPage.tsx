@@ -43,8 +43,11 @@ export function ItemsPage({ search }: { search: URLSearchParams }) {
 
   const setView = (next: Partial<ItemsView>) => navigate(`/items${searchFromView({ ...view, ...next })}`);
 
+  // Never a page that does not match the URL: while the next page loads the last one stays, dimmed
+  // and busy; once that load failed, only the error (and the way to other pages) is left.
+  const data = items.stale && items.error !== null ? null : items.data;
+  const pager = items.data;
   // Deleting the last item of the last page leaves us past the end: move to the new last page.
-  const data = items.data;
   useEffect(() => {
     if (data && data.pages >= 1 && page > data.pages) {
       navigate(`/items${searchFromView({ page: data.pages, limit, status, q })}`, { replace: true });
@@ -111,7 +114,14 @@ export function ItemsPage({ search }: { search: URLSearchParams }) {
       {items.error !== null && <ErrorState error={items.error} onRetry={items.reload} />}
 
       {data === null ? (
-        items.loading && <p className="loading" role="status">Loading items…</p>
+        <>
+          {items.loading && items.error === null && <p className="loading" role="status">Loading items…</p>}
+          {pager !== null && pager.total > 0 && (
+            <Pagination page={page} pages={pager.pages} total={pager.total} limit={limit}
+                        estimate={pager.total_is_estimate}
+                        onPage={(p) => setView({ page: p })} onLimit={(l) => setView({ limit: l, page: 1 })} />
+          )}
+        </>
       ) : data.total === 0 ? (
         <div className="empty">
           {filtered ? (
@@ -131,7 +141,7 @@ export function ItemsPage({ search }: { search: URLSearchParams }) {
       ) : (
         <>
           <div className="table-wrap">
-            <table className="items-table" aria-busy={items.loading} data-testid="items-table">
+            <table className="items-table" aria-busy={items.loading || items.stale} data-testid="items-table">
               <caption className="visually-hidden">Items, newest first</caption>
               <thead>
                 <tr>
@@ -178,7 +188,7 @@ export function ItemsPage({ search }: { search: URLSearchParams }) {
               </tbody>
             </table>
           </div>
-          <Pagination page={data.page} pages={data.pages} total={data.total} limit={limit}
+          <Pagination page={page} pages={data.pages} total={data.total} limit={limit}
                       estimate={data.total_is_estimate}
                       onPage={(p) => setView({ page: p })} onLimit={(l) => setView({ limit: l, page: 1 })} />
         </>

@@ -14,6 +14,20 @@ describe("ServicesPage", () => {
     expect(within(alert).getByRole("button", { name: "Retry" })).toBeTruthy();
   });
 
+  it("comes back by itself when supervisord answers again", async () => {
+    let up = false;
+    fakeApi(() => (up
+      ? json({ supervisord: "RUNNING", healthy: true, programs: [{
+          name: "sleeper", group: "sleeper", state: "RUNNING", pid: 7, uptime_seconds: 5, description: "",
+          healthy: true, problem: "", health_url: null, health: null }] })
+      : apiError(503, "unavailable", "supervisord unreachable")));
+    render(<ServicesPage />);
+    expect((await screen.findByRole("alert")).textContent).toContain("Supervisor is not answering.");
+    up = true;
+    expect(await screen.findByRole("button", { name: "Restart sleeper" }, { timeout: 5000 })).toBeTruthy();
+    expect(screen.queryByRole("alert")).toBeNull();
+  }, 10000);
+
   it("tells a non-admin this page is not for them", async () => {
     fakeApi(() => apiError(403, "forbidden", "admin only"));
     render(<ServicesPage />);

@@ -1,0 +1,161 @@
+"""The production build served by the API itself (STATIC_DIR), as a user's browser gets it: compressed
+and cached, and a page that rides out the API going away and coming back without a click."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import API_TEST_ENV, ConsoleLog, create_user, login
+from tests.e2e.servers import FRONTEND, ViteServer, ensure_node_modules
+from tests.support.api_server import ApiServer
+
+pytestmark = pytest.mark.browser
+
+ANN = "ann@example.com"
+ITEMS = 30  # more than one page of 25
+
+
+@dataclass
+class ProductionSite:
+    api: ApiServer
+    vite: ViteServer  # the dev server in front of the same API (a reload while the API is down)
+
+    @property
+    def url(self) -> str:
+        return self.api.url
+
+
+def build(out_dir: Path) -> Path:
+    """`npm run build` into a directory of this test's own (dist/ may be someone else's)."""
+    ensure_node_modules()
+    subprocess.run(
+        ["npm", "run", "build", "--", "--outDir", str(out_dir), "--emptyOutDir"],
+        cwd=FRONTEND,
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
+    return out_dir
+
+
+def seed(api: ApiServer, user_id: int) -> None:
+    from store.db import Database
+    from store.models import Item
+
+    db = Database(api.database_url)
+    try:
+        with db.session() as session:
+            for n in range(1, ITEMS + 1):
+                session.add(
+                    Item(
+                        user_id=user_id, title=f"Item number {n}", description="", metadata_={}, status="done"
+                    )
+                )
+    finally:
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProductionSite]:
+    home = tmp_path_factory.mktemp("production-build")
+    dist = build(home / "dist")
+    with ApiServer(home, env={**API_TEST_ENV, "STATIC_DIR": str(dist)}) as api:
+        seed(api, create_user(api, ANN))
+        with ViteServer(api_url=api.url, log_dir=home / "logs") as vite:
+            yield ProductionSite(api, vite)
+
+
+def in_viewport(page: Any, locator: Any) -> bool:
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"]
+
+
+def test_assets_come_compressed_and_cached_for_ever(page: Any, site: ProductionSite) -> None:
+    responses: list[Any] = []
+    page.on("response", lambda response: responses.append(response))
+    login(page, site.url, ANN)
+    expect(page.locator("tbody tr")).to_have_count(25)
+    documents = [r for r in responses if r.request.resource_type == "document"]
+    assets = [r for r in responses if "/assets/" in r.url]
+    assert documents and {r.headers.get("cache-control") for r in documents} == {"no-cache"}
+    assert {Path(r.url).suffix for r in assets} == {".js", ".css"}
+    for asset in assets:
+        headers = asset.all_headers()
+        assert headers.get("content-encoding") in ("gzip", "br"), asset.url
+        assert headers["cache-control"] == "public, max-age=31536000, immutable"
+    # Coming back: the hashed files come from the browser's cache, only the page is asked again.
+    page.goto(site.url + "/items")
+    expect(page.locator("tbody tr")).to_have_count(25)
+    sizes = page.evaluate(
+        "performance.getEntriesByType('resource')"
+        ".filter(e => e.name.includes('/assets/')).map(e => e.transferSize)"
+    )
+    assert sizes and all(size == 0 for size in sizes), sizes  # 0 bytes over the wire: from the cache
+
+
+def test_api_down_on_page_two_shows_the_error_in_view_then_recovers(
+    page: Any, site: ProductionSite, console: ConsoleLog
+) -> None:
+    console.allow_connection_errors()
+    login(page, site.url, ANN)
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(25)
+    page.get_by_role("button", name="Page 2").scroll_into_view_if_needed()
+    page.mouse.wheel(0, 5000)
+    site.api.stop()
+    try:
+        page.get_by_role("button", name="Page 2").click()
+        expect(page).to_have_url(site.url + "/items?page=2")
+        alert = page.get_by_role("alert")
+        expect(alert).to_contain_text("Cannot reach the API.")
+        assert in_viewport(page, alert), alert.bounding_box()
+        # Never page 1 under a URL that says page 2.
+        expect(page.get_by_text("Item number 30", exact=True)).to_have_count(0)
+        expect(page.get_by_role("button", name="Page 2")).to_have_attribute("aria-current", "page")
+    finally:
+        site.api.start()
+    # No click: the page tries again by itself and shows page 2.
+    expect(rows).to_have_count(ITEMS - 25, timeout=30_000)
+    expect(page.get_by_text("Item number 5", exact=True)).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+
+def test_api_down_at_reload_keeps_the_header_and_recovers(
+    page: Any, site: ProductionSite, console: ConsoleLog
+) -> None:
+    console.allow_http_errors(502)  # the dev server's proxy answers for the stopped API
+    login(page, site.vite.url, ANN)
+    expect(page.locator("tbody tr")).to_have_count(25)
+    site.api.stop()
+    try:
+        page.reload()
+        expect(page.get_by_role("alert")).to_contain_text("Cannot reach the API.")
+        expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
+            ["Items", "API keys"]
+        )
+        expect(page.locator(".who")).to_have_text(ANN)
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    finally:
+        site.api.start()
+    expect(page.locator("tbody tr")).to_have_count(25, timeout=30_000)
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+
+def test_table_cells_are_centred_on_the_row(page: Any, site: ProductionSite) -> None:
+    login(page, site.url, ANN)
+    row = page.locator("tbody tr").first
+    expect(row).to_be_visible()
+    title = row.locator(".item-title").bounding_box()
+    button = row.get_by_role("button", name="Edit").bounding_box()
+    assert title is not None and button is not None
+    title_middle = title["y"] + title["height"] / 2
+    button_middle = button["y"] + button["height"] / 2
+    assert abs(title_middle - button_middle) <= 2, (title, button)
