@@ -76,12 +76,10 @@ def _idle_pinger(dialect: Any) -> Callable[[Any, Any, Any], None]:
 
 
 def _protect_var_dir(settings: Settings) -> None:
-    """VAR_DIR holding the SQLite database is private (0700): it is the stack's own directory."""
-    url = make_url(settings.DATABASE_URL)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return
-    var_dir = Path(settings.VAR_DIR).resolve()
-    if var_dir in Path(url.database).resolve().parents:
+    """VAR_DIR (the SQLite database, pid files, the demo credentials) is the stack's own
+    directory: private (0700) when it exists, whichever the backend."""
+    var_dir = Path(settings.VAR_DIR)
+    if var_dir.is_dir():
         protect_directory(var_dir)
 
 

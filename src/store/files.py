@@ -25,6 +25,8 @@ def _tighten(path: Path) -> None:
     except FileNotFoundError:
         return
     mode = stat.S_IMODE(info.st_mode)
+    if mode & stat.S_ISVTX:  # a shared directory such as /tmp: never ours alone, leave it be
+        return
     if info.st_uid == os.geteuid() and mode & 0o077:
         os.chmod(path, mode & ~0o077)
 
