@@ -45,6 +45,7 @@ def ctl(live_api: LiveApi, tmp_path: Path, *args: str) -> subprocess.CompletedPr
     return subprocess.run(
         [sys.executable, "-m", "cli.ctl", "users", *args],
         env=env,
+        stdin=subprocess.DEVNULL,  # a confirmation prompt reads end of input, never a terminal
         capture_output=True,
         text=True,
         timeout=60,
