@@ -3,13 +3,19 @@
 supervisord runs: gunicorn -c conf/gunicorn.conf.py api.app:app
 """
 
-from config.config import get_settings
+import sys
 
-_settings = get_settings()
+from config.config import ConfigError, get_settings
+
+try:
+    _settings = get_settings()
+except ConfigError as _error:  # one line, as the API itself says it (api.app), not a traceback
+    sys.stderr.write(f"error: the API cannot start: {_error}\n")
+    sys.exit(2)
 
 bind = f"{_settings.API_HOST}:{_settings.API_PORT}"
 workers = _settings.API_WORKERS
-worker_class = "uvicorn_worker.UvicornWorker"
+worker_class = "api.worker.ApiWorker"  # uvicorn's, without the Server header
 # Must stay below supervisord's stopwaitsecs (conf/supervisord.d/api.conf) or the drain is cut short.
 graceful_timeout = _settings.API_GRACEFUL_TIMEOUT
 timeout = 30
@@ -27,7 +33,6 @@ def _refuse_taken_port() -> None:
     # gunicorn retries a taken address for 5 s before giving up, long enough that supervisord counts
     # the start as RUNNING and restarts it forever. Failing at once lets it reach FATAL, and says why.
     import socket
-    import sys
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -38,8 +43,20 @@ def _refuse_taken_port() -> None:
             sys.exit(1)
 
 
+def _refuse_unsafe_settings() -> None:
+    # What `python -m config check` reports (e.g. a weak JWT secret in production), before the
+    # database is touched; each worker checks again in create_app().
+    from config.checks import problems
+
+    found = problems(_settings)
+    if found:
+        sys.stderr.write(f"error: the API cannot start: {'; '.join(found)}\n")
+        sys.exit(2)
+
+
 def on_starting(server: object) -> None:
-    """Check the port, then apply migrations once in the master, before any worker forks."""
+    """Check settings and port, then apply migrations once in the master, before any worker forks."""
+    _refuse_unsafe_settings()
     _refuse_taken_port()
     from store.migrate import upgrade
 

@@ -18,6 +18,7 @@ stamp_write() {
 
 setup_dirs() {  # the stack home (APP_HOME, default the repository root) holds var/ and logs/
   mkdir -p var "$STACK_HOME/var/run" "$STACK_HOME/logs"
+  chmod 700 "$STACK_HOME/var"  # the SQLite database (password and key hashes) lives here
   chmod 700 "$STACK_HOME/var/run"
 }
 

@@ -32,6 +32,7 @@ from api.idempotency import IdempotencyJanitor
 from api.ratelimit import RateLimiter, RateLimitState
 from api.security import InvalidTokenError, decode_access_token, hash_api_key, looks_like_api_key
 from config.config import Settings
+from store.accounts import MAX_ID
 from store.db import Database, RequestScope
 from store.models import ApiKey, User, UTCDateTime
 
@@ -121,7 +122,8 @@ _KEY_LOOKUP = (
     .join(User, User.id == ApiKey.user_id)
     .where(ApiKey.key_hash == bindparam("key_hash"))
 )
-_USER_LOOKUP = select(*_USER_COLUMNS).where(User.id == bindparam("user_id"))
+# The token's version is read in the same lookup: binding a token to the account costs no query.
+_USER_LOOKUP = select(*_USER_COLUMNS, User.token_version).where(User.id == bindparam("user_id"))
 _TOUCH_KEY = (
     update(ApiKey)
     .where(ApiKey.id == bindparam("key_id"))
@@ -153,12 +155,15 @@ def _by_api_key(db: RequestScope, key: str) -> Principal:
 
 def _by_token(db: RequestScope, settings: Settings, token: str) -> Principal:
     try:
-        user_id = decode_access_token(token, secret=settings.JWT_SECRET)
+        claims = decode_access_token(token, secret=settings.JWT_SECRET)
     except InvalidTokenError as exc:
         raise Unauthorized(str(exc)) from None
+    if claims.user_id > MAX_ID:  # no such row can exist, and PostgreSQL's BIGINT would overflow
+        raise Unauthorized("invalid access token")
     with db.read() as conn:
-        row = conn.execute(_USER_LOOKUP, {"user_id": user_id}).first()
-    if row is None or not row.is_active:
+        row = conn.execute(_USER_LOOKUP, {"user_id": claims.user_id}).first()
+    # A deleted, deactivated or re-passworded account, or another account with the same id: refused.
+    if row is None or not row.is_active or row.token_version != claims.token_version:
         raise Unauthorized("invalid access token")
     return _principal(row)
 

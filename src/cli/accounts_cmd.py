@@ -9,7 +9,7 @@ from cli.context import Ctl, CtlError, pass_ctl
 
 @click.group()
 def users() -> None:
-    """Users: create, list."""
+    """Users: create, list, deactivate, activate, delete, set-password."""
 
 
 @users.command("create")
@@ -39,10 +39,91 @@ def users_list(ctl: Ctl) -> None:
 
     with ctl.session() as session:
         found = accounts.list_users(session)
-        click.echo(f"{'ID':>5}  {'EMAIL':<32} {'ADMIN':<5}  CREATED")
+        click.echo(f"{'ID':>5}  {'EMAIL':<32} {'ADMIN':<5}  {'STATE':<8} CREATED")
         for u in found:
             admin = "yes" if u.is_admin else "no"
-            click.echo(f"{u.id:>5}  {u.email:<32} {admin:<5}  {u.created_at:%Y-%m-%d %H:%M}")
+            state = "active" if u.is_active else "inactive"
+            click.echo(f"{u.id:>5}  {u.email:<32} {admin:<5}  {state:<8} {u.created_at:%Y-%m-%d %H:%M}")
+
+
+def _resolve_user(ctl: Ctl, reference: str) -> tuple[int, str]:
+    """(id, email) of the user named by id or email; its own transaction, so that the change
+    that follows writes first (SQLite)."""
+    from store import accounts
+
+    with ctl.session() as session:
+        user = accounts.find_user(session, reference)
+        if user is None:
+            raise CtlError(f"no user {reference!r} (give an id or an email; see `ctl users list`)")
+        return user.id, user.email
+
+
+USER_ARGUMENT_HELP = "USER is an id or an email address."
+
+
+@users.command("deactivate", epilog=USER_ARGUMENT_HELP)
+@click.argument("user")
+@pass_ctl
+def users_deactivate(ctl: Ctl, user: str) -> None:
+    """Switch USER off: their tokens and API keys are refused at once, in every API process."""
+    from store import accounts
+
+    user_id, email = _resolve_user(ctl, user)
+    with ctl.session() as session:
+        if accounts.deactivate_user(session, user_id=user_id) is None:
+            raise CtlError(f"no user {user!r}")
+    click.echo(f"deactivated user {user_id} {email}")
+
+
+@users.command("activate", epilog=USER_ARGUMENT_HELP)
+@click.argument("user")
+@pass_ctl
+def users_activate(ctl: Ctl, user: str) -> None:
+    """Switch USER on again (API keys work again; tokens from before must be renewed by a login)."""
+    from store import accounts
+
+    user_id, email = _resolve_user(ctl, user)
+    with ctl.session() as session:
+        if accounts.activate_user(session, user_id=user_id) is None:
+            raise CtlError(f"no user {user!r}")
+    click.echo(f"activated user {user_id} {email}")
+
+
+@users.command("delete", epilog=USER_ARGUMENT_HELP)
+@click.argument("user")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctl
+def users_delete(ctl: Ctl, user: str, yes: bool) -> None:
+    """Delete USER with their API keys, items and idempotency records. Their id is never reused."""
+    from store import accounts
+
+    user_id, email = _resolve_user(ctl, user)
+    if not yes:
+        click.confirm(f"delete user {user_id} {email} and all their items and API keys?", abort=True)
+    with ctl.session() as session:
+        if not accounts.delete_user(session, user_id=user_id):
+            raise CtlError(f"no user {user!r}")
+    click.echo(f"deleted user {user_id} {email}")
+
+
+@users.command("set-password", epilog=USER_ARGUMENT_HELP)
+@click.argument("user")
+@click.option(
+    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Prompted for when not given."
+)
+@pass_ctl
+def users_set_password(ctl: Ctl, user: str, password: str) -> None:
+    """Give USER a new password; every access token issued before is refused from now on."""
+    from store import accounts
+
+    user_id, email = _resolve_user(ctl, user)
+    try:
+        with ctl.session() as session:
+            if accounts.set_password(session, user_id=user_id, password=password) is None:
+                raise CtlError(f"no user {user!r}")
+    except accounts.AccountError as exc:
+        raise CtlError(str(exc)) from None
+    click.echo(f"new password set for user {user_id} {email}; their access tokens are refused from now on")
 
 
 @click.group()

@@ -1,4 +1,8 @@
-"""`python -m config check` validates the settings; `python -m config show` prints them."""
+"""`python -m config check` validates the settings; `python -m config show` prints them.
+
+``check`` exits 2 with one ``error: ...`` line per problem (a value that does not parse, or settings
+the production guard refuses: see ``config.checks``), or prints ``configuration OK``.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if command == "check":
-        print("configuration OK")
+        from config.checks import problems
+
+        found = problems(settings)
+        for line in found:  # one line per problem, so each can be fixed (and grepped) on its own
+            print(f"error: {line}", file=sys.stderr)
+        if found:
+            return 2
+        print(f"configuration OK (APP_ENV={settings.APP_ENV})")
         return 0
     if command == "show":
         for name, _default, _doc in describe():

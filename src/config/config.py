@@ -62,6 +62,17 @@ def _str(value: str) -> str:
     return value
 
 
+APP_ENVS = ("development", "test", "production")
+
+
+def _app_env(value: str) -> str:
+    # Exact names only: "Production" or "prod" must not pass for a non-production environment
+    # and start with development defaults.
+    if value not in APP_ENVS:
+        raise ValueError(f"must be one of {', '.join(APP_ENVS)} (exactly, in lower case)")
+    return value
+
+
 _KIND = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}
 
 
@@ -73,7 +84,7 @@ def setting(default: Any, parse: Callable[[str], Any] = _str, doc: str = "") -> 
 class Settings:
     """All settings with their defaults. Paths left empty are derived from ``APP_HOME``."""
 
-    APP_ENV: str = setting("development", doc="development, test or production")
+    APP_ENV: str = setting("development", _app_env, "development, test or production (nothing else)")
     APP_HOME: str = setting("", doc="stack home: .env, var/ and logs/ live here (default: repository root)")
 
     API_HOST: str = setting("127.0.0.1", doc="API bind address")
@@ -144,6 +155,10 @@ class Settings:
     RATE_LIMIT_DEFAULT: str = setting("600/minute", doc="per key, user or IP")
     RATE_LIMIT_LOGIN: str = setting("10/minute", doc="login attempts per IP")
     RATE_LIMIT_KEY_PREFIX: str = setting("ratelimit", doc="namespace of rate-limit counters (shared Redis)")
+    # The production guard (config.checks): what APP_ENV=production refuses, and the one way past it.
+    ALLOW_DEBUG_IN_PRODUCTION: bool = setting(
+        False, _bool, "let LOG_LEVEL=DEBUG run with APP_ENV=production (debug logs may show secrets)"
+    )
     IDEMPOTENCY_KEY_TTL_SECONDS: int = setting(
         86400, _int, "how long a create's Idempotency-Key is remembered (then purged)"
     )
@@ -219,7 +234,7 @@ def load(overrides: Mapping[str, str] | None = None, *, environ: Mapping[str, st
                 "environment",
             )
             kind = _KIND.get(type(f.default), "valid")
-            reason = str(exc) if parse in (_port, _bool) else f"must be {kind}"
+            reason = str(exc) if parse in (_port, _bool, _app_env) else f"must be {kind}"
             raise ConfigError(f"setting {f.name}={raw!r} (from {origin}): {reason}") from None
     return Settings(**values)
 

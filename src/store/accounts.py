@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -67,6 +67,65 @@ def create_user(session: Session, *, email: str, password: str, is_admin: bool =
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
+
+
+def find_user(session: Session, reference: str) -> User | None:
+    """The user named by ``reference``: an id (digits) or an email address."""
+    reference = reference.strip()
+    if reference.isdigit():
+        user_id = int(reference)
+        return session.get(User, user_id) if 1 <= user_id <= MAX_ID else None
+    return get_user_by_email(session, reference)
+
+
+# Every change below writes first (one UPDATE or DELETE), then reads: on SQLite a write that
+# follows a read in one transaction can fail with "database is locked" (see revoke_api_key).
+# Changing token_version turns away every access token issued before, in every API process at once
+# (tokens carry it, and the API compares it on every request); API keys check is_active the same way.
+
+
+def _user_after_write(session: Session, user_id: int) -> User | None:
+    return session.scalar(select(User).where(User.id == user_id).execution_options(populate_existing=True))
+
+
+def deactivate_user(session: Session, *, user_id: int) -> User | None:
+    """Switch the user off: their tokens and API keys are refused from now on. None: no such user."""
+    if not 1 <= user_id <= MAX_ID:
+        return None
+    session.execute(
+        update(User).where(User.id == user_id).values(is_active=False, token_version=User.token_version + 1)
+    )
+    return _user_after_write(session, user_id)
+
+
+def activate_user(session: Session, *, user_id: int) -> User | None:
+    """Switch the user on again: API keys work again, tokens from before the deactivation do not."""
+    if not 1 <= user_id <= MAX_ID:
+        return None
+    session.execute(update(User).where(User.id == user_id).values(is_active=True))
+    return _user_after_write(session, user_id)
+
+
+def set_password(session: Session, *, user_id: int, password: str) -> User | None:
+    """A new password; every access token issued before is refused. None: no such user."""
+    _check_password(password)
+    if not 1 <= user_id <= MAX_ID:
+        return None
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(password_hash=hash_password(password), token_version=User.token_version + 1)
+    )
+    return _user_after_write(session, user_id)
+
+
+def delete_user(session: Session, *, user_id: int) -> bool:
+    """Delete the user with their API keys, items and idempotency records (the foreign keys
+    cascade). Ids are never reused, so no later account inherits anything. False: no such user."""
+    if not 1 <= user_id <= MAX_ID:
+        return False
+    deleted = session.execute(delete(User).where(User.id == user_id))
+    return bool(getattr(deleted, "rowcount", 0))
 
 
 def create_api_key(session: Session, *, user_id: int, name: str) -> tuple[ApiKey, str]:

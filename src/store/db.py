@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.config import Settings
+from store.files import protect_directory, protect_sqlite_file
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
@@ -74,6 +75,14 @@ def _idle_pinger(dialect: Any) -> Callable[[Any, Any, Any], None]:
     return ping_if_idle
 
 
+def _protect_var_dir(settings: Settings) -> None:
+    """VAR_DIR (the SQLite database, pid files, the demo credentials) is the stack's own
+    directory: private (0700) when it exists, whichever the backend."""
+    var_dir = Path(settings.VAR_DIR)
+    if var_dir.is_dir():
+        protect_directory(var_dir)
+
+
 class Database:
     """An engine plus a session factory for one database URL."""
 
@@ -97,7 +106,7 @@ class Database:
             # No pool_pre_ping: a SQLite "connection" is a file handle that cannot go stale, and the
             # ping would cost a query per checkout.
             if self.url.database and self.url.database != ":memory:":
-                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+                protect_sqlite_file(Path(self.url.database))
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
         else:
@@ -124,6 +133,7 @@ class Database:
     def from_settings(
         cls, settings: Settings, *, application_name: str = "app", ping: str = "always"
     ) -> Database:
+        _protect_var_dir(settings)
         return cls(
             settings.DATABASE_URL,
             pool_size=settings.DB_POOL_SIZE,

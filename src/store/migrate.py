@@ -15,6 +15,8 @@ from alembic.config import Config
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import make_url
 
+from store.files import protect_sqlite_file
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -28,7 +30,7 @@ def alembic_config(database_url: str) -> Config:
 def _ensure_sqlite_dir(database_url: str) -> None:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        protect_sqlite_file(Path(url.database))  # 0600 in a 0700 directory: it holds hashes
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:

@@ -5,6 +5,7 @@ The schema is owned by the Alembic migrations in ``store/migrations``; keep the 
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,10 +26,18 @@ from sqlalchemy.types import TypeDecorator
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# SQLite reuses the largest rowid after a delete unless the table is AUTOINCREMENT; a reused id would
+# hand a deleted user's tokens, items and idempotency keys to whoever gets the id next.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+TOKEN_VERSION_BITS = 52  # a random start per user: no two accounts share a version by chance
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_token_version() -> int:
+    return secrets.randbits(TOKEN_VERSION_BITS)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -65,6 +74,7 @@ class ItemStatus:
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -72,10 +82,14 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Carried in every access token ("ver") and compared on every request; changed when the user is
+    # deactivated or changes password, so that every token issued before stops working at once.
+    token_version: Mapped[int] = mapped_column(BigInteger, default=new_token_version, server_default="0")
 
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -94,6 +108,7 @@ class Item(Base):
         Index("ix_items_user_id_status_id", "user_id", "status", "id"),
         Index("ix_items_status_id", "status", "id"),
         Index("ix_items_claimable", "status", "available_at"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -119,6 +134,7 @@ class IdempotencyRecord(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),
         Index("ix_idempotency_keys_created_at", "created_at"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from api.deps import CurrentPrincipal, RequestDb
 from api.errors import AUTH_ERROR_RESPONSES, NOT_FOUND_RESPONSE, NotFound, Unauthorized
@@ -17,8 +17,11 @@ KeyId = Annotated[int, Path(ge=1, le=MAX_ID, description="API key id")]
 
 
 @router.post("", status_code=201, response_model=ApiKeyCreated)
-def create_key(body: ApiKeyIn, principal: CurrentPrincipal, db: RequestDb) -> ApiKeyCreated:
+def create_key(
+    body: ApiKeyIn, principal: CurrentPrincipal, db: RequestDb, response: Response
+) -> ApiKeyCreated:
     """Create an API key for the caller. The response holds the full key; it is never shown again."""
+    response.headers["Cache-Control"] = "no-store"  # a credential: no cache may keep it
     try:
         with db.transaction() as session:
             api_key, key = create_api_key(session, user_id=principal.user_id, name=body.name)

@@ -46,7 +46,15 @@ def login(
                 .where(User.id == user.id, User.password_hash == user.password_hash)
                 .values(password_hash=upgraded)
             )
-    token = create_access_token(user.id, secret=settings.JWT_SECRET, expires_in=settings.JWT_EXPIRES_SECONDS)
+    token = create_access_token(
+        user.id,
+        token_version=user.token_version,
+        secret=settings.JWT_SECRET,
+        expires_in=settings.JWT_EXPIRES_SECONDS,
+    )
+    # A credential: no cache (browser, proxy) may keep it (RFC 6749 section 5.1).
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
     return TokenOut(access_token=token, expires_in=settings.JWT_EXPIRES_SECONDS)
 
 

@@ -37,6 +37,11 @@ def run_migrations_online() -> None:
         return
     engine = create_engine(_url(), poolclass=pool.NullPool)
     with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # Rebuilding a table (batch mode) drops it: with foreign keys on, SQLite would cascade
+            # that drop to the rows of every child table. Only settable outside a transaction.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
         _run(conn)
     engine.dispose()
 

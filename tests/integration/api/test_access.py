@@ -1,4 +1,5 @@
-"""Who may do what: owner, another user, admin, anonymous, revoked key, expired and forged JWTs."""
+"""Who may do what: owner, another user, admin, anonymous, revoked key, expired and forged JWTs,
+and deactivated and deleted users (their tokens and keys)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import httpx
 import pytest
 
 from api.security import create_access_token
+from store.accounts import deactivate_user, delete_user
 from tests.integration.api.conftest import Caller, LiveApi
 
 
@@ -32,7 +34,20 @@ def bad_credentials(live_api: LiveApi, http: httpx.Client) -> dict[str, dict[str
         victim.id, secret="not-the-server-secret-but-long-enough-for-hs256", expires_in=600
     )
     unknown_user = create_access_token(10**9, secret=_secret(live_api), expires_in=600)
+    stale = create_access_token(victim.id, token_version=-1, secret=_secret(live_api), expires_in=600)
+    switched_off = live_api.new_user(is_admin=True)  # an admin: the role does not outlive the account
+    deleted = live_api.new_user()
+    tokens = {caller.id: _login(http, caller) for caller in (switched_off, deleted)}
+    with live_api.database.session() as session:
+        deactivate_user(session, user_id=switched_off.id)
+    with live_api.database.session() as session:
+        delete_user(session, user_id=deleted.id)
     return {
+        "deactivated user's JWT": {"Authorization": f"Bearer {tokens[switched_off.id]}"},
+        "deactivated user's key": switched_off.headers,
+        "deactivated user's key as bearer": {"Authorization": f"Bearer {switched_off.api_key}"},
+        "deleted user's JWT": {"Authorization": f"Bearer {tokens[deleted.id]}"},
+        "deleted user's key": deleted.headers,
         "anonymous": {},
         "revoked key": {"X-API-Key": victim.api_key},
         "revoked key as bearer": {"Authorization": f"Bearer {victim.api_key}"},
@@ -41,10 +56,18 @@ def bad_credentials(live_api: LiveApi, http: httpx.Client) -> dict[str, dict[str
         "expired JWT": {"Authorization": f"Bearer {expired}"},
         "forged JWT": {"Authorization": f"Bearer {forged}"},
         "JWT of no user": {"Authorization": f"Bearer {unknown_user}"},
+        "JWT of another token version": {"Authorization": f"Bearer {stale}"},
         "garbage bearer": {"Authorization": "Bearer not.a.jwt"},
         "basic auth": {"Authorization": "Basic dXNlcjpwYXNz"},
         "scheme only": {"Authorization": "Bearer"},
     }
+
+
+def _login(http: httpx.Client, caller: Caller) -> str:
+    response = http.post("/api/v1/auth/login", json={"email": caller.email, "password": caller.password})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
 
 
 def test_bad_credentials_get_401_on_every_protected_endpoint(
@@ -60,6 +83,9 @@ def test_bad_credentials_get_401_on_every_protected_endpoint(
         ("GET", "/api/v1/api-keys", None),
         ("POST", "/api/v1/api-keys", {"name": "x"}),
         ("DELETE", "/api/v1/api-keys/1", None),
+        ("GET", "/api/v1/admin/users", None),
+        ("POST", "/api/v1/admin/users/1/deactivate", None),
+        ("DELETE", "/api/v1/admin/users/1", None),
     ]
     for label, headers in bad_credentials(live_api, http).items():
         for method, path, body in calls:

@@ -57,8 +57,8 @@ def test_api_keys_are_random_prefixed_and_stored_as_sha256() -> None:
 
 
 def test_access_token_round_trip_and_failures() -> None:
-    token = create_access_token(7, secret="s" * 32, expires_in=60)
-    assert decode_access_token(token, secret="s" * 32) == 7
+    token = create_access_token(7, token_version=123, secret="s" * 32, expires_in=60)
+    assert decode_access_token(token, secret="s" * 32) == (7, 123)
     with pytest.raises(InvalidTokenError, match="invalid"):
         decode_access_token(token, secret="t" * 32)
     expired = create_access_token(
@@ -69,6 +69,25 @@ def test_access_token_round_trip_and_failures() -> None:
     for garbage in ("", "a.b.c", "x" * 500):
         with pytest.raises(InvalidTokenError):
             decode_access_token(garbage, secret="s" * 32)
+
+
+def test_a_token_without_a_version_is_refused() -> None:
+    import jwt
+
+    # What tokens looked like before versions: no "ver", so not bound to one account.
+    unversioned = jwt.encode(
+        {"sub": "1", "iat": 0, "exp": 2**40, "type": "access"}, "s" * 32, algorithm="HS256"
+    )
+    with pytest.raises(InvalidTokenError, match="invalid access token"):
+        decode_access_token(unversioned, secret="s" * 32)
+    for version in ("1", 1.5, True, None):
+        forged = jwt.encode(
+            {"sub": "1", "ver": version, "iat": 0, "exp": 2**40, "type": "access"},
+            "s" * 32,
+            algorithm="HS256",
+        )
+        with pytest.raises(InvalidTokenError):
+            decode_access_token(forged, secret="s" * 32)
 
 
 def test_token_with_alg_none_is_refused() -> None:

@@ -112,3 +112,59 @@ def test_configuration_page_lists_every_setting() -> None:
     )
     listed = {line.split("`")[1] for line in result.stdout.splitlines()[2:]}
     assert set(Settings.__dataclass_fields__) == listed
+
+
+def config_check(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "config", "check"],
+        env={"APP_HOME": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_config_check_reports_each_production_problem_on_one_line(tmp_path: Path) -> None:
+    result = config_check(tmp_path, APP_ENV="production", JWT_SECRET="x", LOG_LEVEL="debug")
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("error: JWT_SECRET is 1 bytes: APP_ENV=production needs at least 32")
+    assert lines[1].startswith("error: LOG_LEVEL=DEBUG with APP_ENV=production")
+    default = config_check(tmp_path, APP_ENV="production")
+    assert default.returncode == 2
+    assert default.stderr.startswith("error: JWT_SECRET is missing or the development default")
+
+
+@pytest.mark.parametrize("app_env", ["Production", "prod", "PRODUCTION"])
+def test_config_check_refuses_an_unknown_app_env(tmp_path: Path, app_env: str) -> None:
+    result = config_check(tmp_path, APP_ENV=app_env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: setting APP_ENV={app_env!r} (from environment): "
+        "must be one of development, test, production (exactly, in lower case)"
+    )
+
+
+def test_config_check_passes_production_done_right(tmp_path: Path) -> None:
+    strong = config_check(tmp_path, APP_ENV="production", JWT_SECRET="x" * 32)
+    assert (strong.returncode, strong.stdout.strip()) == (0, "configuration OK (APP_ENV=production)")
+    forced = config_check(
+        tmp_path,
+        APP_ENV="production",
+        JWT_SECRET="x" * 32,
+        LOG_LEVEL="DEBUG",
+        ALLOW_DEBUG_IN_PRODUCTION="yes",
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert config_check(tmp_path, LOG_LEVEL="DEBUG").returncode == 0  # development may debug
+
+
+def test_problems_is_a_list_other_tools_can_use(tmp_path: Path) -> None:
+    from config.checks import problems
+
+    assert problems(load(environ={"APP_HOME": str(tmp_path)})) == []
+    found = problems(
+        load(environ={"APP_HOME": str(tmp_path), "APP_ENV": "production", "JWT_SECRET": "short"})
+    )
+    assert len(found) == 1 and "JWT_SECRET is 5 bytes" in found[0]

@@ -9,12 +9,17 @@ import pytest
 from api.security import hash_api_key, verify_password
 from store.accounts import (
     AccountError,
+    activate_user,
     create_api_key,
     create_user,
+    deactivate_user,
+    delete_user,
+    find_user,
     get_user_by_email,
     list_api_keys,
     list_users,
     revoke_api_key,
+    set_password,
 )
 from store.db import Database
 from store.migrate import upgrade
@@ -97,3 +102,41 @@ def test_api_key_for_missing_user_or_bad_name(db: Database) -> None:
     for name in ("", "   ", "n" * 101):
         with pytest.raises(AccountError, match="name"), db.session() as session:
             create_api_key(session, user_id=user.id, name=name)
+
+
+def test_token_versions_differ_and_change_when_the_account_is_switched_off(db: Database) -> None:
+    with db.session() as session:
+        ann = create_user(session, email="ann@example.com", password="long enough")
+        bob = create_user(session, email="bob@example.com", password="long enough")
+    assert ann.token_version != bob.token_version  # random starts: no two accounts share one
+    with db.session() as session:
+        off = deactivate_user(session, user_id=ann.id)
+    assert off is not None and not off.is_active and off.token_version == ann.token_version + 1
+    with db.session() as session:
+        on = activate_user(session, user_id=ann.id)
+    assert on is not None and on.is_active and on.token_version == ann.token_version + 1
+    with db.session() as session:
+        changed = set_password(session, user_id=ann.id, password="another long one")
+    assert changed is not None and changed.token_version == ann.token_version + 2
+    assert verify_password("another long one", changed.password_hash)[0]
+    with db.session() as session:
+        assert (
+            find_user(session, str(bob.id)) is not None and find_user(session, "BOB@example.com") is not None
+        )
+        assert (
+            deactivate_user(session, user_id=10**6) is None
+            and set_password(session, user_id=10**6, password="long enough") is None
+        )
+        assert find_user(session, "0") is None and find_user(session, str(2**70)) is None
+
+
+def test_delete_user_takes_their_keys_along_and_ids_are_not_reused(db: Database) -> None:
+    with db.session() as session:
+        ann = create_user(session, email="ann@example.com", password="long enough")
+        create_api_key(session, user_id=ann.id, name="laptop")
+    with db.session() as session:
+        assert delete_user(session, user_id=ann.id)
+        assert not delete_user(session, user_id=ann.id)
+        assert list_api_keys(session, user_id=ann.id) == []
+    with db.session() as session:
+        assert create_user(session, email="next@example.com", password="long enough").id > ann.id

@@ -1,0 +1,57 @@
+"""Settings that parse but must not run: every problem as one line, for the operator to fix.
+
+    from config.checks import problems
+    for line in problems(settings):      # [] when the settings may run
+        print(f"error: {line}")
+
+``python -m config check`` prints them; the API refuses to start on any (``api.app``). Production
+(``APP_ENV=production``) needs a strong JWT secret and no debug logging unless forced.
+"""
+
+from __future__ import annotations
+
+from config.config import DEFAULT_JWT_SECRET, Settings
+
+MIN_SECRET_BYTES = 32
+SECRET_HINT = "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What APP_ENV=production refuses (nothing for development and test)."""
+    if not settings.is_production:
+        return []
+    found: list[str] = []
+    secret = settings.JWT_SECRET
+    if secret in ("", DEFAULT_JWT_SECRET):
+        found.append(
+            "JWT_SECRET is missing or the development default: set a long random secret "
+            f"({SECRET_HINT}) before starting with APP_ENV=production"
+        )
+    elif len(secret.encode()) < MIN_SECRET_BYTES:
+        found.append(
+            f"JWT_SECRET is {len(secret.encode())} bytes: APP_ENV=production needs at least "
+            f"{MIN_SECRET_BYTES} ({SECRET_HINT})"
+        )
+    if settings.LOG_LEVEL.strip().upper() == "DEBUG" and not settings.ALLOW_DEBUG_IN_PRODUCTION:
+        found.append(
+            "LOG_LEVEL=DEBUG with APP_ENV=production: debug logs may show secrets and personal data; "
+            "use INFO, or set ALLOW_DEBUG_IN_PRODUCTION=true to force it"
+        )
+    return found
+
+
+def limit_problems(settings: Settings) -> list[str]:
+    """Limits that would break the API in any environment."""
+    found: list[str] = []
+    if settings.IDEMPOTENCY_KEY_TTL_SECONDS < 60:
+        found.append(
+            f"setting IDEMPOTENCY_KEY_TTL_SECONDS={settings.IDEMPOTENCY_KEY_TTL_SECONDS}: must be at least 60"
+        )
+    if settings.API_MAX_BODY_BYTES < 1024:
+        found.append(f"setting API_MAX_BODY_BYTES={settings.API_MAX_BODY_BYTES}: must be at least 1024")
+    return found
+
+
+def problems(settings: Settings) -> list[str]:
+    """Every reason ``settings`` must not run, one line each."""
+    return [*production_problems(settings), *limit_problems(settings)]
