@@ -14,10 +14,12 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
+from api.http_limits import check_input_limits
 from api.idempotency import IdempotencyJanitor
 from api.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from api.ratelimit import RateLimiter
 from api.routes import admin, api_keys, auth, health, items
+from api.schemas import configure_metadata_limits
 from api.static import mount_frontend
 from config.config import DEFAULT_JWT_SECRET, ConfigError, Settings, get_settings
 from store.db import Database
@@ -40,6 +42,7 @@ def check_settings(settings: Settings) -> None:
         )
     if settings.API_MAX_BODY_BYTES < 1024:
         raise ConfigError(f"setting API_MAX_BODY_BYTES={settings.API_MAX_BODY_BYTES}: must be at least 1024")
+    check_input_limits(settings)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -59,6 +62,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.limiter = limiter
     app.state.idempotency_janitor = IdempotencyJanitor(settings.IDEMPOTENCY_KEY_TTL_SECONDS)
     app.state.started_at = time.monotonic()
+    configure_metadata_limits(
+        max_bytes=settings.API_MAX_METADATA_BYTES, max_depth=settings.API_MAX_METADATA_DEPTH
+    )
     install_error_handlers(app)
     # Added last = outermost: the request id is set before anything can answer.
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.API_MAX_BODY_BYTES)
