@@ -382,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
             for name, scenario in [("bare", "bare")] + [(b, s) for b, _ in backends for s in chosen]
         ]
         for round_no in range(1, args.rounds + 1):
-            for backend, scenario in scenarios:
+            # Every other round backwards: no side always runs first (or last) in a round.
+            for backend, scenario in scenarios if round_no % 2 else scenarios[::-1]:
                 result = run_load(targets[backend], scenario, args.seconds, args.connections)
                 results.setdefault((backend, scenario), []).append(result)
                 print(
