@@ -159,7 +159,7 @@ class UserOut(BaseModel):
 class ApiKeyIn(StrictModel):
     name: Annotated[
         str,
-        StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]*\S[^\x00]*$"),
+        StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$"),
         AfterValidator(storable_text),
     ]
 
