@@ -15,7 +15,10 @@ except ConfigError as _error:  # one line, as the API itself says it (api.app), 
 
 bind = f"{_settings.API_HOST}:{_settings.API_PORT}"
 workers = _settings.API_WORKERS
-worker_class = "api.worker.ApiWorker"  # uvicorn's, without the Server header
+# uvicorn's worker with bounds on the request line and headers (gunicorn's limit_request_* do not
+# reach a uvicorn worker): API_MAX_REQUEST_LINE_BYTES, API_MAX_HEADER_BYTES, API_MAX_HEADERS_TOTAL_BYTES;
+# it sends no Server header.
+worker_class = "api.http_limits.BoundedUvicornWorker"
 # Must stay below supervisord's stopwaitsecs (conf/supervisord.d/api.conf) or the drain is cut short.
 graceful_timeout = _settings.API_GRACEFUL_TIMEOUT
 timeout = 30

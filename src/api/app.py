@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
+from api.http_limits import check_input_limits
 from api.idempotency import IdempotencyJanitor
 from api.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from api.ratelimit import RateLimiter
@@ -28,6 +29,7 @@ from api.routes import (
     health,
     items,
 )
+from api.schemas import configure_metadata_limits
 from api.security_headers import SecurityHeadersMiddleware
 from api.static import mount_frontend
 from config.checks import problems
@@ -43,6 +45,7 @@ def check_settings(settings: Settings) -> None:
     found = problems(settings)
     if found:
         raise ConfigError("; ".join(found))
+    check_input_limits(settings)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -62,6 +65,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.limiter = limiter
     app.state.idempotency_janitor = IdempotencyJanitor(settings.IDEMPOTENCY_KEY_TTL_SECONDS)
     app.state.started_at = time.monotonic()
+    configure_metadata_limits(
+        max_bytes=settings.API_MAX_METADATA_BYTES, max_depth=settings.API_MAX_METADATA_DEPTH
+    )
     install_error_handlers(app)
     # Added last = outermost: the request id is set before anything can answer.
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.API_MAX_BODY_BYTES)

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("api.errors")
 
@@ -26,9 +27,11 @@ CODES: dict[int, str] = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
+    431: "headers_too_large",
     500: "internal_error",
     503: "unavailable",
 }
@@ -132,11 +135,31 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404:
         message = "not found" if exc.detail in ("Not Found", None) else str(exc.detail)
     elif exc.status_code == 400 and exc.detail == "There was an error parsing the body":
-        # FastAPI's wording when the bytes are not text (e.g. invalid UTF-8): say what to fix.
-        message = "request body is not valid UTF-8 JSON"
+        # FastAPI's wording for any failure to decode the body: say what to fix, from the cause.
+        if isinstance(exc.__cause__, RecursionError):
+            message = "malformed JSON body: nested too deeply"
+        else:
+            message = "request body is not valid UTF-8 JSON"
     else:
         message = str(exc.detail) if exc.detail else code_for(exc.status_code).replace("_", " ")
-    return error_response(exc.status_code, message, headers=exc.headers, request=request)
+    headers = exc.headers
+    if exc.status_code == 405:
+        # Starlette names only the first route that matched the path; every route of the path counts.
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+    return error_response(exc.status_code, message, headers=headers, request=request)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route fully matches at this request's path (routers nest, so ask each)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -149,7 +172,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal server error", request=request)
+    # Starlette re-raises after this answer and uvicorn then drops the connection: say so, so a
+    # keep-alive client does not send its next request on a closed connection.
+    return error_response(500, "internal server error", headers={"Connection": "close"}, request=request)
 
 
 def install_error_handlers(app: FastAPI) -> None:

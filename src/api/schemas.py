@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -17,7 +18,6 @@ from store.models import ApiKey, User
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 10_000
-MAX_METADATA_BYTES = 16 * 1024
 
 StatusName = Literal["pending", "processing", "done", "failed"]
 
@@ -46,23 +46,73 @@ Password = Annotated[
 ]
 
 
+@dataclass
+class MetadataLimits:
+    """How big and how deep an item's ``metadata`` may be (settings ``API_MAX_METADATA_*``).
+
+    One per process, set by ``create_app`` from the settings before any request; the OpenAPI
+    schema states the values in force.
+    """
+
+    max_bytes: int = 16 * 1024
+    max_depth: int = 32
+
+
+METADATA_LIMITS = MetadataLimits()
+
+
+def configure_metadata_limits(*, max_bytes: int, max_depth: int) -> None:
+    METADATA_LIMITS.max_bytes = max_bytes
+    METADATA_LIMITS.max_depth = max_depth
+
+
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """True when ``value`` nests objects/arrays deeper than ``limit`` levels (the outer object is 1).
+
+    Iterative, so no depth can exhaust the stack; it stops at the first too-deep container.
+    """
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    limits = METADATA_LIMITS
+    # Depth first: serializing (here, and in every later read) a deep value is what fails.
+    if nesting_exceeds(value, limits.max_depth):
+        raise ValueError(f"must nest at most {limits.max_depth} levels deep")
     try:
         encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
             "utf-8"
         )
     except (ValueError, UnicodeEncodeError):
         raise ValueError("must be a JSON object of valid Unicode text and finite numbers") from None
-    if len(encoded) > MAX_METADATA_BYTES:
-        raise ValueError(f"must be at most {MAX_METADATA_BYTES} bytes of JSON")
+    if len(encoded) > limits.max_bytes:
+        raise ValueError(f"must be at most {limits.max_bytes} bytes of JSON")
     return value
+
+
+def _metadata_schema(schema: dict[str, Any]) -> None:
+    # Built when the OpenAPI document is (after create_app), so it states the limits in force.
+    limits = METADATA_LIMITS
+    schema["description"] = (
+        f"any JSON object, at most {limits.max_bytes} bytes serialized and "
+        f"{limits.max_depth} levels deep (the object itself is level 1)"
+    )
+    schema["x-max-bytes"] = limits.max_bytes
+    schema["x-max-depth"] = limits.max_depth
 
 
 # NUL is fine here: JSON escapes it (\u0000), so no raw NUL byte reaches the database.
 Metadata = Annotated[
     dict[str, Any],
     AfterValidator(check_metadata),
-    Field(description=f"any JSON object, at most {MAX_METADATA_BYTES} bytes serialized"),
+    Field(json_schema_extra=_metadata_schema),
 ]
 
 
@@ -109,7 +159,7 @@ class UserOut(BaseModel):
 class ApiKeyIn(StrictModel):
     name: Annotated[
         str,
-        StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]*\S[^\x00]*$"),
+        StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$"),
         AfterValidator(storable_text),
     ]
 

@@ -2,7 +2,8 @@
 
 ``X-Content-Type-Options: nosniff``: browsers take the declared Content-Type as it is, so a JSON
 answer that echoes user input is never sniffed into HTML or script. (``Server`` is not sent at all:
-see ``api.worker``.) Pure ASGI, like ``api.middleware``: no body buffering, little cost per request.
+see ``api.http_limits.BoundedUvicornWorker``.) Pure ASGI, like ``api.middleware``: no body buffering,
+little cost per request.
 """
 
 from __future__ import annotations

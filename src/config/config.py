@@ -163,6 +163,22 @@ class Settings:
         86400, _int, "how long a create's Idempotency-Key is remembered (then purged)"
     )
     API_MAX_BODY_BYTES: int = setting(1_048_576, _int, "largest request body the API accepts (413 above)")
+    # Hostile input (issue 12): bounds checked before anything is read further or written.
+    API_MAX_METADATA_BYTES: int = setting(
+        16_384, _int, "largest item metadata, as serialized JSON (422 above)"
+    )
+    API_MAX_METADATA_DEPTH: int = setting(
+        32, _int, "deepest nesting of item metadata, the object itself is level 1 (422 above; at most 128)"
+    )
+    API_MAX_REQUEST_LINE_BYTES: int = setting(
+        8_192, _int, "longest request line, method and target (414 above)"
+    )
+    API_MAX_HEADER_BYTES: int = setting(
+        8_192, _int, "longest single request header, name and value (431 above)"
+    )
+    API_MAX_HEADERS_TOTAL_BYTES: int = setting(
+        32_768, _int, "all request headers of a request together (431 above)"
+    )
 
     def __post_init__(self) -> None:
         home = Path(self.APP_HOME or PROJECT_ROOT).resolve()

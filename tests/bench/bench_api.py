@@ -88,9 +88,17 @@ class Gunicorn:
     """gunicorn with the project's conf/gunicorn.conf.py, serving ``app`` on a free port."""
 
     def __init__(
-        self, home: Path, app: str, *, database_url: str, workers: int = 2, health_path: str = "/health"
+        self,
+        home: Path,
+        app: str,
+        *,
+        database_url: str,
+        workers: int = 2,
+        health_path: str = "/health",
+        worker_class: str | None = None,
     ) -> None:
         self.home, self.app, self.health_path = home, app, health_path
+        self.worker_class = worker_class
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -119,6 +127,7 @@ class Gunicorn:
                 str(REPO / "conf" / "gunicorn.conf.py"),
                 "--access-logfile",
                 "/dev/null",
+                *(["--worker-class", self.worker_class] if self.worker_class else []),
                 self.app,
             ],
             cwd=REPO,
@@ -310,6 +319,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--scenarios", default="list,get,create", help="comma-separated: list, get, create")
+    parser.add_argument(
+        "--worker-class",
+        action="append",
+        default=[],
+        help="gunicorn worker class to compare, side by side (repeat; default: conf/gunicorn.conf.py's), "
+        "e.g. uvicorn_worker.UvicornWorker uvicorn_worker.UvicornH11Worker",
+    )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     if not chosen or set(chosen) - {"list", "get", "create"}:
@@ -324,33 +340,54 @@ def main(argv: list[str] | None = None) -> int:
 
     with ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-api-")))
-        bare = stack.enter_context(
-            Gunicorn(
-                root / "bare",
-                "tests.bench.bench_api:bare_app",
-                database_url=f"sqlite:///{root / 'bare' / 'var' / 'app.db'}",
-                health_path="/",
-            )
-        )
-        targets = {"bare": Target("bare ASGI", bare.url, {})}
+        worker_classes: list[str | None] = list(args.worker_class) or [None]
+
+        def tag(name: str, worker_class: str | None) -> str:
+            return name if len(worker_classes) == 1 else f"{name}/{(worker_class or '').rsplit('.', 1)[-1]}"
+
+        targets: dict[str, Target] = {}
         backends = [("sqlite", f"sqlite:///{root / 'sqlite' / 'var' / 'app.db'}")]
         if pg_server:
             backends.append(("postgresql", stack.enter_context(fresh_postgres_database(pg_server))))
         plans = {}
-        for backend, url in backends:
-            server = stack.enter_context(Gunicorn(root / backend, "api.app:app", database_url=url))
-            print(f"seeding {backend} ...", flush=True)
-            headers, id_range, plans[backend] = seed(url, args.items)
-            targets[backend] = Target(backend, server.url, headers, id_range)
+        seeded: dict[str, tuple[dict[str, str], tuple[int, int]]] = {}
+        for n, worker_class in enumerate(worker_classes):
+            bare = stack.enter_context(
+                Gunicorn(
+                    root / f"bare{n}",
+                    "tests.bench.bench_api:bare_app",
+                    database_url=f"sqlite:///{root / f'bare{n}' / 'var' / 'app.db'}",
+                    health_path="/",
+                    worker_class=worker_class,
+                )
+            )
+            targets[tag("bare", worker_class)] = Target("bare ASGI", bare.url, {})
+            for backend, url in backends:
+                server = stack.enter_context(
+                    Gunicorn(
+                        root / f"{backend}{n}", "api.app:app", database_url=url, worker_class=worker_class
+                    )
+                )
+                if backend not in seeded:
+                    print(f"seeding {backend} ...", flush=True)
+                    headers, id_range, plans[backend] = seed(url, args.items)
+                    seeded[backend] = (headers, id_range)
+                headers, id_range = seeded[backend]
+                targets[tag(backend, worker_class)] = Target(backend, server.url, headers, id_range)
 
         results: dict[tuple[str, str], list[Result]] = {}
-        scenarios = [("bare", "bare")] + [(b, s) for b, _ in backends for s in chosen]
+        scenarios = [
+            (tag(name, wc), scenario)
+            for wc in worker_classes
+            for name, scenario in [("bare", "bare")] + [(b, s) for b, _ in backends for s in chosen]
+        ]
         for round_no in range(1, args.rounds + 1):
-            for backend, scenario in scenarios:
+            # Every other round backwards: no side always runs first (or last) in a round.
+            for backend, scenario in scenarios if round_no % 2 else scenarios[::-1]:
                 result = run_load(targets[backend], scenario, args.seconds, args.connections)
                 results.setdefault((backend, scenario), []).append(result)
                 print(
-                    f"  round {round_no}: {backend:10} {scenario:6} {result.rps:8.0f} req/s "
+                    f"  round {round_no}: {backend:22} {scenario:6} {result.rps:8.0f} req/s "
                     f"p50 {result.p50_ms:6.1f} ms p99 {result.p99_ms:7.1f} ms errors {result.errors}",
                     flush=True,
                 )
@@ -358,13 +395,17 @@ def main(argv: list[str] | None = None) -> int:
     def median(key: tuple[str, str], field: str) -> float:
         return statistics.median(getattr(r, field) for r in results[key])
 
-    bare_rps = median(("bare", "bare"), "rps")
-    print("\nmedians of", args.rounds, "rounds; ratio = req/s relative to the bare ASGI app\n")
+    bare_rps = median((scenarios[0][0], "bare"), "rps")
     print(
-        f"| {'backend':10} | {'scenario':14} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} "
+        "\nmedians of",
+        args.rounds,
+        f"rounds; ratio = req/s relative to {scenarios[0][0]} (the bare ASGI app)\n",
+    )
+    print(
+        f"| {'server':22} | {'scenario':14} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} "
         f"| {'ratio':>6} | errors |"
     )
-    print(f"|{'-' * 12}|{'-' * 16}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|--------|")
+    print(f"|{'-' * 24}|{'-' * 16}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|--------|")
     for backend, scenario in scenarios:
         key = (backend, scenario)
         label = (
@@ -373,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             else {"list": "list limit=50", "get": "get by id", "create": "create"}[scenario]
         )
         print(
-            f"| {backend:10} | {label:14} | {median(key, 'rps'):7.0f} | {median(key, 'p50_ms'):7.1f} | "
+            f"| {backend:22} | {label:14} | {median(key, 'rps'):7.0f} | {median(key, 'p50_ms'):7.1f} | "
             f"{median(key, 'p99_ms'):7.1f} | {median(key, 'rps') / bare_rps:6.2f} | "
             f"{sum(r.errors for r in results[key]):6d} |"
         )

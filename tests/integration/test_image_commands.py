@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -52,7 +54,14 @@ def image_env(home: Path, database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-def run_until_healthy(argv: list[str], env: dict[str, str], cwd: Path, url: str, port: int) -> int:
+def run_until_healthy(
+    argv: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    url: str,
+    port: int,
+    probe: Callable[[], None] | None = None,
+) -> int:
     log = cwd / "program.log" if cwd != REPO else Path(env["APP_HOME"]) / "program.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -66,6 +75,8 @@ def run_until_healthy(argv: list[str], env: dict[str, str], cwd: Path, url: str,
             return httpx.get(url, timeout=2).status_code == 200
 
         wait_until(healthy, timeout=60, message=lambda: f"{url}; log: {log.read_text()[-2000:]}")
+        if probe is not None:
+            probe()
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -95,5 +106,17 @@ def test_api_command_of_the_image(tmp_path: Path, database_url: str, workers: st
     assert argv == ["gunicorn", "-c", "conf/gunicorn.conf.py", "api.app:app"]
     port = free_port()
     env = image_env(tmp_path, database_url, API_PORT=str(port), API_WORKERS=workers)
-    code = run_until_healthy(on_host(argv), env, REPO, f"http://127.0.0.1:{port}/health", port)
+
+    def oversized_header_is_refused() -> None:
+        # The request-line and header bounds hold on the image's own command too.
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n")
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 431 "), reply[:200]
+
+    code = run_until_healthy(
+        on_host(argv), env, REPO, f"http://127.0.0.1:{port}/health", port, probe=oversized_header_is_refused
+    )
     assert code == 0

@@ -10,9 +10,10 @@ the frontend sends after the admin confirmed it; it restarts through ``ops.contr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
+from fastapi import Path as PathParam
 from pydantic import BaseModel
 
 from api.deps import AdminPrincipal, SettingsDep
@@ -27,6 +28,19 @@ UNREACHABLE_DOC = "supervisord unreachable (not running, wrong socket or no perm
 # healthy gives its status (not healthy) instead of holding the request past the worker's timeout.
 RESTART_STOP_TIMEOUT_SECONDS = 10.0
 RESTART_HEALTH_TIMEOUT_SECONDS = 15.0
+
+
+# supervisord names programs and groups with letters, digits and a little punctuation; anything
+# else, or longer, is refused (422) before supervisord is asked, and never echoed back at length.
+ProgramName = Annotated[
+    str,
+    PathParam(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_.\-]+(:[A-Za-z0-9_.*\-]+)?$",
+        description="a program, `group:process` or a group",
+    ),
+]
 
 
 class Unavailable(ApiError):
@@ -173,7 +187,7 @@ def _restart_detached(settings: Any, name: str) -> None:
     },
 )
 def restart_service(
-    name: str, _admin: AdminPrincipal, settings: SettingsDep, response: Response
+    name: ProgramName, _admin: AdminPrincipal, settings: SettingsDep, response: Response
 ) -> ProgramOut:
     """Restart one program (``name``, ``group:name`` or a group) and return its status afterwards.
 

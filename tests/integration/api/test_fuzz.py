@@ -58,3 +58,28 @@ def test_live_api_conforms_to_its_schema(
         except Unsatisfiable:
             # No parameters and no body (e.g. GET /health): there is no invalid request to make.
             assert mode is GenerationMode.NEGATIVE, operation.label
+
+
+HTTP_METHODS = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
+PATH_EXAMPLES = {"{item_id}": "1", "{key_id}": "1", "{name}": "api"}
+
+
+def test_undeclared_methods_are_405_with_the_declared_methods_in_allow(
+    live_api: LiveApi, fuzz_auth: dict[str, str]
+) -> None:
+    """What schemathesis's `unsupported_method` and `allow_header_conformance` checks ask, on every
+    path of the schema: an undeclared method (OPTIONS included) is a 405 whose `Allow` lists exactly
+    the methods the schema declares for the path."""
+    document = httpx.get(f"{live_api.url}/openapi.json", timeout=10).json()
+    with live_api.client(headers=fuzz_auth) as http:
+        for template, operations in document["paths"].items():
+            declared = {method.upper() for method in operations} & set(HTTP_METHODS)
+            path = template
+            for placeholder, example in PATH_EXAMPLES.items():
+                path = path.replace(placeholder, example)
+            assert "{" not in path, f"no example for a parameter of {template}"
+            for method in sorted(set(HTTP_METHODS) - declared):
+                response = http.request(method, path)
+                assert response.status_code == 405, f"{method} {path}: {response.status_code}"
+                allow = {m.strip() for m in response.headers.get("allow", "").split(",") if m.strip()}
+                assert allow == declared, f"{method} {path}: Allow {allow}, declared {declared}"

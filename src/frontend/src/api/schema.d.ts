@@ -492,7 +492,7 @@ export interface components {
             description: string;
             /**
              * Metadata
-             * @description any JSON object, at most 16384 bytes serialized
+             * @description any JSON object, at most 16384 bytes serialized and 32 levels deep (the object itself is level 1)
              */
             metadata?: {
                 [key: string]: unknown;
@@ -564,7 +564,7 @@ export interface components {
             description?: string;
             /**
              * Metadata
-             * @description any JSON object, at most 16384 bytes serialized
+             * @description any JSON object, at most 16384 bytes serialized and 32 levels deep (the object itself is level 1)
              */
             metadata?: {
                 [key: string]: unknown;
@@ -1901,6 +1901,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a program, `group:process` or a group */
                 name: string;
             };
             cookie?: never;
