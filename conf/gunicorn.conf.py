@@ -3,6 +3,8 @@
 supervisord runs: gunicorn -c conf/gunicorn.conf.py api.app:app
 """
 
+from pathlib import Path
+
 from config.config import get_settings
 
 _settings = get_settings()
@@ -20,7 +22,13 @@ accesslog = "-"
 errorlog = "-"
 loglevel = _settings.LOG_LEVEL.lower()
 proc_name = "api"
-forwarded_allow_ips = "127.0.0.1"
+# X-Forwarded-For/-Proto are believed only from these peers (API_TRUSTED_PROXIES, empty by default):
+# otherwise any client could name its own address and walk around the per-IP limits.
+forwarded_allow_ips = _settings.API_TRUSTED_PROXIES
+# gunicorn's control socket (gunicornc) would default to one path for every stack of the user
+# ($HOME/.gunicorn/gunicorn.ctl); each stack keeps its own under its var/run, mode 0600.
+control_socket = str(Path(_settings.VAR_DIR) / "run" / "gunicorn.ctl")
+control_socket_mode = 0o600
 
 
 def _refuse_taken_port() -> None:
