@@ -4,6 +4,7 @@ supervisord runs: gunicorn -c conf/gunicorn.conf.py api.app:app
 """
 
 from pathlib import Path
+from typing import Any
 
 from config.config import get_settings
 
@@ -46,9 +47,47 @@ def _refuse_taken_port() -> None:
             sys.exit(1)
 
 
-def on_starting(server: object) -> None:
-    """Check the port, then apply migrations once in the master, before any worker forks."""
-    _refuse_taken_port()
+# While the database does not answer at start, migrations are tried again after 1, 2, 4 ... s, at most
+# this long apart: the API starts by itself when the database comes back.
+MIGRATION_RETRY_MAX_SECONDS = 10.0
+
+
+def _migrate_when_reachable(server: Any) -> None:
+    """Apply migrations; while the database is unreachable, say so in one line (again only when the
+    reason changes) and retry. Any other failure (a broken migration) stops the start as before."""
+    import time
+
+    from sqlalchemy.engine import make_url
+
+    from store.db import unavailable_reason
     from store.migrate import upgrade
 
-    upgrade(_settings.DATABASE_URL)
+    where = make_url(_settings.DATABASE_URL).render_as_string(hide_password=True)
+    delay, reported = 1.0, None
+    while True:
+        try:
+            upgrade(_settings.DATABASE_URL)
+        except Exception as exc:
+            reason = unavailable_reason(exc)
+            if reason is None:
+                raise
+            if reason != reported:
+                server.log.error(
+                    "api: database unreachable at %s (%s): not serving yet; retrying every %.0f s at most",
+                    where,
+                    reason,
+                    MIGRATION_RETRY_MAX_SECONDS,
+                )
+                reported = reason
+            time.sleep(delay)
+            delay = min(delay * 2, MIGRATION_RETRY_MAX_SECONDS)
+            continue
+        if reported is not None:
+            server.log.info("api: database reachable again at %s: migrations applied, starting", where)
+        return
+
+
+def on_starting(server: Any) -> None:
+    """Check the port, then apply migrations once in the master, before any worker forks."""
+    _refuse_taken_port()
+    _migrate_when_reachable(server)
