@@ -140,10 +140,12 @@ class RateLimiter:
     def health(self) -> dict[str, object]:
         """For /health: where counters live, ok or degraded (and why), and the policy."""
         if self.shared and (self._error is None or self.clock() >= self._skip_until):
-            if self.storage.check():
-                self._storage_answered()
+            try:
+                self.storage.get(f"{self.prefix}/health")  # a read, to learn why it fails if it does
+            except StorageError as exc:
+                self._storage_failed(str(exc.storage_error) or type(exc.storage_error).__name__)
             else:
-                self._storage_failed(self._error or "the store does not answer PING")
+                self._storage_answered()
         return {
             "storage": "redis" if self.shared else "memory",
             "state": "ok" if self._error is None else "degraded",

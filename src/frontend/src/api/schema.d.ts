@@ -284,6 +284,10 @@ export interface components {
             connection_pool: {
                 [key: string]: unknown;
             };
+            /** Rate Limiter */
+            rate_limiter: {
+                [key: string]: unknown;
+            };
         };
         /** ItemIn */
         ItemIn: {
@@ -634,6 +638,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     read_me_api_v1_auth_me_get: {
@@ -719,6 +732,15 @@ export interface operations {
             };
             /** @description Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -818,6 +840,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     create_key_api_v1_api_keys_post: {
@@ -907,6 +938,15 @@ export interface operations {
             };
             /** @description Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1016,6 +1056,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     list_items_api_v1_items_get: {
@@ -1111,6 +1160,15 @@ export interface operations {
             };
             /** @description Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1226,6 +1284,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_item_api_v1_items__item_id__get: {
@@ -1323,6 +1390,15 @@ export interface operations {
             };
             /** @description Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1432,6 +1508,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     update_item_api_v1_items__item_id__patch: {
@@ -1533,6 +1618,15 @@ export interface operations {
             };
             /** @description Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
