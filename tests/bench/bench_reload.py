@@ -34,20 +34,30 @@ from tests.support.api_server import VENV_BIN, ApiServer
 from tests.support.wait import wait_until
 
 
-class CountingTransport(httpx.HTTPTransport):
-    """Counts the attempts that failed below the SDK (which then retried them)."""
+class AttemptFailures:
+    """The attempts that failed below the SDK (which then retried them), counted across threads."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.failed: Counter[str] = Counter()
         self.lock = threading.Lock()
+
+    def add(self, error: str) -> None:
+        with self.lock:
+            self.failed[error] += 1
+
+
+class CountingTransport(httpx.HTTPTransport):
+    """One reader's transport (a pool of its own), reporting failed attempts to a shared count."""
+
+    def __init__(self, failures: AttemptFailures) -> None:
+        super().__init__()
+        self.failures = failures
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         try:
             return super().handle_request(request)
         except httpx.TransportError as exc:
-            with self.lock:
-                self.failed[type(exc).__name__] += 1
+            self.failures.add(type(exc).__name__)
             raise
 
 
@@ -81,8 +91,9 @@ def plain_reader(url: str, key: str, item_id: int, side: Side, stop: threading.E
 
 
 def sdk_reader(
-    url: str, key: str, item_id: int, side: Side, stop: threading.Event, transport: CountingTransport
+    url: str, key: str, item_id: int, side: Side, stop: threading.Event, failures: AttemptFailures
 ) -> None:
+    transport = CountingTransport(failures)
     with httpx.Client(transport=transport, timeout=30) as http, Client(url, key, http_client=http) as client:
         while not stop.is_set():
             try:
@@ -122,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             assert api.process is not None
             control = home / "var" / "run" / "gunicorn.ctl"
             plain, sdk = Side("plain httpx.Client (anchor)"), Side("SDK Client")
-            transport = CountingTransport()
+            transport = AttemptFailures()
             stop = threading.Event()
             threads = [
                 threading.Thread(target=plain_reader, args=(api.url, key, item_id, plain, stop))
