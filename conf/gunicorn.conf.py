@@ -4,6 +4,8 @@ supervisord runs: gunicorn -c conf/gunicorn.conf.py api.app:app
 """
 
 import sys
+from pathlib import Path
+from typing import Any
 
 from config.config import ConfigError, get_settings
 
@@ -29,7 +31,13 @@ accesslog = "-"
 errorlog = "-"
 loglevel = _settings.LOG_LEVEL.lower()
 proc_name = "api"
-forwarded_allow_ips = "127.0.0.1"
+# X-Forwarded-For/-Proto are believed only from these peers (API_TRUSTED_PROXIES, empty by default):
+# otherwise any client could name its own address and walk around the per-IP limits.
+forwarded_allow_ips = _settings.API_TRUSTED_PROXIES
+# gunicorn's control socket (gunicornc) would default to one path for every stack of the user
+# ($HOME/.gunicorn/gunicorn.ctl); each stack keeps its own under its var/run, mode 0600.
+control_socket = str(Path(_settings.VAR_DIR) / "run" / "gunicorn.ctl")
+control_socket_mode = 0o600
 
 
 def _refuse_taken_port() -> None:
@@ -57,10 +65,49 @@ def _refuse_unsafe_settings() -> None:
         sys.exit(2)
 
 
-def on_starting(server: object) -> None:
-    """Check settings and port, then apply migrations once in the master, before any worker forks."""
-    _refuse_unsafe_settings()
-    _refuse_taken_port()
+# While the database does not answer at start, migrations are tried again after 1, 2, 4 ... s, at most
+# this long apart: the API starts by itself when the database comes back.
+MIGRATION_RETRY_MAX_SECONDS = 10.0
+
+
+def _migrate_when_reachable(server: Any) -> None:
+    """Apply migrations; while the database is unreachable, say so in one line (again only when the
+    reason changes) and retry. Any other failure (a broken migration) stops the start as before."""
+    import time
+
+    from sqlalchemy.engine import make_url
+
+    from store.db import unavailable_reason
     from store.migrate import upgrade
 
-    upgrade(_settings.DATABASE_URL)
+    where = make_url(_settings.DATABASE_URL).render_as_string(hide_password=True)
+    delay, reported = 1.0, None
+    while True:
+        try:
+            upgrade(_settings.DATABASE_URL)
+        except Exception as exc:
+            reason = unavailable_reason(exc)
+            if reason is None:
+                raise
+            if reason != reported:
+                server.log.error(
+                    "api: database unreachable at %s (%s): not serving yet; retrying every %.0f s at most",
+                    where,
+                    reason,
+                    MIGRATION_RETRY_MAX_SECONDS,
+                )
+                reported = reason
+            time.sleep(delay)
+            delay = min(delay * 2, MIGRATION_RETRY_MAX_SECONDS)
+            continue
+        if reported is not None:
+            server.log.info("api: database reachable again at %s: migrations applied, starting", where)
+        return
+
+
+def on_starting(server: Any) -> None:
+    """Check settings and port, then apply migrations once in the master, before any worker forks
+    (waiting for the database while it does not answer)."""
+    _refuse_unsafe_settings()
+    _refuse_taken_port()
+    _migrate_when_reachable(server)

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
+from api.faults import install_fault_handlers
 from api.http_limits import check_input_limits
 from api.idempotency import IdempotencyJanitor
 from api.middleware import RequestGuardMiddleware, RequestIdMiddleware
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         max_bytes=settings.API_MAX_METADATA_BYTES, max_depth=settings.API_MAX_METADATA_DEPTH
     )
     install_error_handlers(app)
+    install_fault_handlers(app)  # database down: 503 database_unavailable, logged once per interval
+    limiter.fault_log = app.state.fault_log
     # Added last = outermost: the request id is set before anything can answer.
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.API_MAX_BODY_BYTES)
     app.add_middleware(RequestIdMiddleware)

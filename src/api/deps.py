@@ -109,7 +109,7 @@ JanitorDep = Annotated[IdempotencyJanitor, Depends(get_janitor)]
 
 
 def client_ip(request: Request) -> str:
-    # uvicorn has already applied X-Forwarded-For from trusted proxies (gunicorn forwarded_allow_ips).
+    # uvicorn has already applied X-Forwarded-For from API_TRUSTED_PROXIES (gunicorn forwarded_allow_ips).
     return request.client.host if request.client else "unknown"
 
 

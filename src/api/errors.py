@@ -55,6 +55,7 @@ class ApiError(Exception):
     """The root of the API's own errors: a status, a code and a message for the client."""
 
     status_code = 400
+    code: str | None = None  # None: the status's code (CODES)
 
     def __init__(
         self, message: str, *, details: list[Any] | None = None, headers: Mapping[str, str] | None = None
@@ -100,6 +101,12 @@ class RateLimited(ApiError):
     status_code = 429
 
 
+class ServiceUnavailable(ApiError):
+    """503: a part the API needs is down; ``code`` says which, Retry-After when to try again."""
+
+    status_code = 503
+
+
 def error_response(
     status: int,
     message: str,
@@ -107,8 +114,9 @@ def error_response(
     details: list[Any] | None = None,
     headers: Mapping[str, str] | None = None,
     request: Request | None = None,
+    code: str | None = None,
 ) -> JSONResponse:
-    body = {"error": {"code": code_for(status), "message": message, "details": details or []}}
+    body = {"error": {"code": code or code_for(status), "message": message, "details": details or []}}
     all_headers = dict(headers or {})
     request_id = getattr(request.state, "request_id", None) if request is not None else None
     if request_id:
@@ -126,7 +134,7 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return error_response(
-        exc.status_code, exc.message, details=exc.details, headers=exc.headers, request=request
+        exc.status_code, exc.message, details=exc.details, headers=exc.headers, request=request, code=exc.code
     )
 
 
@@ -196,6 +204,9 @@ COMMON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: _doc("Validation error; details list each problem"),
     429: _doc("Rate limited; see Retry-After"),
     500: _doc("Internal error"),
+    503: _doc(
+        "database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After"
+    ),
 }
 AUTH_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: _doc("Missing, invalid, expired or revoked credentials"),

@@ -40,8 +40,10 @@ def database_state(ctl: Ctl) -> dict[str, Any]:
     out: dict[str, Any] = {
         "backend": db.url.get_backend_name(),
         "url": db.url.render_as_string(hide_password=True),
-        "reachable": db.ping(),
+        "reachable": (problem := db.check()) is None,
     }
+    if problem is not None:
+        out["error"] = problem
     if out["reachable"]:
         try:
             with db.session() as session:
@@ -66,8 +68,17 @@ def _echo_text(api: dict[str, Any], database: dict[str, Any], stack: Any) -> Non
     pool = api.get("connection_pool")
     if pool:
         click.echo("  pool      " + ", ".join(f"{k}={v}" for k, v in pool.items()))
+    if api.get("database", {}).get("error"):
+        click.echo(f"  database  unavailable to the API: {api['database']['error']}")
+    limiter = api.get("rate_limiter")
+    if limiter:
+        why = (
+            f": {limiter['error']} (RATE_LIMIT_REDIS_DOWN={limiter['when_down']})" if limiter["error"] else ""
+        )
+        click.echo(f"  limiter   {limiter['state']}, {limiter['storage']}{why}")
     reach = "reachable" if database["reachable"] else "UNREACHABLE"
-    click.echo(f"Database    {reach}  {database['backend']}  {database['url']}")
+    why = f"  ({database['error']})" if "error" in database else ""
+    click.echo(f"Database    {reach}  {database['backend']}  {database['url']}{why}")
     if "items" in database:
         counts = ", ".join(f"{k} {v}" for k, v in database["items"].items())
         click.echo(f"  items     {counts}  (total {database['items_total']})")

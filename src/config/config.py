@@ -73,6 +73,31 @@ def _app_env(value: str) -> str:
     return value
 
 
+def _addresses(value: str) -> str:
+    """Comma-separated IP addresses or networks (CIDR), or "*"; kept as text (gunicorn's form)."""
+    import ipaddress
+
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    for part in parts:
+        if part == "*":
+            continue
+        try:
+            ipaddress.ip_network(part)
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+    return ",".join(parts)
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        chosen = value.strip().lower()
+        if chosen not in allowed:
+            raise ValueError("must be one of " + ", ".join(allowed))
+        return chosen
+
+    return parse
+
+
 _KIND = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}
 
 
@@ -180,6 +205,19 @@ class Settings:
         32_768, _int, "all request headers of a request together (431 above)"
     )
 
+    # Faults: who may set X-Forwarded-*, and what the rate limits do when Redis is unreachable.
+    API_TRUSTED_PROXIES: str = setting(
+        "",
+        _addresses,
+        "addresses/networks of reverse proxies whose X-Forwarded-For/-Proto the API believes "
+        "(comma-separated); empty: none",
+    )
+    RATE_LIMIT_REDIS_DOWN: str = setting(
+        "local",
+        _choice("local", "open", "closed"),
+        "when Redis is unreachable: local (count per process), open (no limits) or closed (503)",
+    )
+
     def __post_init__(self) -> None:
         home = Path(self.APP_HOME or PROJECT_ROOT).resolve()
         var = Path(self.VAR_DIR) if self.VAR_DIR else home / "var"
@@ -250,7 +288,7 @@ def load(overrides: Mapping[str, str] | None = None, *, environ: Mapping[str, st
                 "environment",
             )
             kind = _KIND.get(type(f.default), "valid")
-            reason = str(exc) if parse in (_port, _bool, _app_env) else f"must be {kind}"
+            reason = f"must be {kind}" if parse in (_int, _float) else str(exc)
             raise ConfigError(f"setting {f.name}={raw!r} (from {origin}): {reason}") from None
     return Settings(**values)
 

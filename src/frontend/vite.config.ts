@@ -1,14 +1,24 @@
-import { defineConfig } from "vite";
+import { defineConfig, type ProxyOptions } from "vite";
 import react from "@vitejs/plugin-react";
 import { compression, defineAlgorithm } from "vite-plugin-compression2";
 
 // FRONTEND_HOST, FRONTEND_PORT and API_URL come from the stack's config (bin/with-config).
 const apiUrl = process.env.API_URL ?? "http://127.0.0.1:8001";
 
+// A client's own X-Forwarded-* (and Forwarded) headers never reach the API: were the API told to
+// trust this proxy, a client could name any address and walk around the per-IP rate limits.
+const dropForwardedHeaders: ProxyOptions["configure"] = (server) => {
+  server.on("proxyReq", (proxyReq) => {
+    for (const name of proxyReq.getHeaderNames()) {
+      if (name.startsWith("x-forwarded-") || name === "forwarded") proxyReq.removeHeader(name);
+    }
+  });
+};
+
 // "/api/" with its slash: a bare "/api" prefix would also send the app's own /api-keys page to the API.
 const proxy = {
-  "/api/": { target: apiUrl, changeOrigin: true },
-  "/health": { target: apiUrl, changeOrigin: true },
+  "/api/": { target: apiUrl, changeOrigin: true, configure: dropForwardedHeaders },
+  "/health": { target: apiUrl, changeOrigin: true, configure: dropForwardedHeaders },
 };
 
 export default defineConfig({

@@ -83,6 +83,38 @@ def _protect_var_dir(settings: Settings) -> None:
         protect_directory(var_dir)
 
 
+# SQLSTATE classes that mean "the server cannot be used now", not "this statement is wrong":
+# connection exceptions, too many connections / out of resources, and shutdowns in progress.
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0].strip() if lines else type(error).__name__
+
+
+def unavailable_reason(error: BaseException) -> str | None:
+    """One line saying why the database cannot be reached, when ``error`` means exactly that
+    (refused, timed out, dropped, shutting down); None for any other error, such as a bad statement.
+
+    Used to answer 503 instead of 500, and to say why without a traceback.
+    """
+    if not isinstance(error, exc.DBAPIError):
+        return None
+    orig = error.orig
+    first_line = _first_line(orig if orig is not None else error)
+    if error.connection_invalidated:
+        return first_line
+    if not isinstance(error, exc.OperationalError):
+        return None
+    sqlstate = getattr(orig, "sqlstate", "")  # psycopg: None for client-side connection failures
+    if sqlstate is None or str(sqlstate).startswith(_UNAVAILABLE_SQLSTATES):
+        return first_line
+    if "unable to open database file" in first_line:  # SQLite: its directory or file is gone
+        return first_line
+    return None
+
+
 class Database:
     """An engine plus a session factory for one database URL."""
 
@@ -162,12 +194,16 @@ class Database:
 
     def ping(self) -> bool:
         """True when the database answers a trivial query."""
+        return self.check() is None
+
+    def check(self) -> str | None:
+        """None when the database answers a trivial query, else one line saying why not."""
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            return True
-        except Exception:  # noqa: BLE001 - any failure means "not reachable"
-            return False
+            return None
+        except Exception as error:  # noqa: BLE001 - any failure means "not reachable"; say which
+            return unavailable_reason(error) or _first_line(getattr(error, "orig", None) or error)
 
     def pool_status(self) -> dict[str, Any]:
         """The connection pool as numbers: size, checked out, overflow, checked in."""

@@ -53,6 +53,16 @@ class ApiServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ApiServer:
+        self.spawn()
+        wait_until(
+            self._healthy,
+            timeout=self.startup_timeout,
+            message=lambda: f"API health on {self.url}; log:\n{self.log_tail()}",
+        )
+        return self
+
+    def spawn(self) -> ApiServer:
+        """Start gunicorn without waiting for it to be healthy (stop() still cleans up)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -64,11 +74,6 @@ class ApiServer:
             start_new_session=True,
         )
         log.close()
-        wait_until(
-            self._healthy,
-            timeout=self.startup_timeout,
-            message=lambda: f"API health on {self.url}; log:\n{self.log_tail()}",
-        )
         return self
 
     def _healthy(self) -> bool:
