@@ -97,6 +97,12 @@ class Settings:
     WORKER_LEASE_SECONDS: float = setting(60.0, _float, "how long a claim is held before others may take it")
     WORKER_STALL_SECONDS: float = setting(120.0, _float, "loop silence after which /livez answers 503")
     WORKER_SIMULATED_WORK: float = setting(0.0, _float, "extra seconds of simulated work per item (demos)")
+    WORKER_STOP_TIMEOUT: float = setting(
+        10.0,
+        _float,
+        "seconds a warm stop lets a batch go on; then its items not started are given back "
+        "(keep it well under stopwaitsecs in conf/supervisord.d/workers.conf)",
+    )
     BACKOFF_MIN_DELAY: float = setting(1.0, _float, "first backoff delay after an error, seconds")
     BACKOFF_MAX_DELAY: float = setting(300.0, _float, "longest backoff delay, seconds")
 
