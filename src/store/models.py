@@ -94,7 +94,8 @@ class QueueItemMixin:
             __tablename__ = "notes"
             body: Mapped[str] = mapped_column(Text, default="")   # your own columns besides
 
-    A worker may change ``title``, ``description`` and ``metadata`` under its lease; the other
+    The types are spelled out, so the mixin works on a declarative base of your own too. A worker
+    may change ``title``, ``description`` and ``metadata`` under its lease; the other
     columns are the queue's bookkeeping (``store.item_store.ItemStore`` writes them). The mixin
     also declares the two indexes a claim needs (``ix_<table>_status_id``, ``ix_<table>_claimable``);
     a model with ``__table_args__`` of its own lists them there too.
@@ -106,15 +107,15 @@ class QueueItemMixin:
     status: Mapped[str] = mapped_column(String(16), default=ItemStatus.PENDING)
     # `metadata` is reserved by SQLAlchemy's declarative base; the column keeps the public name.
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
-    attempts: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     # Worker bookkeeping, never in the public schema.
-    available_at: Mapped[datetime] = mapped_column(default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(100), default=None)
     claim_token: Mapped[str | None] = mapped_column(String(64), default=None)
-    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
