@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from config.config import ConfigError, describe, load
+from config.config import ConfigError, describe, load, worker_stop_problems
 
 SECRET_NAMES = ("SECRET", "PASSWORD")
 
@@ -18,6 +18,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if command == "check":
+        problems = worker_stop_problems(settings)
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        if problems:
+            return 2
         print("configuration OK")
         return 0
     if command == "show":

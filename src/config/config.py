@@ -185,6 +185,43 @@ class Settings:
         return self.WORKER_HEALTH_PORT + worker_id
 
 
+# ----- workers: the warm stop against supervisord's stopwaitsecs --------------------------------
+WORKERS_CONF = PROJECT_ROOT / "conf" / "supervisord.d" / "workers.conf"
+SUPERVISOR_DEFAULT_STOPWAITSECS = 10.0  # supervisord's own default when a program sets none
+
+
+def worker_stop_problems(settings: Settings, conf_path: Path = WORKERS_CONF) -> list[str]:
+    """WORKER_STOP_TIMEOUT must stay well under (at most half) the ``stopwaitsecs`` of every
+    program in ``workers.conf``: after the timeout the item in progress still has to finish
+    before supervisord sends SIGKILL."""
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    try:
+        read = parser.read(conf_path)
+    except configparser.Error as exc:
+        return [f"cannot read {conf_path}: {exc}"]
+    if not read:
+        return []
+    problems = []
+    for section in parser.sections():
+        if not section.startswith("program:"):
+            continue
+        raw = parser.get(section, "stopwaitsecs", fallback=str(SUPERVISOR_DEFAULT_STOPWAITSECS))
+        try:
+            stopwait = float(raw)
+        except ValueError:
+            problems.append(f"{conf_path} [{section}]: stopwaitsecs={raw!r} is not a number")
+            continue
+        if settings.WORKER_STOP_TIMEOUT > stopwait / 2:
+            problems.append(
+                f"WORKER_STOP_TIMEOUT={settings.WORKER_STOP_TIMEOUT:g} is not well under stopwaitsecs="
+                f"{stopwait:g} of [{section}] in {conf_path}: keep it at most {stopwait / 2:g} "
+                "(half), so the item in progress finishes before supervisord's SIGKILL"
+            )
+    return problems
+
+
 def _read_env_file(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
