@@ -1,13 +1,8 @@
-"""ExampleWorker: text statistics of each pending item's title and description into its metadata.
+"""ExampleWorker: text statistics of each item into ``metadata["result"]``; the queue work is
+``ItemWorker``'s (docs/extending.md). ``python -m workers.example_worker --health-port auto``
 
-    python -m workers.example_worker --worker-id 0 --health-port auto
-
-All the queue work (claims, leases, fenced writes, retries, warm stop, wake-up) is ``ItemWorker``'s;
-this is the one method a worker of your own writes too (see docs/extending.md). Done:
-``metadata["result"] = {"words", "chars", "lines", "unique_words", "top_words", "attempt",
-"worker", "processed_at"}``, the item's other metadata kept. Poison items, for tests and demos:
-metadata ``"fail": true`` raises on every attempt (``failed`` after WORKER_MAX_RETRIES).
-WORKER_SIMULATED_WORK adds that many seconds of work per item (a slow handler for demos).
+Metadata ``"fail": true`` raises on every attempt (a poison item, ``failed`` after
+WORKER_MAX_RETRIES); WORKER_SIMULATED_WORK adds seconds of work per item (demos and tests).
 """
 
 from __future__ import annotations
