@@ -54,4 +54,6 @@ def limit_problems(settings: Settings) -> list[str]:
 
 def problems(settings: Settings) -> list[str]:
     """Every reason ``settings`` must not run, one line each."""
-    return [*production_problems(settings), *limit_problems(settings)]
+    from config.config import worker_stop_problems
+
+    return [*production_problems(settings), *limit_problems(settings), *worker_stop_problems(settings)]

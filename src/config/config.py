@@ -133,6 +133,12 @@ class Settings:
     WORKER_LEASE_SECONDS: float = setting(60.0, _float, "how long a claim is held before others may take it")
     WORKER_STALL_SECONDS: float = setting(120.0, _float, "loop silence after which /livez answers 503")
     WORKER_SIMULATED_WORK: float = setting(0.0, _float, "extra seconds of simulated work per item (demos)")
+    WORKER_STOP_TIMEOUT: float = setting(
+        10.0,
+        _float,
+        "seconds a warm stop lets a batch go on; then its items not started are given back "
+        "(keep it well under stopwaitsecs in conf/supervisord.d/workers.conf)",
+    )
     BACKOFF_MIN_DELAY: float = setting(1.0, _float, "first backoff delay after an error, seconds")
     BACKOFF_MAX_DELAY: float = setting(300.0, _float, "longest backoff delay, seconds")
 
@@ -246,6 +252,43 @@ class Settings:
 
     def worker_health_port(self, worker_id: int) -> int:
         return self.WORKER_HEALTH_PORT + worker_id
+
+
+# ----- workers: the warm stop against supervisord's stopwaitsecs --------------------------------
+WORKERS_CONF = PROJECT_ROOT / "conf" / "supervisord.d" / "workers.conf"
+SUPERVISOR_DEFAULT_STOPWAITSECS = 10.0  # supervisord's own default when a program sets none
+
+
+def worker_stop_problems(settings: Settings, conf_path: Path = WORKERS_CONF) -> list[str]:
+    """WORKER_STOP_TIMEOUT must stay well under (at most half) the ``stopwaitsecs`` of every
+    program in ``workers.conf``: after the timeout the item in progress still has to finish
+    before supervisord sends SIGKILL."""
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    try:
+        read = parser.read(conf_path)
+    except configparser.Error as exc:
+        return [f"cannot read {conf_path}: {exc}"]
+    if not read:
+        return []
+    problems = []
+    for section in parser.sections():
+        if not section.startswith("program:"):
+            continue
+        raw = parser.get(section, "stopwaitsecs", fallback=str(SUPERVISOR_DEFAULT_STOPWAITSECS))
+        try:
+            stopwait = float(raw)
+        except ValueError:
+            problems.append(f"{conf_path} [{section}]: stopwaitsecs={raw!r} is not a number")
+            continue
+        if settings.WORKER_STOP_TIMEOUT > stopwait / 2:
+            problems.append(
+                f"WORKER_STOP_TIMEOUT={settings.WORKER_STOP_TIMEOUT:g} is not well under stopwaitsecs="
+                f"{stopwait:g} of [{section}] in {conf_path}: keep it at most {stopwait / 2:g} "
+                "(half), so the item in progress finishes before supervisord's SIGKILL"
+            )
+    return problems
 
 
 def _read_env_file(path: Path) -> dict[str, str]:

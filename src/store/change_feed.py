@@ -1,7 +1,8 @@
 """Wake an idle worker when items may have arrived, without scanning the table.
 
-- PostgreSQL: ``LISTEN items_pending`` on a connection of its own (migration 0002's trigger sends
-  ``pg_notify('items_pending', '')`` when an item becomes pending). The thread waits in
+- PostgreSQL: ``LISTEN items_pending`` (or ``channel``: ``<table>_pending`` for a table of your
+  own, see ``item_store.notify_trigger_sql``) on a connection of its own (migration 0002's trigger
+  sends ``pg_notify('items_pending', '')`` when an item becomes pending). The thread waits in
   ``select()`` on the connection's socket and on a stop pipe, so it uses no CPU while idle and
   stops at once.
 - SQLite: ``PRAGMA data_version`` on a connection of its own, every ``interval`` seconds (0.1).
@@ -43,12 +44,14 @@ class ChangeFeed:
         on_change: Callable[[], None],
         *,
         interval: float = SQLITE_POLL_INTERVAL,
+        channel: str = CHANNEL,
         logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
     ) -> None:
         self.db = db
         self.log = logger or log
         self.on_change = on_change
         self.interval = interval
+        self.channel = channel
         self._stop = threading.Event()
         self._stop_r, self._stop_w = os.pipe()
         self._thread = threading.Thread(target=self._run, name="change-feed", daemon=True)
@@ -100,7 +103,7 @@ class ChangeFeed:
         pg = raw.driver_connection  # psycopg.Connection
         pg.rollback()
         pg.autocommit = True
-        pg.execute(f"LISTEN {CHANNEL}")
+        pg.execute(f"LISTEN {pg_identifier(self.channel)}")
         self.on_change()  # notifications sent while we were not listening are gone: poll once
         pgconn = pg.pgconn
         fd = pgconn.socket
@@ -120,6 +123,11 @@ class ChangeFeed:
                     # a notification that arrives meanwhile, so poll once afterwards.
                     pg.execute("SELECT 1")
                     self.on_change()
+
+
+def pg_identifier(name: str) -> str:
+    """A channel name quoted as a PostgreSQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def start_change_feed(db: Database, on_change: Callable[[], None]) -> ChangeFeed:

@@ -1,6 +1,7 @@
 """The items queue in the database: claim a batch with a lease, finish it fenced by the claim token.
 
-    store = ItemStore(Database(url))
+    store = ItemStore(Database(url))              # the items table; ItemStore(db, table=Note) for
+                                                  # any model with store.models.QueueItemMixin
     claim = store.claim_batch(worker="host:123:example_worker-0", limit=10, lease_seconds=60)
     landed = store.finish(claim, [Outcome.done(item.id, metadata) for item in claim.items])
     # or, going straight on: finish this batch and claim the next one in one transaction
@@ -15,6 +16,8 @@ Rules that keep work from being lost or done twice:
 - ``finish_and_claim`` is ``finish`` and ``claim_batch`` in one transaction (PostgreSQL: one
   statement, one commit; SQLite: one ``BEGIN IMMEDIATE``), with the same fencing and lease rules;
   ``release`` gives a claimed batch that was never started back as it was (attempt not counted).
+- A done outcome may also set the item's ``title`` and ``description`` (None keeps them), in the
+  same fenced write as its metadata.
 - ``requeue_expired`` gives items of dead or stalled workers back (or fails them once they have
   used up their attempts, so an item that kills its worker cannot kill workers forever).
 """
@@ -29,23 +32,50 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table, bindparam, func, inspect, select, text, update
+from sqlalchemy import JSON, Connection, String, Table, bindparam, func, inspect, select, text, update
 
 from store.db import Database
 from store.models import Item, ItemStatus, UTCDateTime
 
-items: Table = Item.__table__  # type: ignore[assignment]  # declared as FromClause; it is a Table
+QUEUE_COLUMNS = frozenset(
+    {"id", "title", "description", "status", "metadata", "attempts", "error", "available_at"}
+    | {"claimed_by", "claim_token", "lease_expires_at", "updated_at"}
+)
+CLAIMED_COLUMNS = ("id", "title", "description", "metadata", "attempts")  # what a claim reads
+ITEMS: Table = Item.__table__  # type: ignore[assignment]  # declared as FromClause; it is a Table
+items = ITEMS  # the name this module used before tables became a parameter
 LEASE_EXPIRED_ERROR = "lease expired: the worker holding the item stopped or stalled"
 
 
-def _finish_statement(**values: Any) -> Any:
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def notify_channel(table: Table) -> str:
+    """The PostgreSQL channel a table's new work is announced on (``items_pending`` for items)."""
+    return f"{table.name}_pending"
+
+
+def notify_trigger_sql(table_name: str) -> list[str]:
+    """PostgreSQL DDL that announces new work on ``<table>_pending`` (as migration 0002 does for
+    items), for the migration of a table of your own; without it an idle worker polls."""
+    function = f"{table_name}_notify_pending"
+    return [
+        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN PERFORM pg_notify('{table_name}_pending', ''); RETURN NULL; END $$",
+        f"CREATE TRIGGER {function} AFTER INSERT OR UPDATE OF status ON {table_name} "
+        f"FOR EACH ROW WHEN (NEW.status = 'pending') EXECUTE FUNCTION {function}()",
+    ]
+
+
+def _finish_statement(table: Table, **values: Any) -> Any:
     """UPDATE one claimed item, fenced: only while it is still ours (same token, still processing)."""
     return (
-        update(items)
+        update(table)
         .where(
-            items.c.id == bindparam("b_id"),
-            items.c.claim_token == bindparam("b_token"),
-            items.c.status == ItemStatus.PROCESSING,
+            table.c.id == bindparam("b_id"),
+            table.c.claim_token == bindparam("b_token"),
+            table.c.status == ItemStatus.PROCESSING,
         )
         .values(
             status=bindparam("b_status"),
@@ -59,43 +89,46 @@ def _finish_statement(**values: Any) -> Any:
     )
 
 
-_FINISH_DONE = _finish_statement(metadata=bindparam("b_metadata", type_=JSON()))
-_FINISH_OTHER = _finish_statement(available_at=bindparam("b_available_at", type_=UTCDateTime()))
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+def _finish_done_statement(table: Table) -> Any:
+    # None keeps a field as it was (SQL NULL, hence none_as_null for the JSON parameter).
+    return _finish_statement(
+        table,
+        metadata=func.coalesce(bindparam("b_metadata", type_=JSON(none_as_null=True)), table.c.metadata),
+        title=func.coalesce(bindparam("b_title", type_=String()), table.c.title),
+        description=func.coalesce(bindparam("b_description", type_=String()), table.c.description),
+    )
 
 
 # PostgreSQL finish: one statement for the whole batch, whatever the outcomes. The outcomes come
 # as one JSON array (one bind parameter, so the SQL text is the same for every batch and psycopg
 # prepares it once); fenced by id, claim token and status='processing' like every write about a
-# claimed item. Done: the new metadata, no error; retry/failed: the error and when it is due.
+# claimed item. Done: the new metadata, title and description (each kept when null), no error;
+# retry/failed: the error and when it is due. {table} is the quoted table name.
 _PG_OUTCOMES = (
-    "json_to_recordset(CAST(:outcomes AS json)) "
-    "AS v(id bigint, status text, metadata json, error text, available_at timestamptz)"
+    "json_to_recordset(CAST(:outcomes AS json)) AS v(id bigint, status text, metadata json, "
+    "title text, description text, error text, available_at timestamptz)"
 )
 _PG_FINISH_SET = (
-    "UPDATE items AS i SET status = v.status, "
-    "metadata = CASE WHEN v.status = 'done' THEN v.metadata ELSE i.metadata END, "
+    "UPDATE {table} AS i SET status = v.status, "
+    "metadata = CASE WHEN v.status = 'done' THEN COALESCE(v.metadata, i.metadata) ELSE i.metadata END, "
+    "title = COALESCE(v.title, i.title), description = COALESCE(v.description, i.description), "
     "error = v.error, available_at = COALESCE(v.available_at, i.available_at), "
     "claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL, updated_at = :now "
     f"FROM {_PG_OUTCOMES} "
     "WHERE i.id = v.id AND i.claim_token = :{token} AND i.status = 'processing' "
     "RETURNING i.id"
 )
-_PG_FINISH = text(_PG_FINISH_SET.format(token="token"))
 # Finish and claim the next batch in one statement (one round trip, one commit). The two parts
 # touch disjoint rows (ours are 'processing', the claim takes 'pending' ones) and both see the
 # statement's snapshot, so an item this finish sends back for a retry is not claimed again by it.
 # The batch size is written into the SQL (one statement per size, like the claim statement): a
 # LIMIT parameter would leave the plan of a prepared statement guessing how many rows it takes.
 _PG_FINISH_AND_CLAIM = (
-    f"WITH fin AS ({_PG_FINISH_SET.format(token='old_token')}), "
-    "claimed AS (UPDATE items SET status = 'processing', claimed_by = :worker, claim_token = :token, "
+    "WITH fin AS ({finish}), "
+    "claimed AS (UPDATE {table} SET status = 'processing', claimed_by = :worker, claim_token = :token, "
     "lease_expires_at = :expires, attempts = attempts + 1, updated_at = :now "
-    "WHERE id IN (SELECT id FROM items WHERE status = 'pending' AND available_at <= :now "
-    "ORDER BY status, id LIMIT %(limit)d FOR UPDATE SKIP LOCKED) "
+    "WHERE id IN (SELECT id FROM {table} WHERE status = 'pending' AND available_at <= :now "
+    "ORDER BY status, id LIMIT {limit} FOR UPDATE SKIP LOCKED) "
     "RETURNING id, title, description, metadata, attempts) "
     "SELECT 'finished' AS kind, id, NULL AS title, NULL AS description, CAST(NULL AS json) AS metadata, "
     "CAST(NULL AS integer) AS attempts FROM fin "
@@ -106,12 +139,22 @@ _PG_FINISH_AND_CLAIM = (
 def _outcomes_json(outcomes: Sequence[Outcome], now: datetime) -> str:
     return json.dumps(
         [
-            {"id": o.item_id, "status": o.status, "metadata": o.metadata, "error": None, "available_at": None}
+            {
+                "id": o.item_id,
+                "status": o.status,
+                "metadata": o.metadata,
+                "title": o.title,
+                "description": o.description,
+                "error": None,
+                "available_at": None,
+            }
             if o.status == ItemStatus.DONE
             else {
                 "id": o.item_id,
                 "status": o.status,
                 "metadata": None,
+                "title": None,
+                "description": None,
                 "error": o.error,
                 "available_at": (o.retry_at or now).isoformat(),
             }
@@ -149,17 +192,27 @@ def _claim_from_rows(rows: Sequence[Any], token: str, worker: str, expires: date
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one item: done (with its new metadata), retry later, or failed for good."""
+    """What became of one item: done (with what it changed: its metadata, title, description;
+    None keeps a field as it was), retry later, or failed for good."""
 
     item_id: int
     status: str
     metadata: dict[str, Any] | None = None
     error: str | None = None
     retry_at: datetime | None = field(default=None)
+    title: str | None = None
+    description: str | None = None
 
     @classmethod
-    def done(cls, item_id: int, metadata: dict[str, Any]) -> Outcome:
-        return cls(item_id, ItemStatus.DONE, metadata=metadata)
+    def done(
+        cls,
+        item_id: int,
+        metadata: dict[str, Any] | None = None,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+    ) -> Outcome:
+        return cls(item_id, ItemStatus.DONE, metadata=metadata, title=title, description=description)
 
     @classmethod
     def retry(cls, item_id: int, error: str, retry_at: datetime) -> Outcome:
@@ -171,12 +224,38 @@ class Outcome:
 
 
 class ItemStore:
-    """Queue operations on the items table, through ``store.db.Database``."""
+    """Queue operations on the items table (or ``table``: any table or model with the columns of
+    ``store.models.QueueItemMixin``), through ``store.db.Database``."""
 
-    def __init__(self, db: Database, *, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        table: Table | type[Any] | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.db = db
         self.now = now
+        self.table: Table = (
+            ITEMS if table is None else (table if isinstance(table, Table) else table.__table__)
+        )
+        missing = sorted(QUEUE_COLUMNS - set(self.table.c.keys()))
+        if missing:
+            raise ValueError(
+                f"table {self.table.name!r} lacks the queue's columns {', '.join(missing)} "
+                "(use store.models.QueueItemMixin)"
+            )
         self.is_postgres = db.url.get_backend_name() == "postgresql"
+        self.notify_channel = notify_channel(self.table)
+        self._finish_done = _finish_done_statement(self.table)
+        self._finish_other = _finish_statement(
+            self.table, available_at=bindparam("b_available_at", type_=UTCDateTime())
+        )
+        name = db.engine.dialect.identifier_preparer.format_table(self.table)
+        self._pg_finish = text(_PG_FINISH_SET.format(table=name, token="token"))
+        self._pg_finish_and_claim = _PG_FINISH_AND_CLAIM.replace(
+            "{finish}", _PG_FINISH_SET.format(table=name, token="old_token")
+        ).replace("{table}", name)
         self._claim_statements: dict[int, Any] = {}
         self._finish_and_claim_statements: dict[int, Any] = {}
         self._held: dict[bool, Connection] = {}  # PostgreSQL autocommit connections, by durability
@@ -235,7 +314,7 @@ class ItemStore:
     def schema_ready(self) -> bool:
         """True once the migrations have created the items table."""
         with self.db.engine.connect() as conn:
-            return inspect(conn).has_table("items")
+            return inspect(conn).has_table(self.table.name, schema=self.table.schema)
 
     def _claim_statement(self, limit: int) -> Any:
         # Built once per batch size with bind parameters: building Core statements per call
@@ -246,25 +325,25 @@ class ItemStore:
             # ORDER BY status, id: with status fixed that is id order, the order of the index
             # (status, id), so the oldest due items come straight from it (see _single).
             due = (
-                select(items.c.id)
-                .where(items.c.status == ItemStatus.PENDING, items.c.available_at <= now)
-                .order_by(items.c.status, items.c.id)
+                select(self.table.c.id)
+                .where(self.table.c.status == ItemStatus.PENDING, self.table.c.available_at <= now)
+                .order_by(self.table.c.status, self.table.c.id)
                 .limit(limit)
             )
             if self.is_postgres:
                 due = due.with_for_update(skip_locked=True)
             stmt = (
-                update(items)
-                .where(items.c.id.in_(due.scalar_subquery()))
+                update(self.table)
+                .where(self.table.c.id.in_(due.scalar_subquery()))
                 .values(
                     status=ItemStatus.PROCESSING,
                     claimed_by=bindparam("worker"),
                     claim_token=bindparam("token"),
                     lease_expires_at=bindparam("expires"),
-                    attempts=items.c.attempts + 1,
+                    attempts=self.table.c.attempts + 1,
                     updated_at=now,
                 )
-                .returning(items.c.id, items.c.title, items.c.description, items.c.metadata, items.c.attempts)
+                .returning(*(self.table.c[name] for name in CLAIMED_COLUMNS))
             )
             self._claim_statements[limit] = stmt
         return stmt
@@ -286,10 +365,10 @@ class ItemStore:
         """Extend the lease of the claim's items; the ids still held (others were taken over)."""
         expires = self.now() + timedelta(seconds=lease_seconds)
         stmt = (
-            update(items)
-            .where(items.c.claim_token == claim.token, items.c.status == ItemStatus.PROCESSING)
+            update(self.table)
+            .where(self.table.c.claim_token == claim.token, self.table.c.status == ItemStatus.PROCESSING)
             .values(lease_expires_at=expires)
-            .returning(items.c.id)
+            .returning(self.table.c.id)
         )
         with self._single(durable=False) as conn:
             return {row.id for row in conn.execute(stmt)}
@@ -302,7 +381,7 @@ class ItemStore:
         if self.is_postgres:
             params = {"outcomes": _outcomes_json(outcomes, now), "token": claim.token, "now": now}
             with self._single() as conn:
-                landed = {row.id for row in conn.execute(_PG_FINISH, params)}
+                landed = {row.id for row in conn.execute(self._pg_finish, params)}
         else:
             with self._write() as conn:
                 landed = self._finish_sqlite(conn, claim, outcomes, now)
@@ -331,7 +410,7 @@ class ItemStore:
             params.update(outcomes=_outcomes_json(outcomes, now), old_token=claim.token)
             stmt = self._finish_and_claim_statements.get(limit)
             if stmt is None:
-                stmt = text(_PG_FINISH_AND_CLAIM % {"limit": int(limit)})
+                stmt = text(self._pg_finish_and_claim.replace("{limit}", str(int(limit))))
                 self._finish_and_claim_statements[limit] = stmt
             with self._single() as conn:
                 rows = conn.execute(stmt, params).all()
@@ -345,45 +424,58 @@ class ItemStore:
             claimed, token, worker, expires
         )
 
-    def release(self, claim: Claim) -> list[int]:
-        """Give back a claimed batch none of whose items was started: pending again, due as before,
-        the claim's attempt not counted. Fenced like ``finish``; the ids given back."""
+    def release(self, claim: Claim, item_ids: Sequence[int] | None = None) -> list[int]:
+        """Give back claimed items that were never started (all of the claim's, or ``item_ids``):
+        pending again, due as before, the claim's attempt not counted. Fenced like ``finish``;
+        the ids given back."""
         now = self.now()
+        fence = [self.table.c.claim_token == claim.token, self.table.c.status == ItemStatus.PROCESSING]
+        if item_ids is not None:
+            if not item_ids:
+                return []
+            fence.append(self.table.c.id.in_(list(item_ids)))
         stmt = (
-            update(items)
-            .where(items.c.claim_token == claim.token, items.c.status == ItemStatus.PROCESSING)
+            update(self.table)
+            .where(*fence)
             .values(
                 status=ItemStatus.PENDING,
-                attempts=items.c.attempts - 1,
+                attempts=self.table.c.attempts - 1,
                 claimed_by=None,
                 claim_token=None,
                 lease_expires_at=None,
                 updated_at=now,
             )
-            .returning(items.c.id)
+            .returning(self.table.c.id)
         )
         # Not durable: a release lost in a server crash leaves the items leased, and they come back
         # when the lease runs out (with the attempt counted), as after a worker crash.
         with self._single(durable=False) as conn:
             return sorted(row.id for row in conn.execute(stmt))
 
-    @staticmethod
     def _finish_sqlite(
-        conn: Connection, claim: Claim, outcomes: Sequence[Outcome], now: datetime
+        self, conn: Connection, claim: Claim, outcomes: Sequence[Outcome], now: datetime
     ) -> set[int]:
         # The ids still ours: stable for the rest of this transaction, which holds the write lock
         # (BEGIN IMMEDIATE). Then one executemany per kind.
         held = set(
             conn.execute(
-                select(items.c.id).where(
-                    items.c.claim_token == claim.token, items.c.status == ItemStatus.PROCESSING
+                select(self.table.c.id).where(
+                    self.table.c.claim_token == claim.token, self.table.c.status == ItemStatus.PROCESSING
                 )
             ).scalars()
         )
         finished = [o for o in outcomes if o.item_id in held]
         base = {"b_token": claim.token, "b_now": now}
         done_rows = [
-            {**base, "b_id": o.item_id, "b_status": o.status, "b_error": None, "b_metadata": o.metadata}
+            {
+                **base,
+                "b_id": o.item_id,
+                "b_status": o.status,
+                "b_error": None,
+                "b_metadata": o.metadata,
+                "b_title": o.title,
+                "b_description": o.description,
+            }
             for o in finished
             if o.status == ItemStatus.DONE
         ]
@@ -399,24 +491,24 @@ class ItemStore:
             if o.status != ItemStatus.DONE
         ]
         if done_rows:
-            conn.execute(_FINISH_DONE, done_rows)
+            conn.execute(self._finish_done, done_rows)
         if other_rows:
-            conn.execute(_FINISH_OTHER, other_rows)
+            conn.execute(self._finish_other, other_rows)
         return {o.item_id for o in finished}
 
     def requeue_expired(self, *, max_attempts: int) -> tuple[int, int]:
         """Give back items whose lease ran out: (requeued, failed for having no attempts left)."""
         now = self.now()
-        expired = (items.c.status == ItemStatus.PROCESSING) & (items.c.lease_expires_at < now)
+        expired = (self.table.c.status == ItemStatus.PROCESSING) & (self.table.c.lease_expires_at < now)
         released = {"claimed_by": None, "claim_token": None, "lease_expires_at": None, "updated_at": now}
         with self._write() as conn:
             failed = conn.execute(
-                update(items)
-                .where(expired, items.c.attempts >= max_attempts)
+                update(self.table)
+                .where(expired, self.table.c.attempts >= max_attempts)
                 .values(status=ItemStatus.FAILED, error=LEASE_EXPIRED_ERROR, **released)
             ).rowcount
             requeued = conn.execute(
-                update(items)
+                update(self.table)
                 .where(expired)
                 .values(status=ItemStatus.PENDING, available_at=now, error=LEASE_EXPIRED_ERROR, **released)
             ).rowcount
@@ -425,13 +517,13 @@ class ItemStore:
     def seconds_until_due(self) -> float | None:
         """Seconds until the next retry becomes due or the next lease runs out; None if neither."""
         next_retry = (
-            select(func.min(items.c.available_at))
-            .where(items.c.status == ItemStatus.PENDING)
+            select(func.min(self.table.c.available_at))
+            .where(self.table.c.status == ItemStatus.PENDING)
             .scalar_subquery()
         )
         next_expiry = (
-            select(func.min(items.c.lease_expires_at))
-            .where(items.c.status == ItemStatus.PROCESSING)
+            select(func.min(self.table.c.lease_expires_at))
+            .where(self.table.c.status == ItemStatus.PROCESSING)
             .scalar_subquery()
         )
         with self.db.engine.connect() as conn:

@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
@@ -101,32 +101,59 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class Item(Base):
-    __tablename__ = "items"
-    __table_args__ = (
-        Index("ix_items_user_id_id", "user_id", "id"),
-        Index("ix_items_user_id_status_id", "user_id", "status", "id"),
-        Index("ix_items_status_id", "status", "id"),
-        Index("ix_items_claimable", "status", "available_at"),
-        NEVER_REUSE_IDS,
-    )
+class QueueItemMixin:
+    """The queue's columns: a table with them can be processed by ``workers.item_worker.ItemWorker``.
+
+        class Note(QueueItemMixin, Base):
+            __tablename__ = "notes"
+            body: Mapped[str] = mapped_column(Text, default="")   # your own columns besides
+
+    The types are spelled out, so the mixin works on a declarative base of your own too. A worker
+    may change ``title``, ``description`` and ``metadata`` under its lease; the other
+    columns are the queue's bookkeeping (``store.item_store.ItemStore`` writes them). The mixin
+    also declares the two indexes a claim needs (``ix_<table>_status_id``, ``ix_<table>_claimable``);
+    a model with ``__table_args__`` of its own lists them there too.
+    """
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default=ItemStatus.PENDING)
     # `metadata` is reserved by SQLAlchemy's declarative base; the column keeps the public name.
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
-    attempts: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     # Worker bookkeeping, never in the public schema.
-    available_at: Mapped[datetime] = mapped_column(default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(100), default=None)
     claim_token: Mapped[str | None] = mapped_column(String(64), default=None)
-    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (*queue_indexes(cls.__tablename__), NEVER_REUSE_IDS)  # type: ignore[attr-defined]
+
+
+def queue_indexes(table_name: str) -> tuple[Index, Index]:
+    """The indexes a claim walks: (status, id) for the oldest due items, (status, available_at)."""
+    return (
+        Index(f"ix_{table_name}_status_id", "status", "id"),
+        Index(f"ix_{table_name}_claimable", "status", "available_at"),
+    )
+
+
+class Item(QueueItemMixin, Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        Index("ix_items_user_id_id", "user_id", "id"),
+        Index("ix_items_user_id_status_id", "user_id", "status", "id"),
+        *queue_indexes("items"),
+        NEVER_REUSE_IDS,
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
 
 class IdempotencyRecord(Base):

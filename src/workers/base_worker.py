@@ -1,8 +1,7 @@
 """BaseWorker: the generic loop every background worker runs. A plain library (no database, no API).
 
     class MyWorker(BaseWorker):
-        def __init__(self, **kwargs):
-            super().__init__(worker_name="my_worker", **kwargs)
+        worker_name = "my_worker"   # names it in logs, claims and metrics
 
         def process_batch(self) -> int:
             return count            # items handled; 0 means "nothing to do"
@@ -10,14 +9,20 @@
     if __name__ == "__main__":
         sys.exit(MyWorker.main())   # --once, --health-port N|auto, --worker-id, ... (see --help)
 
+    code = MyWorker.run_cli(["--once"])   # the same from a library: returns the exit code
+
 The loop (modelled on rq's ``Worker.work``): ``on_startup()``, then until stopped: heartbeat,
 ``process_batch()``, then sleep — the active interval while batches find work, doubling up to the
 idle interval while they find none; an error goes to ``on_error()`` and the sleep becomes an
 exponential backoff with jitter, reset by the next good batch. ``finally``: ``on_shutdown()``.
+A ``process_batch()`` that returns anything but an int counts as a failed batch (a TypeError
+naming the method and the value goes through ``on_error()`` and the backoff).
 
 Every sleep ends at once on ``stop()``, on a signal, or on ``wake()`` (used by database listeners
 to say "new work"). The first SIGTERM/SIGINT is a warm stop: the current batch finishes,
-``on_shutdown()`` runs and the process exits 0. A second is a cold stop: exit at once with
+``on_shutdown()`` runs and the process exits 0. A long batch checks ``stop_overdue`` (true once
+``stop_timeout``, WORKER_STOP_TIMEOUT, has passed since the stop) to give back work it has not
+started. A second is a cold stop: exit at once with
 128 + the signal number; claimed work comes back to others when its lease expires.
 """
 
@@ -75,26 +80,39 @@ def non_negative_seconds(value: str) -> float:
     return number
 
 
-def _module_name(cls: type) -> str:
-    # Under `python -m workers.example_worker` the class lives in __main__; its spec has the name.
-    spec = getattr(sys.modules.get(cls.__module__), "__spec__", None)
-    return spec.name if spec is not None else cls.__module__
+def program_name() -> str:
+    """How this process was started, for ``--help``: ``python -m pkg.mod``, ``python my_worker.py``
+    or a console script's name."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        name = spec.name.removesuffix(".__main__")
+        return f"python -m {name}"
+    script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "worker"
+    return f"python {script}" if script.endswith(".py") else script
+
+
+# Libraries whose INFO lines would drown a worker's log (httpx logs every request, idle polls too).
+QUIET_LOGGERS = ("httpx", "httpcore")
 
 
 class BaseWorker(ABC):
     """The loop, signals, backoff and health server; subclasses implement ``process_batch()``.
 
-    Keyword options (each defaults to the matching setting in ``config``): ``worker_id``,
+    A subclass names itself with the class attribute ``worker_name`` (or the ``worker_name``
+    argument). Keyword options (each defaults to the matching setting in ``config``): ``worker_id``,
     ``settings``, ``idle_interval``, ``active_interval``, ``stall_seconds``, ``backoff_min``,
-    ``backoff_max``, ``health_port`` (int, ``"auto"`` = WORKER_HEALTH_PORT + worker id, 0 = any
-    free port, None = no server), ``health_host``, ``once``. For tests: ``clock`` (monotonic
-    seconds), ``sleep`` (``sleep(seconds) -> woken_early``), ``rng`` (a ``random.Random`` for the
-    backoff jitter), ``handle_signals`` (False leaves the process's signal handlers alone).
+    ``backoff_max``, ``stop_timeout``, ``health_port`` (int, ``"auto"`` = WORKER_HEALTH_PORT +
+    worker id, 0 = any free port, None = no server), ``health_host``, ``once``. For tests:
+    ``clock`` (monotonic seconds), ``sleep`` (``sleep(seconds) -> woken_early``), ``rng`` (a
+    ``random.Random`` for the backoff jitter), ``handle_signals`` (False leaves the process's
+    signal handlers alone).
     """
+
+    worker_name: str = "worker"
 
     def __init__(
         self,
-        worker_name: str = "worker",
+        worker_name: str | None = None,
         *,
         worker_id: int = 0,
         settings: Settings | None = None,
@@ -103,6 +121,7 @@ class BaseWorker(ABC):
         stall_seconds: float | None = None,
         backoff_min: float | None = None,
         backoff_max: float | None = None,
+        stop_timeout: float | None = None,
         health_port: int | str | None = None,
         health_host: str | None = None,
         once: bool = False,
@@ -113,12 +132,16 @@ class BaseWorker(ABC):
     ) -> None:
         self.settings = settings or get_settings()
         s = self.settings
+        worker_name = worker_name or type(self).worker_name
         self.worker_name = worker_name
         self.worker_id = int(worker_id)
         self.idle_interval = s.WORKER_IDLE_INTERVAL if idle_interval is None else idle_interval
         self.active_interval = s.WORKER_ACTIVE_INTERVAL if active_interval is None else active_interval
         if self.idle_interval < 0 or self.active_interval < 0:
             raise WorkerError("idle and active intervals must not be negative")
+        self.stop_timeout = s.WORKER_STOP_TIMEOUT if stop_timeout is None else stop_timeout
+        if self.stop_timeout < 0:
+            raise WorkerError("the stop timeout must not be negative")
         self.once = once
         self.clock = clock
         self.backoff = Backoff(
@@ -144,6 +167,7 @@ class BaseWorker(ABC):
         self._wakeup = Wakeup()
         self._sleep = sleep or self._wakeup.wait
         self._stop_requested = False
+        self._stop_requested_at: float | None = None
         self._stop_reason = ""
         self._running = False
         self._shut_down = False
@@ -173,8 +197,17 @@ class BaseWorker(ABC):
     def stop_requested(self) -> bool:
         return self._stop_requested
 
+    @property
+    def stop_overdue(self) -> bool:
+        """True once ``stop_timeout`` seconds have passed since a warm stop was requested: a batch
+        gives back the work it has not started (the item in progress still finishes)."""
+        at = self._stop_requested_at
+        return at is not None and self.clock() - at >= self.stop_timeout
+
     def stop(self) -> None:
         """Warm stop: the loop finishes its batch and exits. Safe from any thread."""
+        if self._stop_requested_at is None:
+            self._stop_requested_at = self.clock()
         self._stop_requested = True
         self._stop_reason = self._stop_reason or "stop()"
         if self._running:
@@ -235,6 +268,11 @@ class BaseWorker(ABC):
             started = self.clock()
             try:
                 processed = self.process_batch()
+                if not isinstance(processed, int) or isinstance(processed, bool):
+                    raise TypeError(
+                        f"{type(self).__name__}.process_batch() must return an int (the number of "
+                        f"items handled, 0 for none), it returned {processed!r}"
+                    )
             except Exception as exc:  # noqa: BLE001 - any batch error: report, back off, go on
                 self.status.record_error(exc, self.clock() - started)
                 self._call_on_error(exc)
@@ -318,6 +356,7 @@ class BaseWorker(ABC):
         if self._stop_requested:
             os.write(2, f"[{self.worker_name}-{self.worker_id}] second {name}: cold stop\n".encode())
             os._exit(128 + signum)
+        self._stop_requested_at = self.clock()
         self._stop_requested = True
         self._stop_reason = f"warm stop on {name}"
         self.status.state = DRAINING
@@ -342,10 +381,11 @@ class BaseWorker(ABC):
     @classmethod
     def build_parser(cls) -> argparse.ArgumentParser:
         parser = argparse.ArgumentParser(
-            prog=f"python -m {_module_name(cls)}",
+            prog=program_name(),
             description=(cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None,
             epilog="Settings come from the environment and .env (see config/config.py); flags win. "
-            "SIGTERM/SIGINT: warm stop (finish the batch, exit 0); a second one: exit at once.",
+            "SIGTERM/SIGINT: warm stop (finish the batch, exit 0; work not started by "
+            "WORKER_STOP_TIMEOUT is given back); a second one: exit at once.",
         )
         parser.add_argument(
             "--worker-id",
@@ -389,9 +429,13 @@ class BaseWorker(ABC):
         return parser
 
     @classmethod
-    def main(cls, argv: list[str] | None = None) -> int:
-        """Parse flags, configure logging, run; returns the exit code (2 for bad settings)."""
-        args = cls.build_parser().parse_args(argv)
+    def run_cli(cls, argv: list[str] | None = None) -> int:
+        """Parse flags, configure logging, run the worker; the exit code (2 for bad flags or
+        settings). For library users and tests: it returns, and leaves the process running."""
+        try:
+            args = cls.build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help (0) or a bad flag (2, after argparse's one-line message)
+            return exc.code if isinstance(exc.code, int) else 2
         try:
             settings = get_settings()
         except ConfigError as exc:
@@ -408,14 +452,21 @@ class BaseWorker(ABC):
             format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
         )
         logging.getLogger("workers").setLevel(level)
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
         try:
             worker = cls(
                 settings=settings, **{k: v for k, v in cls.options_from_args(args).items() if v is not None}
             )
-            code = worker.run()
+            return worker.run()
         except WorkerError as exc:
-            logging.getLogger(f"workers.{cls.__name__}").error("%s", exc)
+            logging.getLogger(f"workers.{cls.worker_name}").error("%s", exc)
             return 2
+
+    @classmethod
+    def main(cls, argv: list[str] | None = None) -> int:
+        """``run_cli()``, then end the process with its exit code: for ``if __name__ == "__main__"``."""
+        code = cls.run_cli(argv)
         # The worker has shut down cleanly (connections closed, threads joined, logs written).
         # Tearing down the interpreter's modules would only add up to a second before a stop
         # completes (measured under load); exit now instead.

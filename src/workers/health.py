@@ -10,6 +10,9 @@ long batch never blocks a probe. Endpoints:
   work yet (``not_ready_reason``).
 - ``GET /metrics``: Prometheus text from a per-worker ``CollectorRegistry``.
 
+``HEAD`` answers like ``GET`` without the body (probes that send HEAD work); any other method is
+405 with ``Allow: GET, HEAD``.
+
     status = HealthStatus("example_worker", 0, stall_seconds=120)
     server = HealthServer(status, host="127.0.0.1", port=8090).start()
     ...
@@ -171,8 +174,34 @@ class _StatusCollector(Collector):
         yield state
 
 
+ALLOWED_METHODS = "GET, HEAD"
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _HealthHTTPServer
+    _with_body = True
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server looks up do_<METHOD> and answers 501 when it is missing; every method but
+        # GET and HEAD is one this server knows and refuses: 405 with Allow.
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
+
+    def _method_not_allowed(self) -> None:
+        body = {
+            "error": {
+                "code": "method_not_allowed",
+                "message": f"{self.command} is not allowed here; use {ALLOWED_METHODS}",
+                "details": [],
+            }
+        }
+        self.close_connection = True  # a body the client may have sent is left unread
+        self._json(405, body, headers={"Allow": ALLOWED_METHODS})
+
+    def do_HEAD(self) -> None:  # noqa: N802 - the http.server protocol
+        self._with_body = False
+        self.do_GET()
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
         status = self.server.status
@@ -188,16 +217,19 @@ class _Handler(BaseHTTPRequestHandler):
                 404, {"error": {"code": "not_found", "message": f"no such path: {path}", "details": []}}
             )
 
-    def _json(self, code: int, body: dict[str, Any]) -> None:
-        self._send(code, "application/json", json.dumps(body).encode())
+    def _json(self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        self._send(code, "application/json", json.dumps(body).encode(), headers)
 
-    def _send(self, code: int, content_type: str, body: bytes) -> None:
+    def _send(self, code: int, content_type: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        if self._with_body:
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("%s %s", self.address_string(), format % args)

@@ -96,7 +96,7 @@ class ItemsDatabase:
 
 
 class WorkerProcess:
-    """``python -m workers.example_worker`` as a real process, with its health port and log file."""
+    """``python -m workers.example_worker`` (or ``module``) as a real process: health port, log file."""
 
     def __init__(
         self,
@@ -107,6 +107,7 @@ class WorkerProcess:
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
         health: bool = True,
+        module: str = "workers.example_worker",
     ) -> None:
         self.home = home
         self.worker_id = worker_id
@@ -126,7 +127,7 @@ class WorkerProcess:
         self.args = [
             sys.executable,
             "-m",
-            "workers.example_worker",
+            module,
             "--worker-id",
             str(worker_id),
             *(["--health-port", str(self.port)] if health else []),

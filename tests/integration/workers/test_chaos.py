@@ -1,46 +1,62 @@
 """Chaos: three workers on 2,000 items, one of them SIGKILLed again and again and restarted.
 
 At the end every item is done, its result written exactly once (by the claim that finished it),
-attempts within the limit, nothing lost and nothing left processing.
+attempts within the limit, nothing lost and nothing left processing. Twice: ``ExampleWorker`` on
+the items table, and a test-only worker that changes titles on a table of its own (``notes``).
 """
 
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
 from store.models import ItemStatus
+from tests.integration.workers.notes import NotesDatabase, suffix_counts
 from tests.integration.workers.support import ItemsDatabase, WorkerProcess, completions
 from tests.support.wait import wait_until
 
 ITEMS = 2000
 KILLS = 4
+ENV = {
+    "WORKER_SIMULATED_WORK": "0.01",
+    "WORKER_BATCH_SIZE": "10",
+    "WORKER_LEASE_SECONDS": "1.5",
+    "WORKER_MAX_RETRIES": str(KILLS + 2),
+    "WORKER_IDLE_INTERVAL": "0.5",
+}
 
 
-def test_sigkill_loses_nothing_and_does_nothing_twice(items_db: ItemsDatabase, tmp_path: Path) -> None:
-    items_db.add_items(ITEMS)
-    env = {
-        "WORKER_SIMULATED_WORK": "0.01",
-        "WORKER_BATCH_SIZE": "10",
-        "WORKER_LEASE_SECONDS": "1.5",
-        "WORKER_MAX_RETRIES": str(KILLS + 2),
-        "WORKER_IDLE_INTERVAL": "0.5",
-    }
-    args = ["--log-level", "DEBUG"]
-    steady = [WorkerProcess(tmp_path, items_db.url, worker_id=n, env=env, args=args) for n in (0, 1)]
+class Queue(Protocol):
+    url: str
+
+    def counts(self) -> dict[str, int]: ...
+    def held_by(self, pid: int) -> int: ...
+
+
+def run_chaos(queue: Queue, tmp_path: Path, module: str) -> tuple[list[WorkerProcess], int]:
+    """Two steady workers and a victim killed KILLS times while it holds items; all done at the end."""
+
+    def worker(n: int) -> WorkerProcess:
+        return WorkerProcess(
+            tmp_path, queue.url, worker_id=n, env=ENV, args=["--log-level", "DEBUG"], module=module
+        )
+
+    steady = [worker(0), worker(1)]
     victims: list[WorkerProcess] = []
     kills = 0
     try:
-        for worker in steady:
-            worker.start()
+        for process in steady:
+            process.start()
         for _ in range(KILLS):
-            victim = WorkerProcess(tmp_path, items_db.url, worker_id=2, env=env, args=args).start()
+            victim = worker(2).start()
             victims.append(victim)
             assert victim.process is not None
             pid = victim.process.pid
             # Kill it while it holds claimed items.
             held = wait_until(
-                lambda: items_db.held_by(pid) or not items_db.counts().get(ItemStatus.PENDING),  # noqa: B023
+                lambda: queue.held_by(pid) or not queue.counts().get(ItemStatus.PENDING),  # noqa: B023
                 timeout=30,
                 message=lambda: f"victim holding items; log:\n{victim.log_tail()}",  # noqa: B023
             )
@@ -49,24 +65,53 @@ def test_sigkill_loses_nothing_and_does_nothing_twice(items_db: ItemsDatabase, t
             if held is True:
                 break  # nothing pending any more
             kills += 1
-        victims.append(WorkerProcess(tmp_path, items_db.url, worker_id=2, env=env, args=args).start())
+        victims.append(worker(2).start())
         wait_until(
-            lambda: items_db.counts() == {ItemStatus.DONE: ITEMS},
+            lambda: queue.counts() == {ItemStatus.DONE: ITEMS},
             timeout=90,
-            message=lambda: f"all done: {items_db.counts()}",
+            message=lambda: f"all done: {queue.counts()}",
         )
     finally:
-        for worker in steady + victims:
-            worker.stop()
-    items = items_db.items()
-    assert len(items) == ITEMS
-    assert all(item.status == ItemStatus.DONE and item.claim_token is None for item in items)
-    assert max(item.attempts for item in items) <= 1 + KILLS
-    # The result in metadata comes from the claim that finished the item, the last one.
-    assert all(item.metadata_["result"]["attempt"] == item.attempts for item in items)
+        for process in steady + victims:
+            process.stop()
+    return steady + victims, kills
+
+
+def check_logs(workers: list[WorkerProcess], kills: int) -> None:
     # No item was finished twice: every "item N done" line (logged after the commit) is unique.
-    finished = completions([w.log_text() for w in steady + victims])
+    finished = completions([w.log_text() for w in workers])
     assert finished and max(finished.values()) == 1
     assert len(finished) >= ITEMS - 10 * KILLS  # a kill may land between commit and log line
     assert kills >= 2
-    assert sum(item.attempts > 1 for item in items) >= kills  # each kill took items from the victim
+
+
+def check_rows(rows: list[Any], kills: int, written_by_last_claim: Callable[[Any], bool]) -> None:
+    assert len(rows) == ITEMS  # none lost
+    assert all(row.status == ItemStatus.DONE and row.claim_token is None for row in rows)  # none stuck
+    assert max(row.attempts for row in rows) <= 1 + KILLS
+    assert all(written_by_last_claim(row) for row in rows)
+    assert sum(row.attempts > 1 for row in rows) >= kills  # each kill took items from the victim
+
+
+def test_sigkill_loses_nothing_and_does_nothing_twice(items_db: ItemsDatabase, tmp_path: Path) -> None:
+    items_db.add_items(ITEMS)
+    workers, kills = run_chaos(items_db, tmp_path, "workers.example_worker")
+    check_logs(workers, kills)
+    # The result in metadata comes from the claim that finished the item, the last one.
+    check_rows(items_db.items(), kills, lambda item: item.metadata_["result"]["attempt"] == item.attempts)
+
+
+def test_a_title_changing_worker_on_its_own_table_loses_nothing_either(
+    database_url: str, tmp_path: Path
+) -> None:
+    notes_db = NotesDatabase(database_url)
+    try:
+        notes_db.add_notes(ITEMS)
+        workers, kills = run_chaos(notes_db, tmp_path, "tests.integration.workers.notes")
+        check_logs(workers, kills)
+        notes = notes_db.notes()
+        # Each title changed exactly once, by the claim that finished the note (the last one).
+        assert set(suffix_counts(notes).values()) == {1}
+        check_rows(notes, kills, lambda note: note.title.endswith(f" [titled by attempt {note.attempts}]"))
+    finally:
+        notes_db.close()

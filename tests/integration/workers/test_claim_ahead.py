@@ -14,6 +14,7 @@ from store.item_store import Claim, ClaimedItem, ItemStore
 from store.models import ItemStatus
 from tests.integration.workers.support import ItemsDatabase
 from workers import ExampleWorker
+from workers.item_worker import ItemResult
 
 MakeWorker = Callable[..., ExampleWorker]
 
@@ -81,7 +82,7 @@ def test_going_straight_on_claims_the_next_batch_with_the_finish(
 ) -> None:
     items_db.add_items(5)
     worker = make_worker()
-    calls = spy(worker._item_store(), monkeypatch)
+    calls = spy(worker.store, monkeypatch)
     assert worker.process_batch() == 2
     # The finish claimed the next batch: it is held, not yet started.
     assert states(items_db) == [("done", 1)] * 2 + [("processing", 1)] * 2 + [("pending", 0)]
@@ -99,7 +100,7 @@ def test_a_stop_during_the_finish_gives_the_next_batch_back(
     """The stop (a SIGTERM, say) lands while finish_and_claim is on its round trip."""
     items_db.add_items(6)
     worker = make_worker()
-    calls = spy(worker._item_store(), monkeypatch, after=worker.stop)
+    calls = spy(worker.store, monkeypatch, after=worker.stop)
     assert worker.run() == 0
     assert calls == ["finish_and_claim"]
     # The batch in flight finished; the one claimed with it went back untouched, attempts and all.
@@ -112,12 +113,12 @@ def test_a_stop_before_the_finish_claims_nothing_new(
 ) -> None:
     items_db.add_items(6)
     worker = make_worker()
-    store = worker._item_store()
+    store = worker.store
     calls = spy(store, monkeypatch)
 
-    def process_item(item: ClaimedItem) -> dict[str, Any]:
+    def process_item(item: ClaimedItem) -> ItemResult:
         worker.stop()  # a warm stop mid-batch: the batch finishes, nothing new is claimed
-        return {"seen": item.id}
+        return ItemResult(metadata={"seen": item.id})
 
     monkeypatch.setattr(worker, "process_item", process_item)
     assert worker.run() == 0
@@ -141,7 +142,7 @@ def test_once_does_one_batch_and_claims_nothing_more(
 ) -> None:
     items_db.add_items(5)
     worker = make_worker(once=True)
-    calls = spy(worker._item_store(), monkeypatch)
+    calls = spy(worker.store, monkeypatch)
     assert worker.run() == 0
     assert calls == ["finish"]
     assert states(items_db) == [("done", 1)] * 2 + [("pending", 0)] * 3
@@ -153,7 +154,7 @@ def test_a_pause_between_batches_claims_after_the_pause(
     items_db.add_items(3)
     worker = make_worker()
     worker.active_interval = 0.5  # claimed items would wait out the sleep: no claim ahead
-    calls = spy(worker._item_store(), monkeypatch)
+    calls = spy(worker.store, monkeypatch)
     assert worker.process_batch() == 2
     assert states(items_db) == [("done", 1)] * 2 + [("pending", 0)]
     worker.stop()

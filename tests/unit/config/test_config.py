@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,25 @@ def test_problems_is_a_list_other_tools_can_use(tmp_path: Path) -> None:
         load(environ={"APP_HOME": str(tmp_path), "APP_ENV": "production", "JWT_SECRET": "short"})
     )
     assert len(found) == 1 and "JWT_SECRET is 5 bytes" in found[0]
+
+
+def test_config_check_compares_the_worker_stop_timeout_with_stopwaitsecs(tmp_path: Path) -> None:
+    env = {**os.environ, "APP_HOME": str(tmp_path)}
+    check = [sys.executable, "-m", "config", "check"]
+    ok = subprocess.run(check, env=env, capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0 and ok.stdout.strip().startswith("configuration OK"), ok.stderr
+    env["WORKER_STOP_TIMEOUT"] = "45"
+    bad = subprocess.run(check, env=env, capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2
+    assert "WORKER_STOP_TIMEOUT=45 is not well under stopwaitsecs=60 of [program:worker]" in bad.stderr
+    assert "workers.conf" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_program_without_stopwaitsecs_is_held_to_supervisords_default(tmp_path: Path) -> None:
+    from config.config import worker_stop_problems
+
+    conf = tmp_path / "workers.conf"
+    conf.write_text("[program:worker]\ncommand = %(here)s/run\n")
+    assert worker_stop_problems(load({"WORKER_STOP_TIMEOUT": "5"}, environ={}), conf) == []
+    [problem] = worker_stop_problems(load({"WORKER_STOP_TIMEOUT": "6"}, environ={}), conf)
+    assert "stopwaitsecs=10" in problem

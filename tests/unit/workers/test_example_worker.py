@@ -10,7 +10,7 @@ import pytest
 from config import config
 from tests.integration.workers.support import ItemsDatabase
 from workers import ExampleWorker
-from workers.example_worker import SCHEMA_MISSING, text_stats
+from workers.example_worker import text_stats
 
 
 @pytest.fixture
@@ -49,7 +49,9 @@ def test_worker_with_items(home_with_items: ItemsDatabase) -> None:
 def test_without_migrations_a_batch_handles_nothing_and_says_why(fresh_home: Path) -> None:
     worker = ExampleWorker(worker_id=0)
     assert worker.process_batch() == 0
-    assert worker.status.not_ready_reason == SCHEMA_MISSING
+    assert worker.status.not_ready_reason == (
+        "the items table does not exist yet: run the migrations (the API runs them at start)"
+    )
     worker.stop()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -135,3 +136,36 @@ def test_a_retry_after_errors_is_not_ready_until_a_batch_succeeds(
     assert codes(url) == (200, 200, 503)
     status.record_batch(0, 0.01)
     assert codes(url) == (200, 200, 200)
+
+
+def _raw(url: str, request: bytes) -> bytes:
+    """Send a raw request and read until the server closes (HTTP/1.0): every byte it wrote."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(request)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("path", ["/health", "/livez", "/readyz", "/metrics", "/nope"])
+def test_head_answers_like_get_without_a_body(probe: tuple[HealthStatus, FakeClock, str], path: str) -> None:
+    _, _, url = probe
+    get = httpx.get(url + path, timeout=2)
+    raw = _raw(url, f"HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert body == b""
+    status_line, *header_lines = head.decode().split("\r\n")
+    assert int(status_line.split()[1]) == get.status_code
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    assert headers["Content-Type"] == get.headers["content-type"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
+def test_other_methods_are_405_with_allow(probe: tuple[HealthStatus, FakeClock, str], method: str) -> None:
+    _, _, url = probe
+    response = httpx.request(method, url + "/health", content=b"{}", timeout=2)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+    assert response.json()["error"]["code"] == "method_not_allowed"

@@ -1,0 +1,341 @@
+"""ItemWorker: the item pipeline as a library. Implement ``process_item``; the base does the rest.
+
+    class Shouter(ItemWorker):
+        worker_name = "shouter"
+
+        def process_item(self, item: ClaimedItem) -> ItemResult:
+            return ItemResult(title=item.title.upper(), metadata={**item.metadata, "shouted": True})
+
+    if __name__ == "__main__":
+        sys.exit(Shouter.main())     # --batch-size, --lease-seconds, ... besides BaseWorker's flags
+
+What the base owns, on the items table or on any table of ``store.models.QueueItemMixin``
+(``model = Note``):
+
+- each batch claims up to WORKER_BATCH_SIZE due items with a lease (WORKER_LEASE_SECONDS) and a
+  claim token, renews the lease at half-time while it works, and writes what ``process_item``
+  returned (title, description, metadata; None keeps a field) fenced by the token, so a worker
+  that lost its lease writes nothing;
+- ``process_item`` raising puts the item back to ``pending`` with its ``error``, due again after
+  an exponential backoff (BACKOFF_MIN_DELAY .. BACKOFF_MAX_DELAY); after WORKER_MAX_RETRIES
+  attempts it is ``failed`` for good. Returning anything but an ``ItemResult`` (or None: done,
+  nothing changed) counts as raising, with a message saying so;
+- while the loop goes straight on (WORKER_ACTIVE_INTERVAL 0, not ``--once``, no stop requested),
+  writing a batch's outcomes and claiming the next batch are one transaction; a stop that
+  arrives meanwhile gives that claim back untouched;
+- items of workers that died are requeued when their lease runs out (or failed, once their
+  attempts are used up);
+- a warm stop (first SIGTERM) lets the batch go on for WORKER_STOP_TIMEOUT seconds; then the
+  items not started yet are given back untouched (pending, attempt not counted) and the item in
+  progress finishes;
+- an idle worker is woken by PostgreSQL LISTEN/NOTIFY (``<table>_pending``) or SQLite's
+  ``PRAGMA data_version`` (``store.change_feed``), with polling as fallback;
+- the worker does not run migrations: until its table exists a batch handles nothing and
+  ``/readyz`` answers 503 saying why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+from abc import abstractmethod
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Table
+
+from store.change_feed import ChangeFeed
+from store.db import Database
+from store.item_store import Claim, ClaimedItem, ItemStore, Outcome, utcnow
+from workers.backoff import backoff_delay
+from workers.base_worker import BaseWorker, WorkerError, non_negative_seconds
+
+__all__ = ["ClaimedItem", "ItemResult", "ItemWorker"]
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What ``process_item`` made of an item; each field left None keeps the item's value.
+    ``metadata`` replaces the item's metadata as a whole (spread ``item.metadata`` to keep it)."""
+
+    title: str | None = None
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class ItemWorker(BaseWorker):
+    """Processes queued items one by one through ``process_item``; see the module docstring.
+
+    Class attributes: ``worker_name``, ``model`` (a model or Table with the queue's columns;
+    None = the items table). Options besides BaseWorker's (each defaults to config):
+    ``batch_size``, ``lease_seconds``, ``max_retries``, ``database_url``; ``database`` to share a
+    ``store.db.Database``.
+    """
+
+    worker_name = "item_worker"
+    model: type[Any] | Table | None = None
+
+    def __init__(
+        self,
+        *,
+        batch_size: int | None = None,
+        lease_seconds: float | None = None,
+        max_retries: int | None = None,
+        database_url: str | None = None,
+        database: Database | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        s = self.settings
+        self.batch_size = s.WORKER_BATCH_SIZE if batch_size is None else batch_size
+        self.lease_seconds = s.WORKER_LEASE_SECONDS if lease_seconds is None else lease_seconds
+        self.max_retries = s.WORKER_MAX_RETRIES if max_retries is None else max_retries
+        self.database_url = database_url or s.DATABASE_URL
+        if self.batch_size < 1 or self.max_retries < 1:
+            raise WorkerError("batch size and max retries must be at least 1")
+        self.label = f"{socket.gethostname()}:{os.getpid()}:{self.worker_name}-{self.worker_id}"
+        self._db = database
+        self._owns_db = database is None
+        self._store: ItemStore | None = None
+        self._feed: ChangeFeed | None = None
+        self._schema_ready = False
+        self._want_feed = False  # set by on_startup: a bare process_batch() call starts no thread
+        self._next_requeue = 0.0
+        # The batch claimed together with the last finish, and when (self.clock()) it was claimed.
+        self._next_claim: tuple[Claim, float] | None = None
+
+    # ----- the subclass's part -------------------------------------------------------------
+    @abstractmethod
+    def process_item(self, item: ClaimedItem) -> ItemResult | None:
+        """The work on one item (under its lease): what to write, or None for "done, unchanged".
+        Raise to have it retried, then failed after WORKER_MAX_RETRIES attempts."""
+
+    # ----- lifecycle -----------------------------------------------------------------------
+    def on_startup(self) -> None:
+        # The change feed starts with the first batch that reaches the database: while it is
+        # down, batches raise and the loop backs off (and says so in /readyz).
+        self._want_feed = True
+
+    def on_shutdown(self) -> None:
+        self._release_next_claim()
+        if self._feed is not None:
+            self._feed.stop()
+            self._feed = None
+        if self._store is not None:
+            self._store.close()
+        if self._db is not None and self._owns_db:
+            self._db.dispose()
+
+    @property
+    def store(self) -> ItemStore:
+        """The queue's storage (created on first use; no connection until a query)."""
+        if self._store is None:
+            if self._db is None:
+                self._db = Database(
+                    self.database_url,
+                    pool_size=self.settings.DB_POOL_SIZE,
+                    max_overflow=self.settings.DB_MAX_OVERFLOW,
+                    application_name=f"{self.worker_name}-{self.worker_id}",
+                )
+            self._store = ItemStore(self._db, table=self.model)
+        return self._store
+
+    def schema_missing_reason(self) -> str:
+        return (
+            f"the {self.store.table.name} table does not exist yet: run the migrations "
+            "(the API runs them at start)"
+        )
+
+    # ----- one batch -----------------------------------------------------------------------
+    def process_batch(self) -> int:
+        store = self.store
+        if not self._schema_ready:
+            if not store.schema_ready():
+                reason = self.schema_missing_reason()
+                if self.status.not_ready_reason != reason:
+                    self.log.warning("waiting: %s", reason)
+                self.status.not_ready_reason = reason
+                return 0
+            self._schema_ready = True
+            self.status.not_ready_reason = None
+        if self._want_feed and self._feed is None:
+            self._feed = ChangeFeed(
+                store.db, self.wake, channel=store.notify_channel, logger=self.log
+            ).start()
+        self._requeue_expired(store)
+        if self._next_claim is not None:
+            (claim, claimed_at), self._next_claim = self._next_claim, None
+        else:
+            claimed_at = self.clock()
+            next_claim = store.claim_batch(
+                worker=self.label, limit=self.batch_size, lease_seconds=self.lease_seconds
+            )
+            if next_claim is None:
+                self._next_requeue = 0.0  # idle: look for dead workers' items on the next pass
+                due = store.seconds_until_due()
+                if due is not None:
+                    self.request_wakeup(due + 0.05)
+                return 0
+            claim = next_claim
+        outcomes = self._process_claim(store, claim, claimed_at)
+        landed = set(self._finish(store, claim, outcomes))
+        for outcome in outcomes:
+            if outcome.item_id in landed:
+                self.log.debug("item %d %s", outcome.item_id, outcome.status)
+            else:
+                self.log.warning("item %d: lease lost to another worker; result dropped", outcome.item_id)
+        return len(outcomes)
+
+    def _claims_ahead(self) -> bool:
+        """Claim the next batch in the finish's transaction? Only when the loop goes straight on
+        to it: never for ``--once`` or after a stop request, and not when a pause between
+        batches would leave claimed items waiting out the sleep."""
+        return not self.once and not self.stop_requested and self.active_interval == 0
+
+    def _finish(self, store: ItemStore, claim: Claim, outcomes: list[Outcome]) -> list[int]:
+        # No outcomes (every item's lease was lost): this batch counts as empty and the loop may
+        # pause, so the next batch is claimed when it starts, not now.
+        if not outcomes or not self._claims_ahead():
+            return store.finish(claim, outcomes)
+        claimed_at = self.clock()
+        landed, next_claim = store.finish_and_claim(
+            claim, outcomes, worker=self.label, limit=self.batch_size, lease_seconds=self.lease_seconds
+        )
+        if next_claim is not None:
+            self._next_claim = (next_claim, claimed_at)
+            if self.stop_requested:  # the stop came during the round trip: claim nothing new
+                self._release_next_claim()
+        return landed
+
+    def _release_next_claim(self) -> None:
+        """Give back a batch claimed ahead and never started (a stop came before its turn)."""
+        if self._next_claim is None or self._store is None:
+            return
+        claim, _ = self._next_claim
+        self._next_claim = None
+        self._release(claim, None, "claimed ahead")
+
+    def _release(self, claim: Claim, item_ids: list[int] | None, what: str) -> None:
+        try:
+            released = self.store.release(claim, item_ids)
+        except Exception as exc:  # noqa: BLE001 - the lease brings the items back anyway
+            self.log.warning(
+                "could not give back claimed item(s) (%s: %s); they come back when their lease expires",
+                type(exc).__name__,
+                exc,
+            )
+            return
+        self.log.info("gave back %d item(s) %s, not started", len(released), what)
+
+    def _requeue_expired(self, store: ItemStore) -> None:
+        now = self.clock()
+        if now < self._next_requeue:
+            return
+        self._next_requeue = now + min(5.0, max(0.5, self.lease_seconds / 4))
+        requeued, failed = store.requeue_expired(max_attempts=self.max_retries)
+        if requeued or failed:
+            self.log.info(
+                "expired leases: %d item(s) requeued, %d failed (no attempts left)", requeued, failed
+            )
+
+    def _process_claim(self, store: ItemStore, claim: Claim, claimed_at: float) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        held = {item.id for item in claim.items}
+        renew_at = claimed_at + self.lease_seconds / 2
+        for index, item in enumerate(claim.items):
+            if self.stop_overdue:
+                rest = [later.id for later in claim.items[index:] if later.id in held]
+                if rest:
+                    self._release(claim, rest, f"after WORKER_STOP_TIMEOUT ({self.stop_timeout:g}s)")
+                break
+            if self.clock() >= renew_at:
+                held = store.renew_lease(claim, self.lease_seconds)
+                renew_at = self.clock() + self.lease_seconds / 2
+            if item.id not in held:
+                self.log.warning("item %d: lease lost before processing; skipped", item.id)
+                continue
+            outcomes.append(self._outcome(item))
+            self.heartbeat()
+        return outcomes
+
+    def _outcome(self, item: ClaimedItem) -> Outcome:
+        try:
+            result = self._checked(self.process_item(item))
+        except Exception as exc:  # noqa: BLE001 - an item's failure is recorded on the item
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            if item.attempts >= self.max_retries:
+                self.log.warning(
+                    "item %d failed for good after %d attempt(s): %s", item.id, item.attempts, error
+                )
+                return Outcome.failed(item.id, error)
+            delay = backoff_delay(
+                item.attempts, min_delay=self.backoff.min_delay, max_delay=self.backoff.max_delay
+            )
+            self.log.info(
+                "item %d attempt %d failed (%s); retry in %.1fs", item.id, item.attempts, error, delay
+            )
+            return Outcome.retry(item.id, error, utcnow() + timedelta(seconds=delay))
+        return Outcome.done(item.id, result.metadata, title=result.title, description=result.description)
+
+    def _checked(self, result: object) -> ItemResult:
+        """The result, or an error naming what is wrong with it (one bad item must not fail the
+        whole batch's write)."""
+        method = f"{type(self).__name__}.process_item()"
+        if result is None:
+            return ItemResult()
+        if not isinstance(result, ItemResult):
+            raise TypeError(f"{method} must return an ItemResult or None, it returned {result!r:.200}")
+        for name in ("title", "description"):
+            value = getattr(result, name)
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{method}: ItemResult.{name} must be text, got {value!r:.200}")
+        limit = getattr(self.store.table.c.title.type, "length", None)
+        if result.title is not None and limit is not None and len(result.title) > limit:
+            raise ValueError(f"{method}: title of {len(result.title)} characters; at most {limit} fit")
+        if result.metadata is not None:
+            if not isinstance(result.metadata, dict):
+                raise TypeError(f"{method}: ItemResult.metadata must be a dict, got {result.metadata!r:.200}")
+            json.dumps(result.metadata)  # TypeError naming the value that JSON cannot hold
+        return result
+
+    # ----- command line --------------------------------------------------------------------
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=None,
+            metavar="N",
+            help="items claimed per batch (WORKER_BATCH_SIZE)",
+        )
+        parser.add_argument(
+            "--lease-seconds",
+            type=non_negative_seconds,
+            default=None,
+            metavar="SECONDS",
+            help="how long a claim is held before others may take it (WORKER_LEASE_SECONDS)",
+        )
+        parser.add_argument(
+            "--max-retries",
+            type=int,
+            default=None,
+            metavar="N",
+            help="attempts before an item is marked failed (WORKER_MAX_RETRIES)",
+        )
+        parser.add_argument(
+            "--database-url", default=None, metavar="URL", help="SQLAlchemy database URL (DATABASE_URL)"
+        )
+
+    @classmethod
+    def options_from_args(cls, args: argparse.Namespace) -> dict[str, Any]:
+        return {
+            **super().options_from_args(args),
+            "batch_size": args.batch_size,
+            "lease_seconds": args.lease_seconds,
+            "max_retries": args.max_retries,
+            "database_url": args.database_url,
+        }
