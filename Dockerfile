@@ -25,8 +25,9 @@ RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home app
 COPY setup.cfg pyproject.toml README.md ./
 COPY src/ ./src/
+COPY python-sdk/ ./python-sdk/
 COPY conf/gunicorn.conf.py ./conf/gunicorn.conf.py
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir . ./python-sdk \
     && mkdir -p /app/var /app/logs \
     && chown -R 10001:10001 /app/var /app/logs
 COPY --from=frontend /build/dist ./static

@@ -22,7 +22,7 @@ setup_dirs() {  # the stack home (APP_HOME, default the repository root) holds v
   chmod 700 "$STACK_HOME/var/run"
 }
 
-setup_python() {  # setup_python [EXTRAS]: .venv with the project installed (editable)
+setup_python() {  # setup_python [EXTRAS]: .venv with the project and its SDK (python-sdk/) installed, editable
   local extras=${1:-}
   local py=${PYTHON:-python3}
   command -v "$py" >/dev/null || die "Python 3.11+ is needed ($py not found)"
@@ -32,11 +32,11 @@ setup_python() {  # setup_python [EXTRAS]: .venv with the project installed (edi
     "$py" -m venv .venv
   fi
   local spec="."; [ -n "$extras" ] && spec=".[$extras]"
-  if ! stamp_ok "python-$extras" setup.cfg pyproject.toml; then
-    say "installing the project into .venv ($spec)"
+  if ! stamp_ok "python-$extras" setup.cfg pyproject.toml python-sdk/pyproject.toml; then
+    say "installing the project and its SDK into .venv ($spec, ./python-sdk)"
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q -e "$spec"
-    stamp_write "python-$extras" setup.cfg pyproject.toml
+    .venv/bin/python -m pip install -q -e "$spec" -e ./python-sdk
+    stamp_write "python-$extras" setup.cfg pyproject.toml python-sdk/pyproject.toml
   fi
 }
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+# The SDK is its own distribution (python-sdk/), with its source beside the stack's.
+SOURCE_ROOTS = {"sdk": SRC.parent / "python-sdk" / "src"}
 PACKAGES = {"api", "cli", "config", "ops", "sdk", "store", "workers"}
 
 FORBIDDEN = {
@@ -35,9 +37,12 @@ def imported_packages(path: Path) -> set[str]:
 
 def violations(package: str) -> list[str]:
     forbidden = FORBIDDEN[package]
+    root = SOURCE_ROOTS.get(package, SRC)
+    paths = sorted((root / package).rglob("*.py"))
+    assert paths, f"no source found for {package} under {root}"
     return [
-        f"{path.relative_to(SRC)} imports {sorted(imported_packages(path) & forbidden)}"
-        for path in sorted((SRC / package).rglob("*.py"))
+        f"{path.relative_to(root)} imports {sorted(imported_packages(path) & forbidden)}"
+        for path in paths
         if imported_packages(path) & forbidden
     ]
 

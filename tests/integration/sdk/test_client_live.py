@@ -145,3 +145,12 @@ def test_async_client_runs_requests_concurrently(live_api: LiveAPI, account: Acc
 
     created, total = asyncio.run(main())
     assert len({item.id for item in created}) == 20 and total == 20
+
+
+def test_an_empty_api_key_is_an_error_not_the_environment_s_key(
+    connect, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_API_KEY", account.api_key)
+    with pytest.raises(sdk.AppError, match="api_key is empty"):
+        connect(api_key="")
+    assert connect(api_key=None).create_item(title="with the environment's key").user_id == account.user_id

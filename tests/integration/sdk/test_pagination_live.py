@@ -55,3 +55,17 @@ def test_items_created_during_iteration_are_not_repeated_and_none_is_skipped(
     assert seen == before[::-1]
     assert len(set(seen)) == len(seen)
     assert client.list_items().total == 46
+
+
+def test_a_total_past_the_count_cap_is_flagged_as_an_estimate(
+    connect, live_api: LiveAPI, account: Account
+) -> None:
+    add_items(live_api, account, [f"item {n}" for n in range(1050)])
+    client = connect(api_key=account.api_key)
+    first = client.list_items(limit=10)
+    assert (first.total, first.pages, first.total_is_estimate) == (1000, 100, True)
+    assert "total=1000+" in repr(first) and "page=1/100+" in repr(first)
+    assert "1000+ items" in first._repr_html_() and first.extra == {}
+    last = client.list_items(page=105, limit=10)
+    assert (last.total, last.total_is_estimate) == (1050, False)
+    assert sum(1 for _ in client.iter_items(limit=100)) == 1050

@@ -25,20 +25,42 @@ def strict_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAPI]:
             database.dispose()
 
 
-def test_a_rate_limited_key_gets_rate_limit_error_after_waiting(kind: str, strict_api: LiveAPI) -> None:
+def limited_client(kind: str, strict_api: LiveAPI, sleeps: list[float], **options: object) -> object:
+    """A client of a fresh key that has used up the 3 requests of its minute."""
     account = strict_api.new_account()
-    sleeps: list[float] = []
     client = make_client(
-        kind, sleep=sleeps.append, base_url=strict_api.url, api_key=account.api_key, max_retries=2
+        kind, sleep=sleeps.append, base_url=strict_api.url, api_key=account.api_key, **options
     )
+    for _ in range(3):
+        client.list_items()
+    return client
+
+
+def test_a_wait_beyond_the_retry_budget_raises_at_once_with_retry_after(
+    kind: str, strict_api: LiveAPI
+) -> None:
+    sleeps: list[float] = []
+    client = limited_client(kind, strict_api, sleeps, retry_budget=5)
     try:
-        for _ in range(3):
-            client.list_items()
         with pytest.raises(sdk.RateLimitError) as caught:
             client.list_items()
     finally:
         client.close()
     error = caught.value
     assert error.status_code == 429 and error.code == "rate_limited" and error.request_id
-    assert error.retry_after is not None and 0 < error.retry_after <= 60
-    assert len(sleeps) == 2 and all(0 < slept <= 60 for slept in sleeps)
+    assert error.retry_after is not None and 5 < error.retry_after <= 60  # the window just began
+    assert sleeps == []  # nothing waited for: the server's wait does not fit in 5 s
+
+
+def test_the_waits_of_one_call_stay_within_the_default_budget(kind: str, strict_api: LiveAPI) -> None:
+    sleeps: list[float] = []
+    client = limited_client(kind, strict_api, sleeps, max_retries=5)
+    try:
+        with pytest.raises(sdk.RateLimitError) as caught:
+            client.list_items()
+    finally:
+        client.close()
+    # One wait of the server's Retry-After fits in 60 s; the second does not (the recorded sleep
+    # does not really pass, so the server asks again), instead of 2 x 56 s before.
+    assert len(sleeps) == 1 and sum(sleeps) <= 60
+    assert caught.value.retry_after is not None and caught.value.retry_after > 60 - sleeps[0]

@@ -21,15 +21,24 @@ KINDS = ("sync", "async")
 class BlockingAsyncClient:
     """The AsyncClient's methods, called like the sync Client's."""
 
-    def __init__(self, client: AsyncClient, *, http_client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncClient,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.async_client = client
         self._http_client = http_client  # a borrowed pool lives on this loop, so it is closed here too
-        self._loop = asyncio.new_event_loop()
+        self._owns_loop = loop is None
+        self._loop = asyncio.new_event_loop() if loop is None else loop
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.async_client, name)
         if name == "iter_items":
             return self._iterate
+        if name == "with_options":
+            return self._with_options
         if inspect.iscoroutinefunction(attr):
             return lambda *args, **kwargs: self._loop.run_until_complete(attr(*args, **kwargs))
         return attr
@@ -45,8 +54,15 @@ class BlockingAsyncClient:
         finally:
             self._loop.run_until_complete(pages.aclose())
 
+    def _with_options(self, **options: Any) -> BlockingAsyncClient:
+        """The copy, driven on this facade's loop (where the shared pool's connections live)."""
+        return BlockingAsyncClient(self.async_client.with_options(**options), loop=self._loop)
+
     def close(self) -> None:
         if self._loop.is_closed():
+            return
+        if not self._owns_loop:
+            self._loop.run_until_complete(self.async_client.close())
             return
         try:
             self._loop.run_until_complete(self.async_client.close())

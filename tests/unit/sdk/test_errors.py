@@ -17,7 +17,7 @@ from tests.unit.sdk.conftest import ScriptedAPI, error_body, item_json
     [
         (400, sdk.APIError),
         (401, sdk.AuthenticationError),
-        (403, sdk.PermissionError),
+        (403, sdk.PermissionDeniedError),
         (404, sdk.NotFoundError),
         (409, sdk.ConflictError),
         (418, sdk.APIError),
@@ -39,7 +39,7 @@ def test_the_tree_keeps_the_reference_names_under_one_root() -> None:
         sdk.NotFoundError,
         sdk.RateLimitError,
         sdk.ValidationError,
-        sdk.PermissionError,
+        sdk.PermissionDeniedError,
         sdk.ServerError,
         sdk.APIConnectionError,
         sdk.APITimeoutError,
@@ -47,7 +47,7 @@ def test_the_tree_keeps_the_reference_names_under_one_root() -> None:
     ):
         assert issubclass(cls, sdk.AppError)
     assert issubclass(sdk.APITimeoutError, sdk.APIConnectionError)
-    assert not issubclass(sdk.PermissionError, OSError)
+    assert not issubclass(sdk.PermissionDeniedError, OSError)
     error = sdk.APIError("boom", 500)
     assert (error.message, error.status_code) == ("boom", 500)
     limited = sdk.RateLimitError("slow", 7)

@@ -62,6 +62,17 @@ def test_a_page_is_iterable_sized_and_indexable() -> None:
     assert PaginatedResponse.from_dict(page.to_dict()) == page
 
 
+def test_an_estimated_total_is_a_field_shown_as_a_lower_bound() -> None:
+    data = {**page_json(3), "total": 1000, "pages": 334, "total_is_estimate": True}
+    page = PaginatedResponse.from_dict(data)
+    assert page.total_is_estimate is True and page.extra == {}
+    assert repr(page) == "PaginatedResponse(page=1/334+, items=3, total=1000+, limit=3)"
+    assert "page 1 of 334+ · 3 of 1000+ items" in page._repr_html_()
+    assert page.to_dict()["total_is_estimate"] is True
+    exact = PaginatedResponse.from_dict({**page_json(3), "total_is_estimate": False})
+    assert not exact.total_is_estimate and "+" not in repr(exact)
+
+
 def test_a_page_shows_as_an_html_table_with_escaped_titles() -> None:
     data = page_json(2)
     data["items"][0]["title"] = "<script>alert(1)</script>"

@@ -8,7 +8,8 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from sdk import APIConnectionError, APITimeoutError, NotFoundError, RateLimitError, ServerError
+import sdk
+from sdk import APIConnectionError, APITimeoutError, Client, NotFoundError, RateLimitError, ServerError
 from tests.unit.sdk.conftest import ScriptedAPI, error_body, item_json
 
 
@@ -35,10 +36,42 @@ def test_retry_after_as_an_http_date_is_honoured(connect, api: ScriptedAPI, slee
     assert len(sleeps) == 1 and 3.5 <= sleeps[0] <= 5.0
 
 
-def test_a_very_long_retry_after_is_capped(connect, api: ScriptedAPI, sleeps) -> None:
+def test_a_retry_after_beyond_the_budget_raises_at_once_with_retry_after(
+    connect, api: ScriptedAPI, sleeps
+) -> None:
     api.reply(rate_limited("3600"), httpx.Response(200, json=item_json()))
-    connect().get_item(item_id=1)
-    assert sleeps == [60.0]
+    with pytest.raises(RateLimitError) as caught:
+        connect().get_item(item_id=1)  # the default budget is 60 s
+    assert caught.value.retry_after == 3600.0
+    assert sleeps == [] and api.count == 1
+
+
+def test_waits_stop_when_the_next_does_not_fit_in_the_budget_left(connect, api: ScriptedAPI, sleeps) -> None:
+    api.reply(rate_limited("2"))
+    with pytest.raises(RateLimitError) as caught:
+        connect(max_retries=10, retry_budget=5).get_item(item_id=1)
+    assert sleeps == [2.0, 2.0]  # a third wait of 2 s would pass the 5 s budget
+    assert api.count == 3 and caught.value.retry_after == 2.0
+
+
+def test_the_budget_bounds_backoff_waits_too(connect, api: ScriptedAPI, sleeps) -> None:
+    api.reply(httpx.Response(503, json=error_body("unavailable", "busy")))
+    with pytest.raises(ServerError):
+        connect(max_retries=10, retry_budget=1.0).get_item(item_id=1)
+    # 0.375-0.5 s fits; the next, 0.75-1 s, does not fit in the 0.5-0.625 s left
+    assert len(sleeps) == 1 and api.count == 2
+
+
+def test_a_budget_of_zero_still_retries_what_needs_no_wait(connect, api: ScriptedAPI, sleeps) -> None:
+    api.reply(rate_limited("0"), httpx.Response(200, json=item_json(4)))
+    assert connect(retry_budget=0).get_item(item_id=4).id == 4
+    assert sleeps == [0.0] and api.count == 2
+
+
+@pytest.mark.parametrize("budget", [-1, float("nan"), "60"])
+def test_a_bad_retry_budget_is_refused(budget: object) -> None:
+    with pytest.raises(sdk.AppError, match="retry_budget"):
+        Client(api_key="k", retry_budget=budget)  # type: ignore[arg-type]
 
 
 def test_429_that_persists_raises_rate_limit_error_with_retry_after(
@@ -120,7 +153,9 @@ def test_connection_errors_are_retried_then_raise_api_connection_error(
     assert "cannot connect" in str(caught.value)
 
 
-def test_timeouts_are_retried_then_raise_api_timeout_error(connect, api: ScriptedAPI, sleeps) -> None:
+def test_read_timeouts_of_a_read_are_retried_then_raise_api_timeout_error(
+    connect, api: ScriptedAPI, sleeps
+) -> None:
     api.reply(httpx.ReadTimeout("timed out"))
     with pytest.raises(APITimeoutError) as caught:
         connect(max_retries=1).get_item(item_id=1)

@@ -25,6 +25,9 @@ class RequestSpec(Generic[T]):
     needs_auth: bool = True
     answer_statuses: frozenset[int] = frozenset()  # error statuses whose body is still the answer
     gone_on_retry_ok: bool = False
+    # Whether it may be sent again after it may have reached the server; None: decided by its
+    # method and Idempotency-Key (see _retries.is_replay_safe).
+    replay_safe: bool | None = None
 
 
 @dataclass(frozen=True)

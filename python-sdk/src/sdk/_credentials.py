@@ -10,12 +10,43 @@ from typing import Any
 from sdk import _constants as C
 from sdk import _endpoints
 from sdk._request import RequestSpec
-from sdk.exceptions import AuthenticationError
+from sdk.exceptions import AppError, AuthenticationError
 
 
 def resolve_api_key(api_key: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The key to send: ``api_key`` when given (None only falls back to ``$APP_API_KEY``).
+
+    An empty or malformed key is refused here, at construction, rather than sent (or, worse,
+    silently replaced by the environment's). An empty ``$APP_API_KEY`` counts as unset.
+    """
+    if api_key is not None:
+        return check_api_key(api_key, "api_key")
     env = os.environ if environ is None else environ
-    return api_key or env.get(C.API_KEY_ENV) or None
+    from_env = env.get(C.API_KEY_ENV)
+    return check_api_key(from_env, f"${C.API_KEY_ENV}") if from_env else None
+
+
+def check_api_key(key: object, source: str) -> str:
+    """``key`` if it can be an API key: one word of printable ASCII (what an HTTP header can carry).
+
+    The message never shows the key itself, only what is wrong with it.
+    """
+    if not isinstance(key, str):
+        raise AppError(f"{source} must be a string, got {type(key).__name__}")
+    if not key.strip():
+        raise AppError(
+            f"{source} is empty: pass the key (sk_...), or leave api_key out (None) to use "
+            f"${C.API_KEY_ENV}, or call login(...)"
+        )
+    if key != key.strip():
+        raise AppError(f"{source} has spaces or a line break around it: pass the key alone")
+    bad = next((ch for ch in key if not "!" <= ch <= "~"), None)
+    if bad is not None:
+        raise AppError(
+            f"{source} is malformed: it contains {bad!r} at position {key.index(bad)}; "
+            "an API key is one word of printable ASCII (sk_...)"
+        )
+    return key
 
 
 def mask_key(key: str) -> str:

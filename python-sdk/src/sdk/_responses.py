@@ -20,7 +20,8 @@ from sdk.exceptions import (
 
 
 def request_id(response: httpx.Response) -> str | None:
-    return response.headers.get("X-Request-ID")
+    value: str | None = response.headers.get("X-Request-ID")
+    return value
 
 
 def describe_request(request: httpx.Request) -> str:

@@ -3,11 +3,12 @@
     AppError                          bad configuration (e.g. a base_url that is not http(s))
     └── APIError(message, status_code)
         ├── AuthenticationError       401, or no credentials at all
-        ├── PermissionError           403
+        ├── PermissionDeniedError     403
         ├── NotFoundError             404
         ├── ConflictError             409 (e.g. an Idempotency-Key reused with another body)
         ├── ValidationError           422, ``.errors`` holds the field details
-        ├── RateLimitError(message, retry_after)    429
+        ├── RateLimitError(message, retry_after)    429, raised at once when the wait asked
+        │                                 for does not fit the retry budget
         ├── ServerError               5xx
         ├── UnexpectedResponseError   2xx whose body is not the JSON the API sends (HTML, truncated)
         └── APIConnectionError        no response: refused, reset, DNS
@@ -16,6 +17,9 @@
 Every :class:`APIError` carries ``status_code`` (None without a response), ``body`` (the parsed
 error JSON, or the text), ``request_id`` (the server's ``X-Request-ID``) and ``code`` (the API's
 error code, e.g. ``"not_found"``). :func:`error_for_status` is the one place a status becomes a class.
+
+``PermissionError`` is the old name of :class:`PermissionDeniedError`, still importable but not
+in ``__all__``, so that ``from sdk import *`` does not replace the builtin ``PermissionError``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ __all__ = [
     "AppError",
     "APIError",
     "AuthenticationError",
-    "PermissionError",
+    "PermissionDeniedError",
     "NotFoundError",
     "ConflictError",
     "ValidationError",
@@ -85,8 +89,11 @@ class AuthenticationError(APIError):
     """401: the API key or token is missing, wrong, revoked or expired."""
 
 
-class PermissionError(APIError):  # noqa: A001 - the API's name for 403; builtins.PermissionError is an OSError
+class PermissionDeniedError(APIError):
     """403: authenticated, but not allowed to do this."""
+
+
+PermissionError = PermissionDeniedError  # the old name; not in __all__ (it would shadow the builtin)
 
 
 class NotFoundError(APIError):
@@ -110,7 +117,11 @@ class ValidationError(APIError):
 
 
 class RateLimitError(APIError):
-    """429: too many requests; ``retry_after`` is the wait the server asked for, in seconds."""
+    """429: too many requests; ``retry_after`` is the wait the server asked for, in seconds.
+
+    The client waits and retries by itself while the wait fits in its ``retry_budget``; this is
+    raised once it does not (at once, without waiting) or the retries are used up.
+    """
 
     def __init__(
         self,
@@ -144,7 +155,7 @@ class APITimeoutError(APIConnectionError):
 
 _BY_STATUS: dict[int, type[APIError]] = {
     401: AuthenticationError,
-    403: PermissionError,
+    403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
     422: ValidationError,

@@ -18,12 +18,22 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_CONNECTION_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
+# The most one call waits, in total, between its attempts. A wait that would not fit in what is
+# left (e.g. a Retry-After of 56 s with 4 s left) is not started: the error is raised at once.
+# 60 s lets one call sit out one window of a per-minute rate limit, never two.
+DEFAULT_RETRY_BUDGET = 60.0
+
 INITIAL_RETRY_DELAY = 0.5  # seconds before the first retry; doubles each attempt
 MAX_RETRY_DELAY = 8.0
-MAX_RETRY_AFTER = 60.0  # a server asking for a longer wait is capped to this
 RETRY_JITTER = 0.25  # the backoff delay is reduced by up to this fraction, at random
 
-RETRYABLE_STATUS_CODES = frozenset({408, 429})  # plus every 5xx
+# Statuses that say the request was not carried out (so any request may be sent again) ...
+NOT_PROCESSED_STATUS_CODES = frozenset({408, 429})
+# ... and the server failures (every 5xx), retried only for requests that are safe to send twice.
+
+# Requests that have the same effect sent twice as once (RFC 9110, 9.2.2). Other requests are sent
+# again after a failure only when they carry an Idempotency-Key, or when nothing was sent at all.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100

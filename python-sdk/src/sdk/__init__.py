@@ -5,10 +5,12 @@
     with Client(base_url="http://localhost:8001", api_key="sk_...") as client:
         print(client.health().status)
 
-Only httpx and the standard library are needed; nothing from the server side is imported.
+Only httpx and the standard library are needed; nothing from the server side is imported. It is
+its own distribution (``pip install ./python-sdk`` in the repository) and ships ``py.typed``.
 """
 
 from sdk._logging import setup_logging
+from sdk._types import NOT_GIVEN, NotGiven
 from sdk.async_client import AsyncClient
 from sdk.client import Client
 from sdk.exceptions import (
@@ -19,12 +21,13 @@ from sdk.exceptions import (
     AuthenticationError,
     ConflictError,
     NotFoundError,
-    PermissionError,
+    PermissionDeniedError,
     RateLimitError,
     ServerError,
     UnexpectedResponseError,
     ValidationError,
 )
+from sdk.exceptions import PermissionError as PermissionError  # the old name: importable, not in __all__
 from sdk.models import HealthStatus, Item, PaginatedResponse
 
 __all__ = [
@@ -33,10 +36,12 @@ __all__ = [
     "HealthStatus",
     "Item",
     "PaginatedResponse",
+    "NOT_GIVEN",
+    "NotGiven",
     "AppError",
     "APIError",
     "AuthenticationError",
-    "PermissionError",
+    "PermissionDeniedError",
     "NotFoundError",
     "ConflictError",
     "ValidationError",

@@ -22,12 +22,15 @@ def health() -> RequestSpec[HealthStatus]:
 
 
 def login(email: str, password: str) -> RequestSpec[dict[str, Any]]:
+    # Safe to send again although a POST: a login changes nothing on the server (it signs a token
+    # that is stored nowhere), so a second one after a lost answer just signs another.
     return RequestSpec(
         "POST",
         f"{API_PREFIX}/auth/login",
         json={"email": email, "password": password},
         parse=_token_payload,
         needs_auth=False,
+        replay_safe=True,
     )
 
 
@@ -94,7 +97,12 @@ def update_item(
 ) -> RequestSpec[Item]:
     given = {"title": title, "description": description, "metadata": metadata, "status": status}
     body = {k: v for k, v in given.items() if v is not None}
-    return RequestSpec("PATCH", f"{API_PREFIX}/items/{int(item_id)}", json=body, parse=Item.from_dict)
+    # Not sent again once it may have reached the server: sent later, the same fields would undo
+    # what happened in between (another client's edit, or a worker finishing an item that
+    # status="pending" queued, which would then be queued and processed a second time).
+    return RequestSpec(
+        "PATCH", f"{API_PREFIX}/items/{int(item_id)}", json=body, parse=Item.from_dict, replay_safe=False
+    )
 
 
 def delete_item(item_id: int) -> RequestSpec[None]:

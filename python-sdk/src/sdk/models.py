@@ -74,6 +74,8 @@ class _Model:
 
 @dataclass
 class HealthStatus(_Model):
+    """What ``client.health()`` reports: ``status`` ("healthy" or "unhealthy"), uptime, database, pool."""
+
     status: str
     uptime_seconds: int
     connection_pool: dict[str, Any] = field(default_factory=dict)
@@ -82,6 +84,7 @@ class HealthStatus(_Model):
 
     @property
     def healthy(self) -> bool:
+        """True when the API and its database answer."""
         return self.status == "healthy"
 
     def __repr__(self) -> str:
@@ -91,9 +94,21 @@ class HealthStatus(_Model):
             f"database={backend!r})"
         )
 
+    def _repr_html_(self) -> str:
+        rows = [("status", self.status), ("uptime", f"{self.uptime_seconds} s")]
+        rows += [(f"database {key}", value) for key, value in self.database.items()]
+        rows += [(f"pool {key}", value) for key, value in self.connection_pool.items()]
+        body = "".join(
+            f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>"
+            for key, value in rows
+        )
+        return f"<table><caption>API health</caption><tbody>{body}</tbody></table>"
+
 
 @dataclass
 class Item(_Model):
+    """One item: ``status`` is pending, processing, done or failed; a worker's result is in ``metadata``."""
+
     id: int
     user_id: int
     title: str
@@ -121,7 +136,15 @@ class Item(_Model):
 
 @dataclass
 class PaginatedResponse(_Model):
-    """One page of items; iterate it, ``len()`` it, index it. ``next_cursor`` feeds ``after=``."""
+    """One page of items; iterate it, ``len()`` it, index it. ``next_cursor`` feeds ``after=``.
+
+    ``total`` counts the matching items and ``pages`` is ``ceil(total / limit)``, both exact while
+    ``total_is_estimate`` is False. The API stops counting 1,000 items past the page's offset (an
+    exact count would read every match on every request): then ``total_is_estimate`` is True, and
+    ``total`` and ``pages`` are lower bounds (there are at least that many; shown as ``1000+``).
+    They grow as you page deeper and are exact on the last page. To read everything, use
+    ``client.iter_items()``, which follows ``next_cursor`` and never relies on ``total``.
+    """
 
     items: list[Item]
     total: int
@@ -129,6 +152,7 @@ class PaginatedResponse(_Model):
     limit: int
     pages: int
     next_cursor: int | None = None
+    total_is_estimate: bool = False
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -155,14 +179,20 @@ class PaginatedResponse(_Model):
     def has_more(self) -> bool:
         return self.next_cursor is not None
 
+    @property
+    def _at_least(self) -> str:
+        return "+" if self.total_is_estimate else ""
+
     def __repr__(self) -> str:
+        more = self._at_least
         return (
-            f"PaginatedResponse(page={self.page}/{self.pages}, items={len(self.items)}, "
-            f"total={self.total}, limit={self.limit})"
+            f"PaginatedResponse(page={self.page}/{self.pages}{more}, items={len(self.items)}, "
+            f"total={self.total}{more}, limit={self.limit})"
         )
 
     def _repr_html_(self) -> str:
-        caption = f"page {self.page} of {self.pages} · {len(self.items)} of {self.total} items"
+        more = self._at_least
+        caption = f"page {self.page} of {self.pages}{more} · {len(self.items)} of {self.total}{more} items"
         return _items_table(self.items, caption=caption)
 
 
