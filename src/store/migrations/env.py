@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection, create_engine, pool
+from sqlalchemy.types import TypeDecorator
 
 from store.models import Base
 
 target_metadata = Base.metadata
+
+
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+    """Draft our column types as the plain SQLAlchemy types they store as, so a revision needs no
+    import of the models (which change after it is written). ``UTCDateTime`` is a timezone-aware
+    DateTime; the UTC handling lives in Python, not in the schema."""
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{obj.impl!r}"
+    return False
 
 
 def _url() -> str:
@@ -25,6 +38,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTER needs batch mode
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
