@@ -210,7 +210,7 @@ class ClientCore:
         return True
 
     def _parse(self, spec: RequestSpec[T], response: httpx.Response) -> T:
-        if spec.parse is None:
+        if spec.parse is None or (spec.empty_ok and not response.content):
             return None  # type: ignore[return-value]
         body = json_body(response)
         try:

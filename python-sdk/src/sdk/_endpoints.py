@@ -6,6 +6,7 @@ Both clients call these, so the paths, parameters and parsing exist once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sdk._constants import API_PREFIX
@@ -108,3 +109,29 @@ def update_item(
 def delete_item(item_id: int) -> RequestSpec[None]:
     # A 404 on a retry means the first attempt deleted it and its answer was lost: done, not an error.
     return RequestSpec("DELETE", f"{API_PREFIX}/items/{int(item_id)}", parse=None, gone_on_retry_ok=True)
+
+
+def _as_is(body: Any) -> Any:
+    return body
+
+
+def custom(
+    method: str,
+    path: str,
+    *,
+    params: Mapping[str, Any] | None,
+    json: Any,
+    headers: Mapping[str, str] | None,
+) -> RequestSpec[Any]:
+    """Any route of the API (a team's own, before it has a method): the decoded JSON answer."""
+    if not path.startswith("/") or path.startswith("//"):
+        raise ValueError(f"path must start with one '/' (a path on the API, e.g. '/api/v1/notes'): {path!r}")
+    return RequestSpec(
+        method.upper(),
+        path,
+        params=dict(params) if params else None,
+        json=json,
+        headers=dict(headers or {}),
+        parse=_as_is,
+        empty_ok=True,
+    )

@@ -28,6 +28,7 @@ class RequestSpec(Generic[T]):
     # Whether it may be sent again after it may have reached the server; None: decided by its
     # method and Idempotency-Key (see _retries.is_replay_safe).
     replay_safe: bool | None = None
+    empty_ok: bool = False  # an empty body (204) is the answer None, not a malformed response
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -224,6 +224,26 @@ class AsyncClient:
         Retried like a read: a 404 on a retry means the first attempt deleted it, and is success.
         """
         await self._run(self._core.execute(_endpoints.delete_item(item_id), timeout))
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    ) -> Any:
+        """Call any route of the API, e.g. one your team added, and return its decoded JSON (None for
+        an empty answer): ``client.request("GET", "/api/v1/notes")``.
+
+        Authentication, errors (the same exception classes), retries and timeouts work as for the
+        methods above. After a request may have reached the server it is sent again only when that is
+        safe: GET, HEAD, OPTIONS, PUT and DELETE, or with an ``Idempotency-Key`` header.
+        """
+        spec = _endpoints.custom(method, path, params=params, json=json, headers=headers)
+        return await self._run(self._core.execute(spec, timeout))
 
     # -- plumbing ---------------------------------------------------------------------------------
 

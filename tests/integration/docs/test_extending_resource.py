@@ -15,7 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 GUIDE = REPO / "docs" / "extending.md"
-PACKAGES = ("api", "cli", "config", "ops", "sdk", "store", "workers")
+PACKAGES = ("api", "cli", "config", "ops", "store", "workers")
 BLOCK = re.compile(r"<!-- (file|append): (\S+) -->\n```\w*\n(.*?)\n```", re.S)
 
 
@@ -51,6 +51,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "src/api/routes/notes.py",
         "src/cli/notes_cmd.py",
         "src/frontend/src/pages/NotesPage.tsx",
+        "src/notes_client.py",
     }
     for kind, path, code in blocks:
         target = root / path
@@ -95,9 +96,11 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(project: Path, *argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    # The copy's packages first; the SDK from this checkout (its own distribution, python-sdk/).
+    path = os.pathsep.join([str(project / "src"), str(REPO / "python-sdk" / "src")])
     env = {
         **os.environ,
-        "PYTHONPATH": str(project / "src"),
+        "PYTHONPATH": path,
         "APP_HOME": str(project),
         "APP_ENV": "test",
         "DATABASE_URL": f"sqlite:///{project / 'var' / 'app.db'}",
@@ -128,6 +131,15 @@ with TestClient(app) as client:
     assert client.post("/api/v1/notes", json={"text": ""}, headers=headers).status_code == 422
     assert client.get("/api/v1/notes").status_code == 401
     print([n["text"] for n in client.get("/api/v1/notes", headers=headers).json()])
+    api_key = client.post("/api/v1/api-keys", json={"name": "script"}, headers=headers).json()["key"]
+
+# The recipe's SDK subclass, over the app in this process (TestClient is an httpx.Client).
+from notes_client import NotesClient
+
+with TestClient(app) as served:
+    notes_client = NotesClient(base_url=str(served.base_url), api_key=api_key, http_client=served)
+    notes_client.add_note("call mum")
+    print(notes_client.notes())
 """
 
 
@@ -140,11 +152,11 @@ def test_the_resource_recipe_works_from_table_to_page(project: Path) -> None:
 
     served = run(project, sys.executable, "-c", SERVE_A_NOTE)
     assert served.returncode == 0, served.stderr
-    assert served.stdout.strip() == "['buy milk']"
+    assert served.stdout.strip().splitlines() == ["['buy milk']", "['call mum', 'buy milk']"]
 
     counted = ctl(project, "notes", "count")
     assert counted.returncode == 0, counted.stderr
-    assert counted.stdout.strip() == "1"
+    assert counted.stdout.strip() == "2"  # the note from the test client and the one from the SDK
     assert "notes" in ctl(project, "--help").stdout
 
     frontend = project / "src" / "frontend"

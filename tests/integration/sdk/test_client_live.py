@@ -154,3 +154,22 @@ def test_an_empty_api_key_is_an_error_not_the_environment_s_key(
     with pytest.raises(sdk.AppError, match="api_key is empty"):
         connect(api_key="")
     assert connect(api_key=None).create_item(title="with the environment's key").user_id == account.user_id
+
+
+def test_request_calls_any_route_with_the_clients_auth_errors_and_retries(connect, account: Account) -> None:
+    client = connect(api_key=account.api_key)
+    created = client.request(
+        "POST", "/api/v1/items", json={"title": "raw"}, headers={"Idempotency-Key": "k1"}
+    )
+    assert isinstance(created, dict) and created["title"] == "raw"
+    again = client.request("POST", "/api/v1/items", json={"title": "raw"}, headers={"Idempotency-Key": "k1"})
+    assert again["id"] == created["id"]  # the key made the second create the first one's answer
+    page = client.request("GET", "/api/v1/items", params={"limit": 1})
+    assert page["items"][0]["id"] == created["id"]
+    assert client.request("DELETE", f"/api/v1/items/{created['id']}") is None  # 204: no body
+    with pytest.raises(sdk.NotFoundError):
+        client.request("GET", f"/api/v1/items/{created['id']}")
+    with pytest.raises(sdk.AuthenticationError):
+        connect().request("GET", "/api/v1/items")
+    with pytest.raises(ValueError, match="must start with one '/'"):
+        client.request("GET", "https://elsewhere.example/api")
