@@ -48,6 +48,51 @@ setup_frontend() {
   fi
 }
 
-check_config() {
+check_config() {  # problems go to stderr, one line each (python -m config check)
   .venv/bin/python -m config check >/dev/null || exit 2
+}
+
+app_env() {  # APP_ENV as config reads it (environment, then .env, then the default)
+  .venv/bin/python -c '
+import sys
+from config.config import ConfigError, load
+try:
+    print(load().APP_ENV)
+except ConfigError as exc:
+    sys.exit(f"error: {exc}")
+' 
+}
+
+frontend_sources() {  # every file the production build reads (not node_modules, not dist)
+  (cd src/frontend && git ls-files -co --exclude-standard -- . ':!dist' ':!node_modules' 2>/dev/null \
+    || find . -path ./node_modules -prune -o -path ./dist -prune -o -type f -print) | LC_ALL=C sort \
+    | sed 's|^|src/frontend/|'
+}
+
+build_frontend() {  # npm run build into src/frontend/dist, skipped when no source changed
+  local sources; mapfile -t sources < <(frontend_sources)
+  if [ -f src/frontend/dist/index.html ] && stamp_ok build "${sources[@]}"; then
+    return 0
+  fi
+  say "building the frontend for production (npm run build)"
+  (cd src/frontend && npm run build --silent) >&2 || die "the frontend build failed (see above)"
+  stamp_write build "${sources[@]}"
+}
+
+write_shape() {  # STACK_HOME/var/supervisord.d/shape.conf; a running supervisord takes a new shape
+  local out; out=$(.venv/bin/python -m ops.shape write) || exit 2
+  say "$out"
+  case "$out" in *"(changed)"*) restart_supervisord_if_running ;; esac
+}
+
+restart_supervisord_if_running() {  # a new shape means other programs: stop them all, bin/run starts again
+  local ctl=("$ROOT/.venv/bin/supervisorctl" -c "$ROOT/supervisord.conf")
+  (cd "$STACK_HOME" && "${ctl[@]}" pid >/dev/null 2>&1) || return 0
+  say "the shape changed: stopping the running supervisord first"
+  (cd "$STACK_HOME" && "${ctl[@]}" shutdown >/dev/null)
+  local deadline=$((SECONDS + 120))
+  while (cd "$STACK_HOME" && "${ctl[@]}" pid >/dev/null 2>&1); do
+    [ "$SECONDS" -lt "$deadline" ] || die "supervisord did not stop within 120 s"
+    sleep 0.5
+  done
 }

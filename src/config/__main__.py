@@ -18,6 +18,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if command == "check":
+        from config.deployment import deployment_problems
+
+        found = deployment_problems(settings)
+        for line in found:  # one line per problem, each fixable (and greppable) on its own
+            print(f"error: {line}", file=sys.stderr)
+        if found:
+            return 2
         print("configuration OK")
         return 0
     if command == "show":
