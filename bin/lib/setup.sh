@@ -31,7 +31,9 @@ setup_python() {  # setup_python [EXTRAS]: .venv with the project installed (edi
     "$py" -m venv .venv
   fi
   local spec="."; [ -n "$extras" ] && spec=".[$extras]"
-  if ! stamp_ok "python-$extras" setup.cfg pyproject.toml; then
+  # A .venv with the dev extras (bin/test's) holds everything bin/run needs too.
+  if ! stamp_ok "python-$extras" setup.cfg pyproject.toml \
+    && ! { [ -z "$extras" ] && stamp_ok python-dev setup.cfg pyproject.toml; }; then
     say "installing the project into .venv ($spec)"
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
     .venv/bin/python -m pip install -q -e "$spec"
@@ -86,13 +88,14 @@ write_shape() {  # STACK_HOME/var/supervisord.d/shape.conf; a running supervisor
 }
 
 restart_supervisord_if_running() {  # a new shape means other programs: stop them all, bin/run starts again
-  local ctl=("$ROOT/.venv/bin/supervisorctl" -c "$ROOT/supervisord.conf")
-  (cd "$STACK_HOME" && "${ctl[@]}" pid >/dev/null 2>&1) || return 0
-  say "the shape changed: stopping the running supervisord first"
+  local ctl=("$ROOT/.venv/bin/supervisorctl" -c "$ROOT/supervisord.conf") pid
+  pid=$(cd "$STACK_HOME" && "${ctl[@]}" pid 2>/dev/null) || return 0
+  case "$pid" in ''|*[!0-9]*) return 0 ;; esac
+  say "the shape changed: stopping the running supervisord (pid $pid) first"
   (cd "$STACK_HOME" && "${ctl[@]}" shutdown >/dev/null)
   local deadline=$((SECONDS + 120))
-  while (cd "$STACK_HOME" && "${ctl[@]}" pid >/dev/null 2>&1); do
-    [ "$SECONDS" -lt "$deadline" ] || die "supervisord did not stop within 120 s"
+  while kill -0 "$pid" 2>/dev/null; do  # gone only once every program has stopped
+    [ "$SECONDS" -lt "$deadline" ] || die "supervisord (pid $pid) did not stop within 120 s"
     sleep 0.5
   done
 }
