@@ -139,6 +139,26 @@ def test_the_default_secret_refuses_to_start_with_one_line(
     assert not (home / "var" / "run" / "supervisor.sock").exists()
 
 
+def test_update_reloads_the_api_in_place_and_restarts_the_workers(production: tuple[Stack, str]) -> None:
+    stack, _ = production
+    before = {p["name"]: p["pid"] for p in stack.process_info()}
+    updated = subprocess.run(
+        [str(REPO / "bin" / "update"), "--no-fetch"],
+        cwd=REPO,
+        env={**stack.env, "RUN_TIMEOUT": "180"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    after = {p["name"]: p["pid"] for p in stack.process_info()}
+    assert after["api"] == before["api"]  # gunicorn's master stays: HUP, not a restart
+    assert "Handling signal: hup" in (stack.home / "logs" / "api.log").read_text()
+    assert all(after[w] != before[w] for w in ("worker_0", "worker_1"))
+    assert "password" not in (updated.stdout + updated.stderr).lower()
+    assert vite_processes(stack) == []
+
+
 def test_switching_back_to_development_brings_vite_back(production: tuple[Stack, str]) -> None:
     stack, _ = production
     switched = bin_run(stack, APP_ENV="development")
