@@ -106,6 +106,26 @@ def test_stop_all_and_start_all_work(production: tuple[Stack, str]) -> None:
     assert vite_processes(stack) == []  # start all has no Vite to start
 
 
+def test_plain_supervisord_starts_the_shape_bin_run_chose(production: tuple[Stack, str]) -> None:
+    # What the systemd unit does at boot: no bin/run, and no APP_ENV in the environment.
+    stack, _ = production
+    stack.stop()
+    environment = {k: v for k, v in stack.env.items() if k != "APP_ENV"}
+    subprocess.run(
+        [str(VENV_BIN / "supervisord"), "-c", str(REPO / "supervisord.conf")],
+        cwd=stack.home,
+        env=environment,
+        check=True,
+        timeout=60,
+    )
+    stack.started = True
+    wait_until(stack.socket.exists, timeout=20, message="supervisord's socket")
+    stack.wait_running()
+    stack.wait_healthy()
+    assert sorted(p["name"] for p in stack.process_info()) == ["api", "healthcheck", "worker_0", "worker_1"]
+    assert '<div id="root">' in httpx.get(stack.api_url + "/", timeout=10).text
+
+
 def test_a_missing_built_app_refuses_to_start_with_one_line(
     production: tuple[Stack, str], tmp_path: Path
 ) -> None:
