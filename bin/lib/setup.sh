@@ -32,7 +32,9 @@ setup_python() {  # setup_python [EXTRAS]: .venv with the project and its SDK (p
     "$py" -m venv .venv
   fi
   local spec="."; [ -n "$extras" ] && spec=".[$extras]"
-  if ! stamp_ok "python-$extras" setup.cfg pyproject.toml python-sdk/pyproject.toml; then
+  # A .venv with the dev extras (bin/test's) holds everything bin/run needs too.
+  if ! stamp_ok "python-$extras" setup.cfg pyproject.toml python-sdk/pyproject.toml \
+    && ! { [ -z "$extras" ] && stamp_ok python-dev setup.cfg pyproject.toml python-sdk/pyproject.toml; }; then
     say "installing the project and its SDK into .venv ($spec, ./python-sdk)"
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
     .venv/bin/python -m pip install -q -e "$spec" -e ./python-sdk
@@ -49,6 +51,52 @@ setup_frontend() {
   fi
 }
 
-check_config() {
+check_config() {  # problems go to stderr, one line each (python -m config check)
   .venv/bin/python -m config check >/dev/null || exit 2
+}
+
+app_env() {  # APP_ENV as config reads it (environment, then .env, then the default)
+  .venv/bin/python -c '
+import sys
+from config.config import ConfigError, load
+try:
+    print(load().APP_ENV)
+except ConfigError as exc:
+    sys.exit(f"error: {exc}")
+' 
+}
+
+frontend_sources() {  # every file the production build reads (not node_modules, not dist)
+  (cd src/frontend && git ls-files -co --exclude-standard -- . ':!dist' ':!node_modules' 2>/dev/null \
+    || find . -path ./node_modules -prune -o -path ./dist -prune -o -type f -print) | LC_ALL=C sort \
+    | sed 's|^|src/frontend/|'
+}
+
+build_frontend() {  # npm run build into src/frontend/dist, skipped when no source changed
+  local sources; mapfile -t sources < <(frontend_sources)
+  if [ -f src/frontend/dist/index.html ] && stamp_ok build "${sources[@]}"; then
+    return 0
+  fi
+  say "building the frontend for production (npm run build)"
+  (cd src/frontend && npm run build --silent) >&2 || die "the frontend build failed (see above)"
+  stamp_write build "${sources[@]}"
+}
+
+write_shape() {  # STACK_HOME/var/supervisord.d/shape.conf; a running supervisord takes a new shape
+  local out; out=$(.venv/bin/python -m ops.shape write) || exit 2
+  say "$out"
+  case "$out" in *"(changed)"*) restart_supervisord_if_running ;; esac
+}
+
+restart_supervisord_if_running() {  # a new shape means other programs: stop them all, bin/run starts again
+  local ctl=("$ROOT/.venv/bin/supervisorctl" -c "$ROOT/supervisord.conf") pid
+  pid=$(cd "$STACK_HOME" && "${ctl[@]}" pid 2>/dev/null) || return 0
+  case "$pid" in ''|*[!0-9]*) return 0 ;; esac
+  say "the shape changed: stopping the running supervisord (pid $pid) first"
+  (cd "$STACK_HOME" && "${ctl[@]}" shutdown >/dev/null)
+  local deadline=$((SECONDS + 120))
+  while kill -0 "$pid" 2>/dev/null; do  # gone only once every program has stopped
+    [ "$SECONDS" -lt "$deadline" ] || die "supervisord (pid $pid) did not stop within 120 s"
+    sleep 0.5
+  done
 }

@@ -1,5 +1,5 @@
-"""``ctl db``: connections (pool and the database's view) and migrations (upgrade, downgrade, current,
-revision)."""
+"""``ctl db``: connections (pool and the database's view), migrations (upgrade, downgrade, current,
+revision), backup and restore."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from cli.context import Ctl, CtlError, pass_ctl
 
 @click.group()
 def db() -> None:
-    """Database: connections, migrations."""
+    """Database: connections, migrations, backup and restore."""
 
 
 def _pg_activity(ctl: Ctl) -> list[dict[str, Any]]:
@@ -183,3 +183,46 @@ def revision(ctl: Ctl, message: str, autogenerate: bool) -> None:
     except SQLAlchemyError as exc:
         raise CtlError(f"no revision made, database unreachable: {_database_error(exc)}") from None
     click.echo(str(path))
+
+
+@db.command()
+@click.argument("destination", required=False, type=click.Path(path_type=Path))
+@pass_ctl
+def backup(ctl: Ctl, destination: Path | None) -> None:
+    """Back the database up while the stack runs; print the new file's path.
+
+    DESTINATION is a file, or a directory for a timestamped file in it (default VAR_DIR/backups).
+    SQLite: an online copy (sqlite3's backup API, like `.backup`), integrity-checked.
+    PostgreSQL: `pg_dump --format=custom`. Restore with `ctl db restore FILE`.
+    """
+    from store.backup import BackupError, backup_database
+
+    target = destination or Path(ctl.settings.VAR_DIR) / "backups"
+    if destination is None:
+        target.mkdir(parents=True, exist_ok=True)
+        target.chmod(0o700)
+    try:
+        click.echo(str(backup_database(ctl.settings.DATABASE_URL, target)))
+    except BackupError as exc:
+        raise CtlError(f"no backup made: {exc}") from None
+
+
+@db.command()
+@click.argument("backup_file", type=click.Path(path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctl
+def restore(ctl: Ctl, backup_file: Path, yes: bool) -> None:
+    """Replace the database's content with BACKUP_FILE (from `ctl db backup`).
+
+    Stop the programs that write first (`supervisorctl stop all`), then start them again: migrations
+    bring an older backup up to date when the API starts (or run `ctl db upgrade`).
+    """
+    from store.backup import BackupError, restore_database
+
+    if not yes:
+        click.confirm(f"Replace everything in the database with {backup_file}?", abort=True)
+    try:
+        restore_database(ctl.settings.DATABASE_URL, backup_file)
+    except BackupError as exc:
+        raise CtlError(f"nothing restored: {exc}", exit_code=2) from None
+    click.echo(f"restored {backup_file}")

@@ -57,7 +57,7 @@ def database_state(ctl: Ctl) -> dict[str, Any]:
     return out
 
 
-def _echo_text(api: dict[str, Any], database: dict[str, Any], stack: Any) -> None:
+def _echo_text(api: dict[str, Any], database: dict[str, Any], stack: Any, sizing: str) -> None:
     from ops.render import plain_table, rich_table
 
     click.echo("System Status")
@@ -90,6 +90,7 @@ def _echo_text(api: dict[str, Any], database: dict[str, Any], stack: Any) -> Non
         click.echo("supervisord DOWN (see the error below)")
         return
     click.echo(f"supervisord {stack.supervisord_state}")
+    click.echo(f"Sizing      {sizing}")
     if sys.stdout.isatty():
         from rich.console import Console
 
@@ -119,7 +120,7 @@ def _several_hosts(
             json.dumps({"api": api, "database": database, "hosts": [r.to_dict() for r in results]}, indent=2)
         )
     else:
-        _echo_text(api, database, None)
+        _echo_text(api, database, None, "")
         hosts.print_hosts(results, sys.stdout, tty=sys.stdout.isatty())
     errors = hosts.error_lines(results)
     code = hosts.exit_code(results)
@@ -148,6 +149,7 @@ def status(ctl: Ctl, as_json: bool, servers: tuple[str, ...]) -> None:
     """
     from ops.errors import SupervisorUnreachable
     from ops.hosts import configured_servers
+    from ops.shape import sizing_summary
     from ops.status import collect_status
 
     api = api_health(ctl)
@@ -161,11 +163,13 @@ def status(ctl: Ctl, as_json: bool, servers: tuple[str, ...]) -> None:
         down: SupervisorUnreachable | None = None
     except SupervisorUnreachable as exc:
         stack, down = str(exc), exc
+    sizing = sizing_summary(ctl.settings)  # what config chose for this machine (bin/run starts that)
     if as_json:
         programs = stack if isinstance(stack, str) else stack.to_dict()
-        click.echo(json.dumps({"api": api, "database": database, "supervisord": programs}, indent=2))
+        report = {"api": api, "database": database, "supervisord": programs, "sizing": sizing}
+        click.echo(json.dumps(report, indent=2))
     else:
-        _echo_text(api, database, stack)
+        _echo_text(api, database, stack, sizing)
     if down is not None:
         raise CtlError(str(down), down.exit_code)
     healthy = api.get("status") == "healthy" and database["reachable"] and stack.healthy

@@ -23,8 +23,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if command == "check":
         from config.checks import problems
+        from config.deployment import deployment_problems
 
-        found = problems(settings)
+        # What any program refuses, then what a production server needs (the built app, the proxy).
+        found = problems(settings) + deployment_problems(settings)
         for line in found:  # one line per problem, so each can be fixed (and grepped) on its own
             print(f"error: {line}", file=sys.stderr)
         if found:

@@ -21,10 +21,38 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_JWT_SECRET = "dev-insecure-change-me"
+
+
+BUILT_APP_DIR = PROJECT_ROOT / "src" / "frontend" / "dist"
+
+
+class Sizing(NamedTuple):
+    api_workers: int
+    worker_processes: int
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a container's cpuset), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def auto_size(app_env: str, cpus: int) -> Sizing:
+    """Process counts when API_WORKERS / WORKER_PROCESSES are 0 (the default).
+
+    Production: one async API worker per CPU (at least 2, so a reload or a crash never leaves none;
+    at most 8, because each holds DB_POOL_SIZE + DB_MAX_OVERFLOW connections) and one worker
+    process per CPU. Elsewhere 2 and 2, whatever the machine: tests and laptops stay small.
+    """
+    if app_env != "production":
+        return Sizing(api_workers=2, worker_processes=2)
+    return Sizing(api_workers=min(max(2, cpus), 8), worker_processes=max(1, cpus))
 
 
 class ConfigError(ValueError):
@@ -114,11 +142,14 @@ class Settings:
 
     API_HOST: str = setting("127.0.0.1", doc="API bind address")
     API_PORT: int = setting(8001, _port, "API port")
-    API_WORKERS: int = setting(2, _int, "gunicorn worker processes")
+    API_WORKERS: int = setting(0, _int, "gunicorn worker processes; 0: auto (see WORKER_PROCESSES)")
     API_GRACEFUL_TIMEOUT: int = setting(20, _int, "seconds gunicorn drains requests on stop")
     API_MAX_REQUESTS: int = setting(10000, _int, "requests before a gunicorn worker is recycled")
     API_MAX_REQUESTS_JITTER: int = setting(1000, _int, "random spread of API_MAX_REQUESTS")
-    STATIC_DIR: str = setting("", doc="built frontend (npm run build) the API serves at / in production")
+    STATIC_DIR: str = setting(
+        "",
+        doc="built frontend the API serves at / (default in production: src/frontend/dist, built by bin/run)",
+    )
     API_URL: str = setting("", doc="URL tools use to reach the API (default http://API_HOST:API_PORT)")
 
     FRONTEND_HOST: str = setting("127.0.0.1", doc="Vite dev server bind address")
@@ -224,6 +255,14 @@ class Settings:
         "when Redis is unreachable: local (count per process), open (no limits) or closed (503)",
     )
 
+    # Production on one server (issue 21): how many processes, sized from the machine unless set.
+    WORKER_PROCESSES: int = setting(
+        0,
+        _int,
+        "worker processes bin/run starts; 0: auto (development 2 API workers and 2 worker processes; "
+        "production API min(max(2, CPUs), 8), workers max(1, CPUs))",
+    )
+
     def __post_init__(self) -> None:
         home = Path(self.APP_HOME or PROJECT_ROOT).resolve()
         var = Path(self.VAR_DIR) if self.VAR_DIR else home / "var"
@@ -234,8 +273,13 @@ class Settings:
             "SUPERVISOR_SOCKET": self.SUPERVISOR_SOCKET or str(var / "run" / "supervisor.sock"),
             "API_URL": self.API_URL or f"http://{self.API_HOST}:{self.API_PORT}",
             "DATABASE_URL": self.DATABASE_URL or self._default_database_url(var),
+            "STATIC_DIR": self.STATIC_DIR or (str(BUILT_APP_DIR) if self.is_production else ""),
         }
-        for name, value in derived.items():
+        sizing = auto_size(self.APP_ENV, cpu_count())
+        auto = {"API_WORKERS": sizing.api_workers, "WORKER_PROCESSES": sizing.worker_processes}
+        auto = {name: value for name, value in auto.items() if getattr(self, name) <= 0}
+        object.__setattr__(self, "_auto_sized", frozenset(auto))
+        for name, value in {**derived, **auto}.items():
             object.__setattr__(self, name, value)
 
     def _default_database_url(self, var: Path) -> str:
@@ -245,6 +289,10 @@ class Settings:
                 f"postgresql+psycopg://{self.DB_USER}{password}@{self.DB_HOST}:{self.DB_PORT}/{self.DB_NAME}"
             )
         return f"sqlite:///{var / 'app.db'}"
+
+    def explicit(self, name: str) -> bool:
+        """False for a process count sized from the machine (API_WORKERS, WORKER_PROCESSES at 0)."""
+        return name not in getattr(self, "_auto_sized", frozenset())
 
     @property
     def is_production(self) -> bool:

@@ -113,10 +113,9 @@ def status_json(status: StackStatus) -> str:
 def urls_block(settings: Any, status: StackStatus | None = None) -> str:
     """Where to find the stack, for the end of ``--start-all`` (``bin/run`` prints it)."""
     api = settings.API_URL
-    lines = [
-        f"API       {api}   (health: {api}/health, docs: {api}/docs)",
-        f"Frontend  http://{settings.FRONTEND_HOST}:{settings.FRONTEND_PORT}",
-    ]
+    # In production the API serves the built app itself (no Vite dev server).
+    app = api if settings.STATIC_DIR else f"http://{settings.FRONTEND_HOST}:{settings.FRONTEND_PORT}"
+    lines = [f"API       {api}   (health: {api}/health, docs: {api}/docs)", f"Frontend  {app}"]
     for p in status.processes if status else []:
         if p.group == "worker" and p.health_url:
             lines.append(f"{p.name:<9} {p.health_url}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -14,7 +14,7 @@ from store.models import Base
 target_metadata = Base.metadata
 
 
-def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Draft our column types as the plain SQLAlchemy types they store as, so a revision needs no
     import of the models (which change after it is written). ``UTCDateTime`` is a timezone-aware
     DateTime; the UTC handling lives in Python, not in the schema."""
