@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -71,7 +72,57 @@ def unknown_program(_home: Path) -> str:
     return f"monitor.py: {UnknownProgram('wrker', ['api', 'frontend', 'healthcheck', 'worker'])}"
 
 
+def config_check(home: Path, **env: str) -> str:
+    return run(home, sys.executable, "-m", "config", "check", env=env)
+
+
+def production_default_secret(home: Path) -> str:
+    return config_check(home, APP_ENV="production")
+
+
+def app_env_typo(home: Path) -> str:
+    return config_check(home, APP_ENV="Production")
+
+
+def worker_stop_timeout(home: Path) -> str:
+    return config_check(home, WORKER_STOP_TIMEOUT="45")
+
+
+def port_taken(home: Path) -> str:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        conf = REPO / "conf" / "gunicorn.conf.py"
+        out = run(home, str(gunicorn), "-c", str(conf), "api.app:app", env={"API_PORT": str(port)})
+    return out.replace(str(port), "8001")
+
+
+DATABASE_DOWN = """
+from fastapi.testclient import TestClient
+from api.app import create_app
+from config.config import load
+with TestClient(create_app(load())) as client:
+    print(client.get("/api/v1/items", headers={"X-API-Key": "sk_x_y"}).text)
+"""
+
+
+def database_down(home: Path) -> str:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    url = f"postgresql+psycopg://app@127.0.0.1:{port}/app"
+    return run(home, sys.executable, "-c", DATABASE_DOWN, env={"DATABASE_URL": url})
+
+
 SCENARIOS: dict[str, Callable[[Path], str]] = {
+    "JWT_SECRET is missing or the development default": production_default_secret,
+    "must be one of development, test, production": app_env_typo,
+    "is not well under stopwaitsecs": worker_stop_timeout,
+    "Address already in use": port_taken,
+    "the database is unavailable": database_down,
     "no program named": unknown_program,
     "supervisord is not running": no_supervisord,
     "the database has no schema yet": no_schema,
