@@ -13,13 +13,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api.access_log import ProbeMarkMiddleware, quiet_probes_in_access_log
 from api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from api.idempotency import IdempotencyJanitor
 from api.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from api.ratelimit import RateLimiter
 from api.routes import admin, api_keys, auth, health, items
 from api.static import mount_frontend
-from config.config import DEFAULT_JWT_SECRET, ConfigError, Settings, get_settings
+from config.config import DEFAULT_JWT_SECRET, ConfigError, Settings, get_settings, load
 from store.db import Database
 
 # gunicorn stops (instead of respawning forever) when a worker exits with this code.
@@ -43,7 +44,7 @@ def check_settings(settings: Settings) -> None:
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    settings = settings if settings is not None else load()
     check_settings(settings)
     limiter = RateLimiter.from_settings(settings)
     app = FastAPI(
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # Added last = outermost: the request id is set before anything can answer.
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.API_MAX_BODY_BYTES)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ProbeMarkMiddleware)  # health probes kept out of the access log
+    quiet_probes_in_access_log()
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(api_keys.router)
@@ -82,7 +85,7 @@ def __getattr__(name: str) -> Any:
     if name == "app":
         if _app is None:
             try:
-                _app = create_app()
+                _app = create_app(get_settings())
             except ConfigError as exc:
                 print(f"error: the API cannot start: {exc}", file=sys.stderr, flush=True)
                 raise SystemExit(WORKER_BOOT_ERROR) from None

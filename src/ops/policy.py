@@ -1,8 +1,9 @@
 """What the health listener decides on each tick: pure logic over a status, with the clock passed in.
 
-* A RUNNING program with a health check is restarted after ``failures`` consecutive failed probes,
-  never within ``grace`` seconds of its start, at most ``max_restarts`` times per ``window`` seconds
-  (then it is left alone and that is logged once per window).
+* A RUNNING program with a health check is restarted after ``failures`` (at least 2) consecutive
+  failed probes, so one missed probe never restarts anything; never within ``grace`` seconds of
+  its start, at most ``max_restarts`` times per ``window`` seconds (then it is left alone and that
+  is logged once per window).
 * A FATAL program is started again after ``backoff_min`` seconds, doubling up to ``backoff_max``;
   the delay resets once it has been RUNNING and healthy.
 """
@@ -11,22 +12,42 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ops.status import RUNNING, StackStatus
+
+if TYPE_CHECKING:
+    from config.config import Settings
+
+MIN_FAILURES = 2
 
 
 @dataclass(frozen=True)
 class Limits:
-    failures: int = 3
+    """The listener's settings; ``interval`` is the seconds between two checks of the stack."""
+
+    failures: int = 2
     grace: float = 30.0
     max_restarts: int = 3
     window: float = 3600.0
     backoff_min: float = 5.0
     backoff_max: float = 300.0
+    interval: float = 2.0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Limits:
+    def from_settings(cls, settings: Settings) -> Limits:
+        """The limits configured; ConfigError for a value that would restart on one missed probe."""
+        from config.config import ConfigError
+
+        if settings.HEALTHCHECK_FAILURES < MIN_FAILURES:
+            raise ConfigError(
+                f"setting HEALTHCHECK_FAILURES={settings.HEALTHCHECK_FAILURES}: must be at least "
+                f"{MIN_FAILURES} (one missed probe must never restart a program)"
+            )
+        if settings.HEALTHCHECK_INTERVAL <= 0:
+            raise ConfigError(
+                f"setting HEALTHCHECK_INTERVAL={settings.HEALTHCHECK_INTERVAL:g}: must be above 0"
+            )
         return cls(
             failures=settings.HEALTHCHECK_FAILURES,
             grace=settings.HEALTHCHECK_GRACE_SECONDS,
@@ -34,6 +55,7 @@ class Limits:
             window=settings.HEALTHCHECK_WINDOW_SECONDS,
             backoff_min=settings.HEALTHCHECK_BACKOFF_MIN,
             backoff_max=settings.HEALTHCHECK_BACKOFF_MAX,
+            interval=settings.HEALTHCHECK_INTERVAL,
         )
 
 
