@@ -5,8 +5,8 @@
 
 The wire protocol is the standard library's; the transport is ``xmlrpc.client.Transport`` whose
 HTTP connection goes over supervisord's unix socket (what ``supervisor.xmlrpc.SupervisorTransport``
-does, plus a timeout), or over TCP for an ``[inet_http_server]`` with basic auth from the URL.
-A proxy that met a transport error is never used again (its kept connection may be broken).
+does, plus a timeout and one connection per call), or over TCP for an ``[inet_http_server]`` with
+basic auth from the URL. A proxy that met a transport error is never used again.
 Fault codes are ``supervisor.xmlrpc.Faults``.
 """
 
@@ -55,8 +55,18 @@ def _shifted(match: re.Match[bytes]) -> bytes:
     return chr(_SHIFT + match[0][0]).encode()
 
 
-class _ControlCharTolerance(xmlrpc.client.Transport):
-    """Parses answers whose strings hold control characters (see ``_CONTROL``)."""
+class _OneShotTransport(xmlrpc.client.Transport):
+    """One connection per call, closed after it; parses answers holding control characters.
+
+    A kept connection would outlive a short tool's last call (a leaked socket) and break on the
+    first socket error; a unix-socket connect costs microseconds.
+    """
+
+    def single_request(self, host: Any, handler: str, request_body: Any, verbose: bool = False) -> Any:
+        try:
+            return super().single_request(host, handler, request_body, verbose)
+        finally:
+            self.close()
 
     def parse_response(self, response: http.client.HTTPResponse) -> Any:
         parser, unmarshaller = self.getparser()
@@ -83,7 +93,7 @@ class _UnixSocketConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-class UnixSocketTransport(_ControlCharTolerance):
+class UnixSocketTransport(_OneShotTransport):
     """``xmlrpc.client`` over a unix socket, each socket operation bounded by ``timeout``."""
 
     def __init__(self, path: str, timeout: float) -> None:
@@ -97,7 +107,7 @@ class UnixSocketTransport(_ControlCharTolerance):
         return self._connection[1]
 
 
-class TcpTransport(_ControlCharTolerance):
+class TcpTransport(_OneShotTransport):
     """The standard transport with a timeout on every socket operation."""
 
     def __init__(self, timeout: float) -> None:
@@ -168,15 +178,17 @@ class SupervisorClient:
                 raise self._mapped(exc, args) from None
 
     def multicall(self, *calls: tuple[str, tuple[Any, ...]]) -> list[Any]:
-        """Several calls in one round trip (``system.multicall``); the first fault raises."""
-        with self._lock:
-            batch = xmlrpc.client.MultiCall(self._connected())
-            for method, args in calls:
-                getattr(batch, method)(*args)
-            try:
-                return list(batch())
-            except _CALL_ERRORS as exc:
-                raise self._mapped(exc, ()) from None
+        """Several calls in one round trip (``system.multicall``); the first fault raises.
+
+        Not ``xmlrpc.client.MultiCall``: supervisord answers each call's value bare, not wrapped
+        in a one-element list as that class expects (a struct result would pass for a fault).
+        """
+        batch = [{"methodName": method, "params": list(args)} for method, args in calls]
+        results: list[Any] = self.call("system.multicall", batch)
+        for result in results:
+            if isinstance(result, dict) and "faultCode" in result:
+                raise self._fault_error(result["faultCode"], result.get("faultString", ""), ())
+        return results
 
     def close(self) -> None:
         """Close the kept connection; the next call opens a new one."""
