@@ -32,11 +32,12 @@ if __name__ == "__main__" and os.path.realpath(sys.prefix) != os.path.realpath(V
 
 import argparse  # noqa: E402 - after the hand-over above
 from collections.abc import Callable  # noqa: E402
-from typing import TYPE_CHECKING, Any, TextIO  # noqa: E402
+from typing import TYPE_CHECKING, TextIO  # noqa: E402
 
 if TYPE_CHECKING:
     from config.config import Settings
     from ops.rpc import SupervisorClient
+    from ops.status import StackStatus
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +78,7 @@ class Printer:
     def __init__(self, out: TextIO, tty: bool) -> None:
         self.out, self.tty, self.last = out, tty, ""
 
-    def __call__(self, status: Any, elapsed: float) -> None:
+    def __call__(self, status: StackStatus, elapsed: float) -> None:
         waiting = [
             f"{p.name} {p.state if p.state != 'RUNNING' else 'starting up'}" for p in status.unhealthy()
         ]

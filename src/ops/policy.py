@@ -3,7 +3,9 @@
 * A RUNNING program with a health check is restarted after ``failures`` (at least 2) consecutive
   failed probes, so one missed probe never restarts anything; never within ``grace`` seconds of
   its start, at most ``max_restarts`` times per ``window`` seconds (then it is left alone and that
-  is logged once per window).
+  is logged once per window). A program that has not answered once since its start is still
+  booting: it gets twice ``grace`` (probes come every few seconds, and a slow boot on a busy machine
+  must not be taken for a hang).
 * A FATAL program is started again after ``backoff_min`` seconds, doubling up to ``backoff_max``;
   the delay resets once it has been RUNNING and healthy.
 """
@@ -75,6 +77,7 @@ class _Track:
     gave_up_at: float | None = None
     fatal_attempts: int = 0
     next_start_at: float | None = None
+    healthy_run: int | None = None  # the start time of the run that last answered its probe
 
 
 class HealthPolicy:
@@ -86,7 +89,7 @@ class HealthPolicy:
         self._tracks: dict[str, _Track] = {}
 
     def backoff_delay(self, attempts: int) -> float:
-        return min(self.limits.backoff_max, self.limits.backoff_min * (2**attempts))
+        return min(self.limits.backoff_max, self.limits.backoff_min * float(2**attempts))
 
     def decide(self, status: StackStatus, now: float) -> list[Decision]:
         decisions: list[Decision] = []
@@ -107,13 +110,17 @@ class HealthPolicy:
                 continue
             if p.health.ok:
                 track.failures = 0
+                track.healthy_run = p.started_at
                 continue
             why = p.health.summary()
-            decisions.extend(self._unhealthy(p.full_name, p.uptime_seconds or 0, why, track, now))
+            grace = self.limits.grace if track.healthy_run == p.started_at else 2 * self.limits.grace
+            decisions.extend(self._unhealthy(p.full_name, p.uptime_seconds or 0, grace, why, track, now))
         return decisions
 
-    def _unhealthy(self, name: str, uptime: int, why: str, track: _Track, now: float) -> list[Decision]:
-        if uptime < self.limits.grace:
+    def _unhealthy(
+        self, name: str, uptime: int, grace: float, why: str, track: _Track, now: float
+    ) -> list[Decision]:
+        if uptime < grace:
             track.failures = 0
             return []
         track.failures += 1

@@ -102,9 +102,9 @@ class UnixSocketTransport(_OneShotTransport):
         self.timeout = timeout
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
-        if self._connection[1] is None or self._connection[0] != host:
-            self._connection = (host, _UnixSocketConnection(self.socket_path, self.timeout))
-        return self._connection[1]
+        connection = _UnixSocketConnection(self.socket_path, self.timeout)
+        self._connection = (host, connection)  # so close() closes it after the call
+        return connection
 
 
 class TcpTransport(_OneShotTransport):
