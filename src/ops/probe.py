@@ -7,9 +7,9 @@ access log (``api.access_log``).
 from __future__ import annotations
 
 import http.client
+import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,8 +71,17 @@ def probe(url: str, *, timeout: float = 2.0) -> ProbeResult:
 def probe_all(urls: Iterable[str], *, timeout: float = 2.0) -> dict[str, ProbeResult]:
     """Probe every URL at once; the whole call takes about the slowest probe."""
     unique = list(dict.fromkeys(urls))
+    results: dict[str, ProbeResult] = {}
     if len(unique) <= 1:
         return {url: probe(url, timeout=timeout) for url in unique}
-    with ThreadPoolExecutor(max_workers=len(unique), thread_name_prefix="probe") as pool:
-        results = pool.map(lambda url: probe(url, timeout=timeout), unique)
-        return dict(zip(unique, results, strict=True))
+
+    def run(url: str) -> None:
+        results[url] = probe(url, timeout=timeout)
+
+    # One plain thread per URL (a handful): concurrent.futures would cost more to import than this.
+    threads = [threading.Thread(target=run, args=(url,), name="probe", daemon=True) for url in unique]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {url: results[url] for url in unique}

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from supervisor.xmlrpc import Faults
 
 from ops.errors import (
     OpsError,
@@ -18,7 +19,7 @@ from ops.errors import (
     SupervisorUnreachable,
     UnknownProgram,
 )
-from ops.rpc import Faults, SupervisorClient, UnixSocketTransport
+from ops.rpc import SupervisorClient, UnixSocketTransport
 
 
 def test_missing_socket_means_not_running_exit_2(tmp_path: Path) -> None:
