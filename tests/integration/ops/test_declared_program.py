@@ -50,8 +50,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         rpc.reloadConfig()  # what `supervisorctl update` does
         rpc.addProcessGroup("reports")
         running.reports_url = f"http://127.0.0.1:{port}/"  # type: ignore[attr-defined]
-        wait_until(lambda: healthy(running.reports_url), timeout=30, message="reports to answer")  # type: ignore[attr-defined]
+        wait_until(lambda: reports_up(running), timeout=30, message="reports RUNNING and answering")
         yield running
+
+
+def reports_up(stack: Stack) -> bool:
+    """RUNNING for supervisord (past startsecs) and answering: what the tools call healthy."""
+    return info(stack, "reports")["statename"] == "RUNNING" and healthy(stack.reports_url)  # type: ignore[attr-defined]
 
 
 def test_monitor_shows_the_new_programs_health(stack: Stack) -> None:
@@ -103,7 +108,7 @@ def test_the_listener_restarts_the_new_program_when_it_hangs(stack: Stack) -> No
     pid = freeze(stack, "reports")
     try:
         wait_until(
-            lambda: info(stack, "reports")["pid"] not in (pid, 0) and healthy(stack.reports_url),  # type: ignore[attr-defined]
+            lambda: info(stack, "reports")["pid"] not in (pid, 0) and reports_up(stack),
             timeout=60,
             message=lambda: "a new, healthy reports\n" + listener_log(stack),
         )
