@@ -31,7 +31,13 @@ if __name__ == "__main__" and os.path.realpath(sys.prefix) != os.path.realpath(V
     os.execv(_python, [_python, os.path.realpath(__file__), *sys.argv[1:]])
 
 import argparse  # noqa: E402 - after the hand-over above
-from typing import Any, TextIO  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import TYPE_CHECKING, TextIO  # noqa: E402
+
+if TYPE_CHECKING:
+    from config.config import Settings
+    from ops.rpc import SupervisorClient
+    from ops.status import StackStatus
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +78,7 @@ class Printer:
     def __init__(self, out: TextIO, tty: bool) -> None:
         self.out, self.tty, self.last = out, tty, ""
 
-    def __call__(self, status: Any, elapsed: float) -> None:
+    def __call__(self, status: StackStatus, elapsed: float) -> None:
         waiting = [
             f"{p.name} {p.state if p.state != 'RUNNING' else 'starting up'}" for p in status.unhealthy()
         ]
@@ -98,57 +104,58 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.json and (args.watch or args.start_all or args.restart is not None):
         build_parser().error("--json goes with the status view only")
-    from config.config import ConfigError, load
-    from ops.errors import OpsError, ProgramFailed
+    from ops.errors import exit_for
 
-    out = sys.stdout
-    tty = out.isatty()
     try:
-        settings = load()
-    except ConfigError as exc:
-        print(f"monitor.py: {exc}", file=sys.stderr)
-        return 2
+        return run(args, sys.stdout)
+    except Exception as exc:  # turned into a line and an exit code in one place: ops.errors.exit_for
+        failed = exit_for(exc)
+        if failed is None:
+            raise
+        print(f"monitor.py: {failed.message}", file=sys.stderr)
+        return failed.code
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    from config.config import get_settings
     from ops.hosts import configured_servers
 
+    tty = out.isatty()
+    settings = get_settings()
     servers = configured_servers(settings, args.server)
     if servers:
         if args.start_all or args.watch:
-            print(
-                "monitor.py: --start-all and --watch work on the local supervisord only "
-                "(drop --server / SUPERVISOR_SERVERS)",
-                file=sys.stderr,
+            from ops.errors import BadInput
+
+            raise BadInput(
+                "--start-all and --watch work on the local supervisord only "
+                "(drop --server / SUPERVISOR_SERVERS)"
             )
-            return 2
         return _several_hosts(servers, settings, args, out, tty)
+    from ops.errors import ProgramFailed
     from ops.rpc import SupervisorClient
 
     client = SupervisorClient.from_settings(settings)
+    if args.watch:
+        from ops.watch import watch
+
+        try:
+            watch(client, settings, interval=args.interval, out=out, tty=tty)
+        except KeyboardInterrupt:
+            out.write("\n")
+        return 0
+    if not (args.start_all or args.restart is not None):
+        return _status(client, settings, args.json, out, tty)
     try:
         if args.start_all:
             return _start_all(client, settings, args.timeout, out, tty)
-        if args.restart is not None:
-            return _restart(client, settings, args.restart, args.timeout, out, tty)
-        if args.watch:
-            from ops.watch import watch
-
-            try:
-                watch(client, settings, interval=args.interval, out=out, tty=tty)
-            except KeyboardInterrupt:
-                out.write("\n")
-            return 0
-        return _status(client, settings, args.json, out, tty)
-    except ProgramFailed as exc:
-        print(f"monitor.py: {exc}", file=sys.stderr)
-        if exc.detail:
-            print(exc.detail, file=sys.stderr)
-        _final_table(client, settings, out, tty)
-        return exc.exit_code
-    except OpsError as exc:
-        print(f"monitor.py: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _restart(client, settings, args.restart, args.timeout, out, tty)
+    except ProgramFailed:
+        _final_table(client, settings, out, tty)  # what the stack looks like now; the error follows
+        raise
 
 
-def _status(client: Any, settings: Any, as_json: bool, out: TextIO, tty: bool) -> int:
+def _status(client: SupervisorClient, settings: Settings, as_json: bool, out: TextIO, tty: bool) -> int:
     from ops import render
     from ops.status import collect_status
 
@@ -160,7 +167,7 @@ def _status(client: Any, settings: Any, as_json: bool, out: TextIO, tty: bool) -
     return status.exit_code
 
 
-def _final_table(client: Any, settings: Any, out: TextIO, tty: bool) -> None:
+def _final_table(client: SupervisorClient, settings: Settings, out: TextIO, tty: bool) -> None:
     from ops import render
     from ops.errors import OpsError
     from ops.status import collect_status
@@ -168,12 +175,12 @@ def _final_table(client: Any, settings: Any, out: TextIO, tty: bool) -> None:
     try:
         status = collect_status(client, settings)
     except OpsError:
-        return
+        return  # the error being reported says enough
     render.print_status(status, out, tty=tty)
     out.write(render.urls_block(settings, status) + "\n")
 
 
-def _start_all(client: Any, settings: Any, timeout: float, out: TextIO, tty: bool) -> int:
+def _start_all(client: SupervisorClient, settings: Settings, timeout: float, out: TextIO, tty: bool) -> int:
     from ops import control, render
 
     supervisord, config_file = control.supervisord_command(settings)
@@ -192,44 +199,38 @@ def _start_all(client: Any, settings: Any, timeout: float, out: TextIO, tty: boo
     return status.exit_code
 
 
-def _restart(client: Any, settings: Any, names: list[str], timeout: float, out: TextIO, tty: bool) -> int:
+def _restart(
+    client: SupervisorClient, settings: Settings, names: list[str], timeout: float, out: TextIO, tty: bool
+) -> int:
     from ops import control, render
-    from ops.status import collect_status
 
-    status = collect_status(client, settings)
-    targets = control.resolve(status, names) if names else control.restart_candidates(status)
-    if not targets:
-        out.write(f"nothing to restart: all {len(status.processes)} processes are RUNNING and healthy\n")
-        return 0
-    for p in targets:
-        out.write(f"restarting {p.name} ({p.state}{': ' + p.problem if p.problem else ''})\n")
-    control.restart(client, settings, targets)
     printer = Printer(out, tty)
     try:
-        control.wait_healthy(
-            client, settings, [p.full_name for p in targets], timeout=timeout, progress=printer
+        final = control.restart_and_wait(
+            client, settings, names, timeout=timeout, say=_say(out), progress=printer
         )
     finally:
         printer.finish()
-    out.write(f"restarted {', '.join(p.name for p in targets)}: healthy\n")
-    final = collect_status(client, settings)
-    render.print_status(final, out, tty=tty)
+    if final is not None:
+        render.print_status(final, out, tty=tty)
     return 0
 
 
+def _say(out: TextIO) -> Callable[[str], None]:
+    def say(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    return say
+
+
 def _several_hosts(
-    servers: list[str], settings: Any, args: argparse.Namespace, out: TextIO, tty: bool
+    servers: list[str], settings: Settings, args: argparse.Namespace, out: TextIO, tty: bool
 ) -> int:
     """Status (or --restart) of each host; an unreachable host is named and the others still shown."""
-    from ops import hosts
-    from ops.errors import OpsError, ProgramFailed
+    from ops import hosts, render
 
-    try:
-        chosen = hosts.hosts_for(settings, servers)
-    except OpsError as exc:
-        print(f"monitor.py: {exc}", file=sys.stderr)
-        return exc.exit_code
-    results = hosts.collect_hosts(chosen, settings)
+    results = hosts.collect_hosts(hosts.hosts_for(settings, servers), settings)
     for line in hosts.error_lines(results):
         print(f"monitor.py: {line}", file=sys.stderr)
     if args.restart is None:
@@ -238,32 +239,15 @@ def _several_hosts(
         else:
             hosts.print_hosts(results, out, tty=tty)
         return hosts.exit_code(results)
-    code = hosts.exit_code([r for r in results if r.error is not None])
-    up = [(r.host, r.status) for r in results if r.status is not None]
-    for name in args.restart:  # a name must exist on at least one host
-        if not any(status.find(name) for _, status in up):
-            from ops.errors import UnknownProgram
-
-            unknown = UnknownProgram(name, sorted({p.group for _, s in up for p in s.processes}))
-            print(f"monitor.py: {unknown}", file=sys.stderr)
-            return unknown.exit_code
-    for host, status in up:
-        out.write(f"== host {host.label} ==\n")
-        names = [n for n in args.restart if status.find(n)]
-        if args.restart and not names:
-            out.write("nothing named here\n")
-            continue
-        try:
-            code = max(code, _restart(host.client, settings, names, args.timeout, out, tty))
-        except ProgramFailed as exc:
-            print(f"monitor.py: host {host.label}: {exc}", file=sys.stderr)
-            if exc.detail:
-                print(exc.detail, file=sys.stderr)
-            code = max(code, exc.exit_code)
-        except OpsError as exc:
-            print(f"monitor.py: host {host.label}: {exc}", file=sys.stderr)
-            code = max(code, exc.exit_code)
-    return code
+    return hosts.restart_on_hosts(
+        results,
+        settings,
+        args.restart,
+        timeout=args.timeout,
+        say=_say(out),
+        warn=lambda line: print(f"monitor.py: {line}", file=sys.stderr),
+        show=lambda status: render.print_status(status, out, tty=tty),
+    )
 
 
 if __name__ == "__main__":

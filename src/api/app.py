@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from api.access_log import ProbeMarkMiddleware, quiet_probes_in_access_log
 from api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from api.faults import install_fault_handlers
 from api.http_limits import check_input_limits
@@ -34,7 +35,7 @@ from api.schemas import configure_metadata_limits
 from api.security_headers import SecurityHeadersMiddleware
 from api.static import mount_frontend
 from config.checks import problems
-from config.config import ConfigError, Settings, get_settings
+from config.config import ConfigError, Settings, get_settings, load
 from store.db import Database
 
 # gunicorn stops (instead of respawning forever) when a worker exits with this code.
@@ -50,7 +51,7 @@ def check_settings(settings: Settings) -> None:
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    settings = settings if settings is not None else load()
     check_settings(settings)
     limiter = RateLimiter.from_settings(settings)
     app = FastAPI(
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # Added last = outermost: the request id is set before anything can answer.
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.API_MAX_BODY_BYTES)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ProbeMarkMiddleware)  # health probes kept out of the access log
+    quiet_probes_in_access_log()
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every response, errors included
     app.include_router(health.router)
     app.include_router(auth.router)
@@ -99,7 +102,7 @@ def __getattr__(name: str) -> Any:
     if name == "app":
         if _app is None:
             try:
-                _app = create_app()
+                _app = create_app(get_settings())
             except ConfigError as exc:
                 print(f"error: the API cannot start: {exc}", file=sys.stderr, flush=True)
                 raise SystemExit(WORKER_BOOT_ERROR) from None

@@ -15,11 +15,15 @@ if TYPE_CHECKING:
 
 
 class CtlError(click.ClickException):
-    """One line for the operator and an exit code; click prints it as ``Error: ...``."""
+    """A command failed: one line for the operator (``Error: ...``), exit 1."""
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code  # type: ignore[misc]  # click reads it per instance
+    exit_code = 1
+
+
+class Refused(CtlError):
+    """Input a command refuses before doing anything (a bad revision message, a refused downgrade): exit 2."""
+
+    exit_code = 2
 
 
 class Ctl:
@@ -30,6 +34,7 @@ class Ctl:
 
     @cached_property
     def settings(self) -> Settings:
+        # Fresh for each invocation (a ctl run is one), so tests that change the environment see it.
         from config.config import load
 
         return load(self.overrides)

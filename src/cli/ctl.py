@@ -5,8 +5,9 @@
     python -m cli.ctl logs tail -n 100 -f api
     python -m cli.ctl restart api
 
-Errors end as one line and an exit code (2: supervisord not running, 3: no access to its socket,
-1: anything else), mapped in one place: :meth:`CtlGroup.invoke`.
+Errors end as one line and an exit code (2: supervisord not running or input refused, 3: no access
+to its socket, 1: anything else): click's own exceptions carry theirs, and the project's are turned
+into exits by :func:`ops.errors.exit_for` in :meth:`CtlGroup.invoke`, as ``bin/monitor.py`` does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import click
 
 from cli.accounts_cmd import apikeys, users
-from cli.context import Ctl, CtlError
+from cli.context import Ctl
 from cli.db_cmd import db
 from cli.logs_cmd import logs
 from cli.process_cmd import restart, start, stop
@@ -24,20 +25,21 @@ from cli.status_cmd import status
 
 
 class CtlGroup(click.Group):
-    """Maps the project's exceptions to :class:`CtlError` for every subcommand."""
+    """Turns the project's exceptions into ``Error: ...`` and their exit code for every subcommand."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from config.config import ConfigError
-        from ops.errors import OpsError, ProgramFailed
+        from ops.errors import exit_for
 
         try:
             return super().invoke(ctx)
-        except ProgramFailed as exc:
-            raise CtlError(f"{exc}\n{exc.detail}".rstrip(), exc.exit_code) from None
-        except OpsError as exc:
-            raise CtlError(str(exc), exc.exit_code) from None
-        except ConfigError as exc:
-            raise CtlError(str(exc), 2) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            failed = exit_for(exc)
+            if failed is None:
+                raise
+            click.echo(f"Error: {failed.message}", err=True)
+            raise click.exceptions.Exit(failed.code) from None
 
 
 @click.group(cls=CtlGroup)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from cli.context import Ctl, CtlError, pass_ctl
+from cli.context import Ctl, CtlError, Refused, pass_ctl
 
 
 @click.group()
@@ -149,7 +149,7 @@ def downgrade(ctl: Ctl, revision: str, yes: bool) -> None:
         alembic_downgrade(url, revision)
         click.echo(f"database at revision {current_revision(url) or '(none)'}")
     except CommandError as exc:
-        raise CtlError(f"downgrade refused: {exc}", exit_code=2) from None
+        raise Refused(f"downgrade refused: {exc}") from None
     except SQLAlchemyError as exc:
         raise CtlError(f"downgrade failed: {_database_error(exc)}") from None
 
@@ -175,11 +175,11 @@ def revision(ctl: Ctl, message: str, autogenerate: bool) -> None:
     from store.migrate import create_revision
 
     if not message.strip():
-        raise CtlError("the message (-m) must say what the revision changes", exit_code=2)
+        raise Refused("the message (-m) must say what the revision changes")
     try:
         path = create_revision(ctl.settings.DATABASE_URL, message.strip(), autogenerate=autogenerate)
     except CommandError as exc:
-        raise CtlError(f"no revision made: {exc}", exit_code=2) from None
+        raise Refused(f"no revision made: {exc}") from None
     except SQLAlchemyError as exc:
         raise CtlError(f"no revision made, database unreachable: {_database_error(exc)}") from None
     click.echo(str(path))

@@ -43,7 +43,7 @@ def tail(ctl: Ctl, name: str, count: int, follow: bool, interval: float) -> None
     from ops.logs import follow as follow_logs
     from ops.status import collect_status
 
-    status = collect_status(ctl.supervisor, ctl.settings, prober=lambda urls: {})
+    status = collect_status(ctl.supervisor, ctl.settings, probe=False)
     processes = status.processes if name == "all" else resolve(status, [name])
     reader = LogReader(ctl.supervisor, base_dir=ctl.settings.APP_HOME)
     cursors = [reader.open(p) for p in processes]

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cli.context import Ctl, CtlError, pass_ctl
+from cli.context import Ctl, pass_ctl
 
 ITEM_STATES = ("pending", "processing", "done", "failed")
 
@@ -109,12 +109,8 @@ def _several_hosts(
 ) -> None:
     """The supervisord part for several hosts: grouped by host; a down host named, the others shown."""
     from ops import hosts
-    from ops.errors import OpsError
 
-    try:
-        results = hosts.collect_hosts(hosts.hosts_for(ctl.settings, servers), ctl.settings)
-    except OpsError as exc:
-        raise CtlError(str(exc), exc.exit_code) from None
+    results = hosts.collect_hosts(hosts.hosts_for(ctl.settings, servers), ctl.settings)
     if as_json:
         click.echo(
             json.dumps({"api": api, "database": database, "hosts": [r.to_dict() for r in results]}, indent=2)
@@ -123,11 +119,11 @@ def _several_hosts(
         _echo_text(api, database, None, "")
         hosts.print_hosts(results, sys.stdout, tty=sys.stdout.isatty())
     errors = hosts.error_lines(results)
-    code = hosts.exit_code(results)
     if errors:
-        raise CtlError("; ".join(errors), code)
+        click.echo(f"Error: {'; '.join(errors)}", err=True)
+    code = hosts.exit_code(results)
     if code or api.get("status") != "healthy" or not database["reachable"]:
-        raise click.exceptions.Exit(1)
+        raise click.exceptions.Exit(max(code, 1))
 
 
 @click.command()
@@ -171,7 +167,7 @@ def status(ctl: Ctl, as_json: bool, servers: tuple[str, ...]) -> None:
     else:
         _echo_text(api, database, stack, sizing)
     if down is not None:
-        raise CtlError(str(down), down.exit_code)
+        raise down  # its line and exit code: CtlGroup.invoke
     healthy = api.get("status") == "healthy" and database["reachable"] and stack.healthy
     if not healthy:
         raise click.exceptions.Exit(1)

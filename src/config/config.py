@@ -3,13 +3,10 @@
 This is the only module that reads environment variables. Precedence, highest first:
 the process environment, then ``$APP_HOME/.env``, then the defaults below.
 
-Two ways to use it::
+Library code is handed a :class:`Settings`; it never looks one up. Two ways to make one::
 
-    from config import config
-    config.WORKER_IDLE_INTERVAL          # module attribute, loaded on first use
-
-    from config import load
-    settings = load({"API_PORT": "9001"})  # an explicit Settings, e.g. in tests
+    settings = get_settings()              # an entry point (a main(), gunicorn.conf.py): loaded once
+    settings = load({"API_PORT": "9001"})  # explicit, fresh: tests, tools, a library's fallback
 
 Importing is cheap (standard library only); the ``.env`` file is read on first use.
 A value that does not parse raises :class:`ConfigError` naming the setting.
@@ -195,11 +192,20 @@ class Settings:
     )
     SUPERVISOR_USERNAME: str = setting("", doc="username for http:// supervisord endpoints")
     SUPERVISOR_PASSWORD: str = setting("", doc="password for http:// supervisord endpoints")
+    # Operations (ops/, bin/monitor.py, ctl, the health listener).
+    SUPERVISOR_CONFIG: str = setting(
+        "",
+        doc="supervisord.conf whose [include] files declare each program's health_check "
+        "(default: the repository's supervisord.conf)",
+    )
     HEALTH_PROBE_TIMEOUT: float = setting(
         2.0, _float, "seconds one health probe may take (monitor, ctl, listener)"
     )
+    HEALTHCHECK_INTERVAL: float = setting(
+        2.0, _float, "seconds between the health listener's probes of every program"
+    )
     HEALTHCHECK_FAILURES: int = setting(
-        3, _int, "consecutive failed probes before the listener restarts a program"
+        2, _int, "consecutive failed probes before the listener restarts a program (at least 2)"
     )
     HEALTHCHECK_GRACE_SECONDS: float = setting(
         30.0, _float, "no health restarts this long after a program starts"
@@ -271,6 +277,7 @@ class Settings:
             "VAR_DIR": str(var),
             "LOG_DIR": self.LOG_DIR or str(home / "logs"),
             "SUPERVISOR_SOCKET": self.SUPERVISOR_SOCKET or str(var / "run" / "supervisor.sock"),
+            "SUPERVISOR_CONFIG": self.SUPERVISOR_CONFIG or str(PROJECT_ROOT / "supervisord.conf"),
             "API_URL": self.API_URL or f"http://{self.API_HOST}:{self.API_PORT}",
             "DATABASE_URL": self.DATABASE_URL or self._default_database_url(var),
             "STATIC_DIR": self.STATIC_DIR or (str(BUILT_APP_DIR) if self.is_production else ""),
@@ -393,21 +400,8 @@ _settings: Settings | None = None
 
 
 def get_settings() -> Settings:
-    """The process-wide Settings, loaded once on first use."""
+    """The process-wide Settings, loaded once: for entry points only (library code is handed one)."""
     global _settings
     if _settings is None:
         _settings = load()
     return _settings
-
-
-def reset() -> None:
-    """Forget the cached settings (tests that change the environment)."""
-    global _settings
-    _settings = None
-
-
-def __getattr__(name: str) -> Any:
-    # `config.WORKER_IDLE_INTERVAL` and friends, the reference's module-level names.
-    if name in Settings.__dataclass_fields__:
-        return getattr(get_settings(), name)
-    raise AttributeError(f"module 'config.config' has no attribute {name!r}")

@@ -1,14 +1,10 @@
-"""Operations over the one supervisord: status, health probes, restarts, log following.
+"""Operations over supervisord: status, health probes, restarts, log following.
 
-Shared by ``bin/monitor.py``, the ``ctl`` CLI and the health listener (``python -m ops.healthcheck``).
-Everything here imports only the standard library and ``config`` so the operator path starts fast.
+Shared by ``bin/monitor.py``, the ``ctl`` CLI, the health listener (``python -m ops.healthcheck``)
+and the API's admin services endpoint. It speaks XML-RPC through ``xmlrpc.client`` and
+``supervisor.xmlrpc`` (:mod:`ops.rpc`), probes through ``http.client`` (:mod:`ops.probe`), reads
+each program's ``health_check`` from its conf file (:mod:`ops.checks`), and is handed its
+:class:`config.config.Settings`.
 
-Exceptions (all derive from :class:`ops.errors.OpsError`, which carries the exit code)::
-
-    OpsError
-    ├── SupervisorUnreachable        supervisord not running (no socket / refused)     exit 2
-    │   └── SupervisorAccessDenied   socket exists but we may not use it              exit 3
-    ├── UnknownProgram               no such program in supervisord                    exit 1
-    ├── ProgramFailed                a program did not start or did not become healthy exit 1
-    └── SupervisorFault              any other fault supervisord answered with         exit 1
+Exceptions and the exit codes they stand for: :mod:`ops.errors` (``exit_for`` is the one mapping).
 """

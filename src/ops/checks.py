@@ -1,47 +1,141 @@
-"""The one declaration of each supervised program's health check, derived from the config ports.
+"""Each supervised program's health check, declared in the program's own conf file.
 
-The monitor, ``ctl status`` and the health listener all ask :func:`health_url`; nothing else in the
-project spells a health URL of a supervised program.
+    [program:api]
+    command = ...
+    health_check = http://{API_HOST}:{API_PORT}/health
+
+supervisord ignores keys it does not know (checked with supervisor 4.3: no warning, no error), so
+the declaration sits beside the command it checks and adding a program takes one conf file under
+``conf/supervisord.d/``. The value is a URL that answers 2xx while the program is healthy, or
+``none``; a program without the key has no health check either. Placeholders, filled from config:
+
+* ``{SETTING}``: any setting, e.g. ``{API_PORT}``; a ``*_HOST`` bound to every interface
+  (``0.0.0.0``, ``::``, empty) is probed on ``127.0.0.1``;
+* ``{SETTING+process_num}``: that setting plus the process number of a ``numprocs`` program
+  (the workers' per-process health ports), and ``{process_num}`` alone.
+
+The files are found the way supervisord finds them: SUPERVISOR_CONFIG and its ``[include] files``.
+The monitor, ``ctl status``, the health listener and the admin services endpoint all ask
+:func:`declared_checks`; nothing else in the project spells a health URL of a supervised program.
 """
 
 from __future__ import annotations
 
+import configparser
+import glob
 import re
-from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-_WORKER_PROCESS = re.compile(r"worker_(\d+)")
+from ops.errors import BadInput
 
+if TYPE_CHECKING:
+    from config.config import Settings
 
-def _connect_host(bind_host: str) -> str:
-    # A server bound to every interface is probed on loopback.
-    return "127.0.0.1" if bind_host in ("", "0.0.0.0", "::") else bind_host
-
-
-def _api(settings: Any, process: str) -> str:
-    return f"http://{_connect_host(settings.API_HOST)}:{settings.API_PORT}/health"
-
-
-def _frontend(settings: Any, process: str) -> str:
-    return f"http://{_connect_host(settings.FRONTEND_HOST)}:{settings.FRONTEND_PORT}/"
+KEY = "health_check"
+NONE = "none"
+_SECTION = re.compile(r"(?:program|eventlistener|fcgi-program):(.+)")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(\+process_num)?\}")
+_EVERY_INTERFACE = ("", "0.0.0.0", "::")
 
 
-def _worker(settings: Any, process: str) -> str | None:
-    match = _WORKER_PROCESS.fullmatch(process)
-    if match is None:
-        return None
-    return f"http://127.0.0.1:{settings.worker_health_port(int(match.group(1)))}/health"
+@dataclass(frozen=True)
+class Declaration:
+    """One process's ``health_check`` as written, with where it was written."""
+
+    template: str
+    process_num: int
+    source: str
+
+    def url(self, settings: Settings) -> str | None:
+        if self.template.strip().lower() == NONE:
+            return None
+        return _PLACEHOLDER.sub(lambda m: self._fill(settings, m), self.template.strip())
+
+    def _fill(self, settings: Settings, match: re.Match[str]) -> str:
+        name, offset = match.group(1), match.group(2)
+        if name == "process_num":
+            return str(self.process_num)
+        if name not in type(settings).__dataclass_fields__:
+            raise BadInput(f"{self.source}: {KEY} names an unknown setting {{{name}}}")
+        value = getattr(settings, name)
+        if offset:
+            if not isinstance(value, int):
+                raise BadInput(f"{self.source}: {KEY} adds process_num to {name}, which is not a number")
+            return str(value + self.process_num)
+        if name.endswith("_HOST") and value in _EVERY_INTERFACE:
+            return "127.0.0.1"  # a server bound to every interface is probed on loopback
+        return str(value)
 
 
-# supervisord group name -> how to build the health URL of one of its processes.
-HEALTH_CHECKS: dict[str, Callable[[Any, str], str | None]] = {
-    "api": _api,
-    "frontend": _frontend,
-    "worker": _worker,
-}
+class HealthChecks:
+    """The declarations of every process, by process name."""
+
+    def __init__(self, declarations: dict[str, Declaration]) -> None:
+        self.declarations = declarations
+
+    def url(self, settings: Settings, process: str) -> str | None:
+        """The URL that answers 2xx while ``process`` is healthy, or None if it declares none."""
+        declaration = self.declarations.get(process)
+        return declaration.url(settings) if declaration else None
 
 
-def health_url(settings: Any, group: str, process: str) -> str | None:
-    """The URL that answers 2xx while ``group:process`` is healthy, or None if it declares none."""
-    build = HEALTH_CHECKS.get(group)
-    return build(settings, process) if build else None
+def _conf_files(config_file: Path) -> list[Path]:
+    """The main file, then its ``[include] files`` globs (relative to it), as supervisord reads them."""
+    parser = _parser()
+    if not parser.read(config_file):
+        raise BadInput(f"cannot read supervisord's configuration {config_file} (SUPERVISOR_CONFIG)")
+    files = [config_file]
+    here = config_file.parent
+    patterns = parser.get("include", "files", fallback="").replace("%(here)s", str(here)).split()
+    for pattern in patterns:
+        files.extend(Path(p) for p in sorted(glob.glob(str(here / pattern))))  # absolute stays absolute
+    return files
+
+
+def _parser() -> configparser.RawConfigParser:
+    return configparser.RawConfigParser(strict=False, inline_comment_prefixes=(";",), default_section="\0")
+
+
+def _process_names(section: configparser.SectionProxy, program: str) -> list[tuple[str, int]]:
+    numprocs = int(section.get("numprocs", "1"))
+    start = int(section.get("numprocs_start", "0"))
+    pattern = section.get("process_name", "%(program_name)s")
+    out = []
+    for num in range(start, start + numprocs):
+        values = {"program_name": program, "group_name": program, "process_num": num, "numprocs": numprocs}
+        try:
+            out.append((pattern % values, num))
+        except (KeyError, ValueError, TypeError):
+            out.append((program if numprocs == 1 else f"{program}_{num}", num))
+    return out
+
+
+def read_declarations(config_file: Path) -> HealthChecks:
+    """Every ``health_check`` of the programs supervisord runs from ``config_file``."""
+    declarations: dict[str, Declaration] = {}
+    for path in _conf_files(config_file):
+        parser = _parser()
+        try:
+            parser.read(path)
+        except (configparser.Error, UnicodeDecodeError) as exc:
+            raise BadInput(f"cannot read {path}: {exc}") from None
+        for section_name in parser.sections():
+            match = _SECTION.fullmatch(section_name)
+            if match is None or not parser.has_option(section_name, KEY):
+                continue
+            section = parser[section_name]
+            source = f"{path} [{section_name}]"
+            try:
+                names = _process_names(section, match.group(1))
+            except ValueError:
+                raise BadInput(f"{source}: numprocs must be a whole number") from None
+            for name, num in names:
+                declarations[name] = Declaration(section[KEY], num, source)
+    return HealthChecks(declarations)
+
+
+def declared_checks(settings: Settings) -> HealthChecks:
+    """The health checks declared in the conf files of this stack (SUPERVISOR_CONFIG)."""
+    return read_declarations(Path(settings.SUPERVISOR_CONFIG))

@@ -10,13 +10,17 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ops.errors import OpsError, ProgramFailed, SupervisorUnreachable, UnknownProgram
 from ops.rpc import SupervisorClient
 from ops.status import FAILED_STATES, RUNNING, ProcessStatus, StackStatus, collect_status
 
+if TYPE_CHECKING:
+    from config.config import Settings
+
 Progress = Callable[[StackStatus, float], None]
+Say = Callable[[str], None]
 
 
 @dataclass
@@ -58,7 +62,7 @@ def supervisorctl_is_up(client: SupervisorClient) -> bool:
 
 def ensure_supervisord(
     client: SupervisorClient,
-    settings: Any,
+    settings: Settings,
     *,
     supervisord: str,
     config_file: str,
@@ -135,7 +139,6 @@ def continue_process_group(client: SupervisorClient, process: ProcessStatus) -> 
 
 def stop(
     client: SupervisorClient,
-    settings: Any,
     processes: list[ProcessStatus],
     *,
     clock: Clock | None = None,
@@ -156,8 +159,9 @@ def stop(
             client.stop(p.full_name, wait=False)  # BACKOFF -> STOPPED at once
     deadline = clock.now() + stop_timeout
     while True:
-        infos = {p.full_name: p for p in collect_status(client, settings, prober=lambda urls: {}).processes}
-        pending = [n for n in names if infos[n].state == "STOPPING"]
+        _, infos = client.snapshot()
+        states = {ProcessStatus.from_info(i, None).full_name: i["statename"] for i in infos}
+        pending = [n for n in names if states.get(n) == "STOPPING"]
         if not pending:
             return
         if clock.now() > deadline:
@@ -174,21 +178,20 @@ def start(client: SupervisorClient, processes: list[ProcessStatus]) -> None:
 
 def restart(
     client: SupervisorClient,
-    settings: Any,
     processes: list[ProcessStatus],
     *,
     clock: Clock | None = None,
     stop_timeout: float = 90.0,
 ) -> None:
     """Stop (if needed) then start each process (see :func:`stop`)."""
-    stop(client, settings, processes, clock=clock, stop_timeout=stop_timeout)
+    stop(client, processes, clock=clock, stop_timeout=stop_timeout)
     for p in processes:
         client.start(p.full_name, wait=False)
 
 
 def wait_healthy(
     client: SupervisorClient,
-    settings: Any,
+    settings: Settings,
     names: list[str] | None,
     *,
     timeout: float,
@@ -226,10 +229,45 @@ def wait_healthy(
         clock.sleep(interval)
 
 
-def supervisord_command(settings: Any) -> tuple[str, str]:
-    """(supervisord executable, config file): the project's venv and the repository's config."""
+def restart_and_wait(
+    client: SupervisorClient,
+    settings: Settings,
+    names: list[str],
+    *,
+    timeout: float,
+    say: Say,
+    progress: Progress | None = None,
+) -> StackStatus | None:
+    """``--restart [NAME ...]`` on one supervisord: the named processes, else the failed ones.
+
+    Says what it restarts and why, waits until they are healthy (:class:`ProgramFailed` if not) and
+    returns the status afterwards; None when there was nothing to restart.
+    """
+    status = collect_status(client, settings)
+    targets = resolve(status, names) if names else restart_candidates(status)
+    if not targets:
+        say(f"nothing to restart: all {len(status.processes)} processes are RUNNING and healthy")
+        return None
+    for p in targets:
+        say(f"restarting {p.name} ({p.state}{': ' + p.problem if p.problem else ''})")
+    restart(client, targets)
+    wait_healthy(client, settings, [p.full_name for p in targets], timeout=timeout, progress=progress)
+    say(f"restarted {', '.join(p.name for p in targets)}: healthy")
+    return collect_status(client, settings)
+
+
+def restart_itself(client: SupervisorClient, process: ProcessStatus) -> None:
+    """Restart the program this code runs in: a graceful TERM, and supervisord starts it again.
+
+    A stop through supervisord would end this process before it could ask for the start; a TERM
+    lets it finish what it is doing (answer the request) and exit, and supervisord's
+    ``autorestart = true`` (conf/supervisord.d/api.conf) starts a new one.
+    """
+    client.signal(process.full_name, "TERM")
+
+
+def supervisord_command(settings: Settings) -> tuple[str, str]:
+    """(supervisord executable, config file): the project's venv and SUPERVISOR_CONFIG."""
     import sys
 
-    from config.config import PROJECT_ROOT
-
-    return str(Path(sys.executable).parent / "supervisord"), str(PROJECT_ROOT / "supervisord.conf")
+    return str(Path(sys.executable).parent / "supervisord"), settings.SUPERVISOR_CONFIG

@@ -1,9 +1,12 @@
 """The health listener: a supervisord event listener run as ``python -m ops.healthcheck``.
 
-supervisord sends it a TICK_5 event every 5 seconds. It answers at once and checks the stack on a
-background thread (one check at a time: a tick that arrives during a slow check is skipped), so a
-hanging health URL never holds up supervisord's event queue. What it decides comes from
-:class:`ops.policy.HealthPolicy`; every decision is logged to stderr (stdout is the protocol).
+It keeps its own timer: every HEALTHCHECK_INTERVAL seconds (2 by default) a background thread reads
+the stack's status, probes every declared health URL and carries out what
+:class:`ops.policy.HealthPolicy` decides. The events supervisord sends (TICK_5) are answered at once
+through ``supervisor.childutils.listener``; each one also makes sure the timer thread is alive. So a
+hanging health URL or supervisord call never holds up supervisord's event queue, and a hung program
+is noticed within seconds rather than at the next tick. Every decision is logged to stderr (stdout
+is the protocol).
 """
 
 from __future__ import annotations
@@ -13,45 +16,44 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, TextIO
+
+from supervisor.childutils import listener as protocol
 
 from ops.control import restart
 from ops.errors import OpsError
 from ops.policy import Decision, HealthPolicy, Limits
 from ops.rpc import SupervisorClient
-from ops.status import StackStatus, collect_status
+from ops.status import ProcessStatus, StackStatus, collect_status
+
+if TYPE_CHECKING:
+    from config.config import Settings
 
 log = logging.getLogger("healthcheck")
 
-
-def parse_header(line: bytes) -> dict[str, str]:
-    return dict(token.split(":", 1) for token in line.decode().split() if ":" in token)
+EventHandler = Callable[[dict[str, str], str], None]
 
 
-def serve(stdin: BinaryIO, stdout: BinaryIO, on_event: Callable[[dict[str, str], bytes], None]) -> None:
-    """Speak supervisord's event listener protocol until stdin closes."""
+def serve(stdin: TextIO, stdout: TextIO, on_event: EventHandler) -> None:
+    """Speak supervisord's event listener protocol (``childutils.listener``) until stdin closes."""
     while True:
-        stdout.write(b"READY\n")
-        stdout.flush()
-        line = stdin.readline()
-        if not line:
+        try:
+            headers, payload = protocol.wait(stdin, stdout)
+        except KeyError:  # no header line: stdin closed, supervisord is stopping us
             return
-        headers = parse_header(line)
-        payload = stdin.read(int(headers.get("len", "0")))
         try:
             on_event(headers, payload)
         finally:
-            stdout.write(b"RESULT 2\nOK")
-            stdout.flush()
+            protocol.ok(stdout)
 
 
 class HealthListener:
-    """Runs a check per tick on a background thread and carries out the policy's decisions."""
+    """Checks the stack on its own timer thread and carries out the policy's decisions."""
 
     def __init__(
         self,
         client: SupervisorClient,
-        settings: Any,
+        settings: Settings,
         policy: HealthPolicy,
         *,
         clock: Callable[[], float] = time.monotonic,
@@ -60,18 +62,31 @@ class HealthListener:
         self.settings = settings
         self.policy = policy
         self.clock = clock
-        self._check: threading.Thread | None = None
+        self._timer: threading.Thread | None = None
+        self._stop = threading.Event()
         self._busy: set[str] = set()
         self._lock = threading.Lock()
 
-    def on_event(self, headers: dict[str, str], payload: bytes) -> None:
-        if not headers.get("eventname", "").startswith("TICK"):
+    def on_event(self, headers: dict[str, str], payload: str) -> None:
+        self.ensure_timer()
+
+    def ensure_timer(self) -> None:
+        """Start the timer thread, or start it again if it died."""
+        if self._timer is not None and self._timer.is_alive():
             return
-        if self._check is not None and self._check.is_alive():
-            log.warning("previous check still running; skipping this tick")
-            return
-        self._check = threading.Thread(target=self.check_once, name="check", daemon=True)
-        self._check.start()
+        if self._timer is not None:
+            log.error("the check timer had stopped; starting it again")
+        self._timer = threading.Thread(target=self._run_timer, name="checks", daemon=True)
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run_timer(self) -> None:
+        while not self._stop.is_set():
+            started = self.clock()
+            self.check_once()
+            self._stop.wait(max(0.0, self.policy.limits.interval - (self.clock() - started)))
 
     def check_once(self) -> list[Decision]:
         try:
@@ -105,10 +120,10 @@ class HealthListener:
             target=self._act, args=(decision, process), name=f"act-{decision.name}", daemon=True
         ).start()
 
-    def _act(self, decision: Decision, process: Any) -> None:
+    def _act(self, decision: Decision, process: ProcessStatus) -> None:
         try:
             if decision.action == "restart":
-                restart(self.client, self.settings, [process])
+                restart(self.client, [process])
             else:
                 self.client.start(decision.name, wait=False)
             log.info("%s: %s requested", decision.name, decision.action)
@@ -120,20 +135,21 @@ class HealthListener:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from config.config import ConfigError, load
+    from config.config import ConfigError, get_settings
 
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s healthcheck: %(message)s"
     )
     try:
-        settings = load()
+        settings = get_settings()
+        limits = Limits.from_settings(settings)
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
-    limits = Limits.from_settings(settings)
     log.info(
-        "started: restart after %d failures, grace %gs, at most %d restarts per %gs; "
+        "started: a check every %gs; restart after %d failures, grace %gs, at most %d restarts per %gs; "
         "FATAL retried after %g..%gs",
+        limits.interval,
         limits.failures,
         limits.grace,
         limits.max_restarts,
@@ -143,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     client = SupervisorClient.from_settings(settings)
     listener = HealthListener(client, settings, HealthPolicy(limits))
-    serve(sys.stdin.buffer, sys.stdout.buffer, listener.on_event)
+    listener.ensure_timer()
+    serve(sys.stdin, sys.stdout, listener.on_event)
     return 0
 
 

@@ -8,20 +8,21 @@ Health probes of a remote host go to that host: each host runs the same stack la
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import unquote, urlsplit
 
-from ops.errors import OpsError
+from ops.errors import BadInput, OpsError, SupervisorUnreachable, UnknownProgram
 from ops.rpc import SupervisorClient
 from ops.status import StackStatus, collect_status
 
+if TYPE_CHECKING:
+    from config.config import Settings
 
-class BadEndpoint(OpsError):
+
+class BadEndpoint(BadInput):
     """A --server / SUPERVISOR_SERVERS entry that is not a supervisord endpoint we can use."""
-
-    exit_code = 2
 
 
 @dataclass
@@ -46,7 +47,7 @@ class HostStatus:
         return {"host": self.host.label, **self.status.to_dict()}
 
 
-def parse_endpoint(url: str, settings: Any, *, timeout: float = 10.0) -> Host:
+def parse_endpoint(url: str, settings: Settings, *, timeout: float = 10.0) -> Host:
     """``unix:///path.sock`` or ``http://HOST:PORT`` -> a :class:`Host` (label without password)."""
     parts = urlsplit(url.strip())
     if parts.scheme == "unix" and parts.path:
@@ -76,7 +77,7 @@ def _shown(url: str) -> str:
     return repr(url.replace(f":{parts.password}@", ":***@", 1))
 
 
-def configured_servers(settings: Any, servers: Iterable[str] | None) -> list[str]:
+def configured_servers(settings: Settings, servers: Iterable[str] | None) -> list[str]:
     """``--server`` values, else SUPERVISOR_SERVERS; empty list means the local socket only."""
     chosen = list(servers or [])
     if not chosen:
@@ -84,14 +85,12 @@ def configured_servers(settings: Any, servers: Iterable[str] | None) -> list[str
     return chosen
 
 
-def hosts_for(settings: Any, servers: Iterable[str]) -> list[Host]:
+def hosts_for(settings: Settings, servers: Iterable[str]) -> list[Host]:
     return [parse_endpoint(url, settings) for url in servers]
 
 
-def collect_hosts(hosts: list[Host], settings: Any) -> list[HostStatus]:
+def collect_hosts(hosts: list[Host], settings: Settings) -> list[HostStatus]:
     """Each host's status; an unreachable host is recorded, not raised, so the others still show."""
-    from ops.errors import SupervisorUnreachable
-
     out = []
     for host in hosts:
         try:
@@ -128,3 +127,45 @@ def hosts_json(results: list[HostStatus]) -> str:
     import json
 
     return json.dumps({"healthy": exit_code(results) == 0, "hosts": [r.to_dict() for r in results]}, indent=2)
+
+
+def restart_on_hosts(
+    results: list[HostStatus],
+    settings: Settings,
+    names: list[str],
+    *,
+    timeout: float,
+    say: Callable[[str], None],
+    warn: Callable[[str], None],
+    show: Callable[[StackStatus], None] = lambda status: None,
+) -> int:
+    """``--restart [NAME ...]`` on every reachable host of ``results`` (from :func:`collect_hosts`).
+
+    A name must exist on at least one host (else :class:`UnknownProgram`); each host restarts the
+    processes it has by that name, or its failed ones when no name is given. A host that fails is
+    reported through ``warn`` and the others go on. Returns the worst exit code (see :func:`exit_code`).
+    """
+    from ops.control import restart_and_wait
+    from ops.errors import ops_exit
+
+    code = exit_code([r for r in results if r.error is not None])
+    up = [(r.host, r.status) for r in results if r.status is not None]
+    for name in names:
+        if not any(status.find(name) for _, status in up):
+            raise UnknownProgram(name, sorted({p.group for _, s in up for p in s.processes}))
+    for host, status in up:
+        say(f"== host {host.label} ==")
+        here = [n for n in names if status.find(n)]
+        if names and not here:
+            say("nothing named here")
+            continue
+        try:
+            final = restart_and_wait(host.client, settings, here, timeout=timeout, say=say)
+        except OpsError as exc:
+            failed = ops_exit(exc)
+            warn(f"host {host.label}: {failed.message}")
+            code = max(code, failed.code)
+            continue
+        if final is not None:
+            show(final)
+    return code

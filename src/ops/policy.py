@@ -1,8 +1,11 @@
 """What the health listener decides on each tick: pure logic over a status, with the clock passed in.
 
-* A RUNNING program with a health check is restarted after ``failures`` consecutive failed probes,
-  never within ``grace`` seconds of its start, at most ``max_restarts`` times per ``window`` seconds
-  (then it is left alone and that is logged once per window).
+* A RUNNING program with a health check is restarted after ``failures`` (at least 2) consecutive
+  failed probes, so one missed probe never restarts anything; never within ``grace`` seconds of
+  its start, at most ``max_restarts`` times per ``window`` seconds (then it is left alone and that
+  is logged once per window). A program that has not answered once since its start is still
+  booting: it gets twice ``grace`` (probes come every few seconds, and a slow boot on a busy machine
+  must not be taken for a hang).
 * A FATAL program is started again after ``backoff_min`` seconds, doubling up to ``backoff_max``;
   the delay resets once it has been RUNNING and healthy.
 """
@@ -11,22 +14,42 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ops.status import RUNNING, StackStatus
+
+if TYPE_CHECKING:
+    from config.config import Settings
+
+MIN_FAILURES = 2
 
 
 @dataclass(frozen=True)
 class Limits:
-    failures: int = 3
+    """The listener's settings; ``interval`` is the seconds between two checks of the stack."""
+
+    failures: int = 2
     grace: float = 30.0
     max_restarts: int = 3
     window: float = 3600.0
     backoff_min: float = 5.0
     backoff_max: float = 300.0
+    interval: float = 2.0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Limits:
+    def from_settings(cls, settings: Settings) -> Limits:
+        """The limits configured; ConfigError for a value that would restart on one missed probe."""
+        from config.config import ConfigError
+
+        if settings.HEALTHCHECK_FAILURES < MIN_FAILURES:
+            raise ConfigError(
+                f"setting HEALTHCHECK_FAILURES={settings.HEALTHCHECK_FAILURES}: must be at least "
+                f"{MIN_FAILURES} (one missed probe must never restart a program)"
+            )
+        if settings.HEALTHCHECK_INTERVAL <= 0:
+            raise ConfigError(
+                f"setting HEALTHCHECK_INTERVAL={settings.HEALTHCHECK_INTERVAL:g}: must be above 0"
+            )
         return cls(
             failures=settings.HEALTHCHECK_FAILURES,
             grace=settings.HEALTHCHECK_GRACE_SECONDS,
@@ -34,6 +57,7 @@ class Limits:
             window=settings.HEALTHCHECK_WINDOW_SECONDS,
             backoff_min=settings.HEALTHCHECK_BACKOFF_MIN,
             backoff_max=settings.HEALTHCHECK_BACKOFF_MAX,
+            interval=settings.HEALTHCHECK_INTERVAL,
         )
 
 
@@ -53,6 +77,7 @@ class _Track:
     gave_up_at: float | None = None
     fatal_attempts: int = 0
     next_start_at: float | None = None
+    healthy_run: int | None = None  # the start time of the run that last answered its probe
 
 
 class HealthPolicy:
@@ -64,7 +89,7 @@ class HealthPolicy:
         self._tracks: dict[str, _Track] = {}
 
     def backoff_delay(self, attempts: int) -> float:
-        return min(self.limits.backoff_max, self.limits.backoff_min * (2**attempts))
+        return min(self.limits.backoff_max, self.limits.backoff_min * float(2**attempts))
 
     def decide(self, status: StackStatus, now: float) -> list[Decision]:
         decisions: list[Decision] = []
@@ -85,13 +110,17 @@ class HealthPolicy:
                 continue
             if p.health.ok:
                 track.failures = 0
+                track.healthy_run = p.started_at
                 continue
             why = p.health.summary()
-            decisions.extend(self._unhealthy(p.full_name, p.uptime_seconds or 0, why, track, now))
+            grace = self.limits.grace if track.healthy_run == p.started_at else 2 * self.limits.grace
+            decisions.extend(self._unhealthy(p.full_name, p.uptime_seconds or 0, grace, why, track, now))
         return decisions
 
-    def _unhealthy(self, name: str, uptime: int, why: str, track: _Track, now: float) -> list[Decision]:
-        if uptime < self.limits.grace:
+    def _unhealthy(
+        self, name: str, uptime: int, grace: float, why: str, track: _Track, now: float
+    ) -> list[Decision]:
+        if uptime < grace:
             track.failures = 0
             return []
         track.failures += 1

@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ops.status import ProcessStatus, StackStatus
+
+if TYPE_CHECKING:
+    from config.config import Settings
 
 COLUMNS = ("NAME", "STATE", "PID", "UPTIME", "HEALTH", "DETAIL")
 _STATE_STYLE = {
@@ -110,7 +113,7 @@ def status_json(status: StackStatus) -> str:
     return json.dumps(status.to_dict(), indent=2)
 
 
-def urls_block(settings: Any, status: StackStatus | None = None) -> str:
+def urls_block(settings: Settings, status: StackStatus | None = None) -> str:
     """Where to find the stack, for the end of ``--start-all`` (``bin/run`` prints it)."""
     api = settings.API_URL
     # In production the API serves the built app itself (no Vite dev server).

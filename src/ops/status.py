@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ops.checks import health_url
+from ops.checks import HealthChecks, declared_checks
 from ops.probe import ProbeResult, probe_all
 from ops.rpc import SupervisorClient
 
+if TYPE_CHECKING:
+    from config.config import Settings
+
 RUNNING = "RUNNING"
 FAILED_STATES = frozenset({"FATAL", "BACKOFF", "EXITED", "UNKNOWN"})
-
-Prober = Callable[[Iterable[str]], dict[str, ProbeResult]]
 
 
 @dataclass
@@ -141,20 +141,26 @@ def on_host(url: str | None, host: str | None) -> str | None:
 
 def collect_status(
     client: SupervisorClient,
-    settings: Any,
+    settings: Settings,
     *,
+    probe: bool = True,
     probe_timeout: float | None = None,
-    prober: Prober | None = None,
+    checks: HealthChecks | None = None,
 ) -> StackStatus:
-    """One XML-RPC round trip for every process, then every health probe in parallel."""
+    """One XML-RPC round trip for every process, then (``probe``) every health probe in parallel.
+
+    Health URLs come from the programs' conf files (:mod:`ops.checks`); a remote host's are moved
+    to that host. Without ``probe`` the URLs are filled in but nothing is probed.
+    """
     state, infos = client.snapshot()
-    host = getattr(client, "remote_host", None)
-    processes = [
-        ProcessStatus.from_info(i, on_host(health_url(settings, i["group"], i["name"]), host)) for i in infos
-    ]
+    checks = checks or declared_checks(settings)
+    host = client.remote_host
+    processes = [ProcessStatus.from_info(i, on_host(checks.url(settings, i["name"]), host)) for i in infos]
+    if not probe:
+        return StackStatus(state, processes)
     timeout = settings.HEALTH_PROBE_TIMEOUT if probe_timeout is None else probe_timeout
     urls = [p.health_url for p in processes if p.health_url and p.state == RUNNING]
-    results = prober(urls) if prober else probe_all(urls, timeout=timeout)
+    results = probe_all(urls, timeout=timeout)
     for p in processes:
         if p.health_url and p.state == RUNNING:
             p.health = results.get(p.health_url)

@@ -9,12 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ops.errors import SupervisorUnreachable
 from ops.render import plain_table, rich_table
 from ops.rpc import SupervisorClient
 from ops.status import StackStatus, collect_status
+
+if TYPE_CHECKING:
+    from config.config import Settings
 
 
 def changed_processes(before: StackStatus | None, after: StackStatus) -> set[str]:
@@ -25,7 +28,7 @@ def changed_processes(before: StackStatus | None, after: StackStatus) -> set[str
     return {p.full_name for p in after.processes if old.get(p.full_name) != (p.state, p.pid, p.healthy)}
 
 
-def _poll(client: SupervisorClient, settings: Any) -> StackStatus | str:
+def _poll(client: SupervisorClient, settings: Settings) -> StackStatus | str:
     try:
         return collect_status(client, settings)
     except SupervisorUnreachable as exc:
@@ -34,7 +37,7 @@ def _poll(client: SupervisorClient, settings: Any) -> StackStatus | str:
 
 def watch(
     client: SupervisorClient,
-    settings: Any,
+    settings: Settings,
     *,
     interval: float,
     out: TextIO,
@@ -51,7 +54,7 @@ def watch(
 
 def _watch_live(
     client: SupervisorClient,
-    settings: Any,
+    settings: Settings,
     *,
     interval: float,
     out: TextIO,
@@ -84,7 +87,7 @@ def _watch_live(
 
 def _watch_lines(
     client: SupervisorClient,
-    settings: Any,
+    settings: Settings,
     *,
     interval: float,
     out: TextIO,

@@ -41,7 +41,7 @@ from collections.abc import Callable, MutableMapping
 from types import FrameType
 from typing import Any
 
-from config.config import ConfigError, Settings, get_settings
+from config.config import ConfigError, Settings, get_settings, load
 from workers.backoff import Backoff
 from workers.health import BACKING_OFF, DRAINING, IDLE, RUNNING, STARTING, STOPPED, HealthServer, HealthStatus
 from workers.wakeup import Wakeup
@@ -130,7 +130,7 @@ class BaseWorker(ABC):
         rng: random.Random | None = None,
         handle_signals: bool = True,
     ) -> None:
-        self.settings = settings or get_settings()
+        self.settings = settings if settings is not None else load()
         s = self.settings
         worker_name = worker_name or type(self).worker_name
         self.worker_name = worker_name

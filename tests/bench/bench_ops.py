@@ -7,7 +7,7 @@ Boots the whole stack (the repository's supervisord.conf, free ports, a temporar
            ``.venv/bin/python bin/monitor.py`` (no re-exec) vs ``supervisorctl status`` (no health at
            all), interleaved run by run; medians of --runs.
   hang     the API frozen with SIGSTOP (its whole process group) until it answers /health again with
-           a new pid: our listener at its defaults (TICK_5, 3 failures) vs httpok at its documented
+           a new pid: our listener at its defaults (a probe every 2 s, 2 failures) vs httpok at its documented
            setting (TICK_60, ``-p api``, 2 s timeout). Only one listener runs at a time.
 Prints medians and ratios (ours / anchor; below 1.0 is better).
 """
@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'status: ' + name:<46} {value * 1000:>7.0f}ms {value / anchor:>7.2f}")
     if hang:
         ours, theirs = statistics.median(hang["ours"]), statistics.median(hang["httpok"])
-        print(f"{'hung API -> healthy: our listener (TICK_5, K=3)':<46} {ours:>8.1f}s {ours / theirs:>7.2f}")
+        label = "hung API -> healthy: our listener (2 s, K=2)"
+        print(f"{label:<46} {ours:>8.1f}s {ours / theirs:>7.2f}")
         print(f"{'hung API -> healthy: httpok (TICK_60)':<46} {theirs:>8.1f}s {1.0:>7.2f}")
         print(
             f"  (runs: ours {', '.join(f'{s:.1f}' for s in hang['ours'])}; "

@@ -95,6 +95,8 @@ class Stack:
             "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
             **(env or {}),
         }
+        if extra_programs:  # the tools read the programs' conf files (health_check) from this one
+            self.env["SUPERVISOR_CONFIG"] = str(home / "supervisord.conf")
         self.started = False
 
     @property

@@ -9,15 +9,19 @@ the frontend sends after the admin confirmed it; it restarts through ``ops.contr
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, BackgroundTasks, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel
 
 from api.deps import AdminPrincipal, SettingsDep
 from api.errors import AUTH_ERROR_RESPONSES, ApiError, ErrorResponse, NotFound
+from config.config import Settings
+from ops import control
+from ops.errors import OpsError, ProgramFailed, SupervisorUnreachable, UnknownProgram
+from ops.rpc import SupervisorClient
+from ops.status import ProcessStatus, collect_status
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=AUTH_ERROR_RESPONSES)
 
@@ -74,7 +78,7 @@ class ServicesOut(BaseModel):
     programs: list[ProgramOut]
 
 
-def _program(process: Any) -> ProgramOut:
+def _program(process: ProcessStatus) -> ProgramOut:
     data = process.to_dict()
     return ProgramOut(
         name=data["name"],
@@ -97,12 +101,6 @@ def _program(process: Any) -> ProgramOut:
 )
 def list_services(_admin: AdminPrincipal, settings: SettingsDep) -> ServicesOut:
     """Every supervisord process with its state, uptime and health probe."""
-    try:
-        from ops.errors import OpsError
-        from ops.rpc import SupervisorClient
-        from ops.status import collect_status
-    except ImportError as exc:  # ops is optional for the API: degrade, do not crash
-        raise Unavailable(f"supervisord unreachable: ops tools unavailable ({exc})") from None
     client = SupervisorClient.from_settings(settings, timeout=RPC_TIMEOUT_SECONDS)
     try:
         status = collect_status(client, settings)
@@ -140,54 +138,25 @@ def _serves_this_request(pid: int | None) -> bool:
     return False
 
 
-def _restart_detached(settings: Any, name: str) -> None:
-    """Hand the restart of the program serving this request to ``bin/monitor.py --restart``.
-
-    In its own session, so stopping the program (its process group) does not stop the restart,
-    and it starts the program again once this process has gone.
-    """
-    import os
-    import subprocess
-    import sys
-
-    from config.config import PROJECT_ROOT
-
-    log_dir = Path(settings.LOG_DIR)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "APP_HOME": settings.APP_HOME,
-        "SUPERVISOR_SOCKET": settings.SUPERVISOR_SOCKET,
-        "LOG_DIR": settings.LOG_DIR,
-        "VAR_DIR": settings.VAR_DIR,
-    }
-    with open(log_dir / "admin-restart.log", "ab") as log:
-        subprocess.Popen(  # noqa: S603 - fixed argv, the name was resolved by supervisord
-            [sys.executable, str(PROJECT_ROOT / "bin" / "monitor.py"), "--restart", name],
-            cwd=settings.APP_HOME,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
 @router.post(
     "/services/{name}/restart",
     response_model=ProgramOut,
     responses={
         202: {
             "model": ProgramOut,
-            "description": "the program serves this API: its restart was started in the background "
-            "(bin/monitor.py --restart); the status is the one before the restart",
+            "description": "the program serves this API: it is sent a graceful TERM once this answer "
+            "is out, and supervisord starts it again; the status is the one before the restart",
         },
         404: {"model": ErrorResponse, "description": "supervisord has no program or process by that name"},
         503: {"model": ErrorResponse, "description": UNREACHABLE_DOC},
     },
 )
 def restart_service(
-    name: ProgramName, _admin: AdminPrincipal, settings: SettingsDep, response: Response
+    name: ProgramName,
+    _admin: AdminPrincipal,
+    settings: SettingsDep,
+    response: Response,
+    background: BackgroundTasks,
 ) -> ProgramOut:
     """Restart one program (``name``, ``group:name`` or a group) and return its status afterwards.
 
@@ -196,25 +165,20 @@ def restart_service(
     its ``problem``), not as an error. For a group the first process is returned. A sync route:
     FastAPI runs it in its thread pool, so the wait holds no event loop.
 
-    The program serving the request (``api``) cannot wait for its own restart: that one is handed
-    to ``bin/monitor.py --restart`` in the background and the answer is a 202.
+    The program serving the request (``api``) cannot wait for its own restart: the answer is a
+    202, and once it is sent the program gets a graceful TERM (``ops.control.restart_itself``);
+    supervisord starts it again (``autorestart = true``).
     """
-    try:
-        from ops import control
-        from ops.errors import OpsError, ProgramFailed, SupervisorUnreachable, UnknownProgram
-        from ops.rpc import SupervisorClient
-        from ops.status import collect_status
-    except ImportError as exc:
-        raise Unavailable(f"supervisord unreachable: ops tools unavailable ({exc})") from None
     client = SupervisorClient.from_settings(settings, timeout=RPC_TIMEOUT_SECONDS)
     try:
         targets = control.resolve(collect_status(client, settings), [name])
         names = [p.full_name for p in targets]
-        if any(_serves_this_request(p.pid) for p in targets):
-            _restart_detached(settings, name)
+        itself = [p for p in targets if _serves_this_request(p.pid)]
+        if itself:
+            background.add_task(_restart_itself, settings, itself[0])
             response.status_code = 202
             return _program(targets[0])
-        control.restart(client, settings, targets, stop_timeout=RESTART_STOP_TIMEOUT_SECONDS)
+        control.restart(client, targets, stop_timeout=RESTART_STOP_TIMEOUT_SECONDS)
         try:
             status = control.wait_healthy(client, settings, names, timeout=RESTART_HEALTH_TIMEOUT_SECONDS)
         except ProgramFailed:  # the status below says what is wrong
@@ -227,3 +191,14 @@ def restart_service(
         raise Unavailable(f"restart of {name} failed: {exc}") from None
     restarted = [p for p in status.processes if p.full_name in names]
     return _program(restarted[0])
+
+
+def _restart_itself(settings: Settings, process: ProcessStatus) -> None:
+    """After the 202 is sent: the TERM that makes supervisord start this program again."""
+    import logging
+
+    client = SupervisorClient.from_settings(settings, timeout=RPC_TIMEOUT_SECONDS)
+    try:
+        control.restart_itself(client, process)
+    except OpsError as exc:  # the answer is out: the log is where this can still be seen
+        logging.getLogger("api.admin").error("restart of %s failed: %s", process.full_name, exc)

@@ -65,7 +65,7 @@ def _control(settings: Any, name: str, action: str, response: Response) -> Progr
                     client.stop(p.full_name, wait=False)
                 response.status_code = 202
                 return _program(targets[0])
-            control.stop(client, settings, targets, stop_timeout=STOP_TIMEOUT_SECONDS)
+            control.stop(client, targets, stop_timeout=STOP_TIMEOUT_SECONDS)
             status = collect_status(client, settings)
         else:
             control.start(client, targets)

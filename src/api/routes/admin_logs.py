@@ -80,7 +80,7 @@ class _Follower:
 
         client = SupervisorClient.from_settings(settings, timeout=RPC_TIMEOUT_SECONDS)
         try:
-            processes = control.resolve(collect_status(client, settings, prober=lambda urls: {}), [name])
+            processes = control.resolve(collect_status(client, settings, probe=False), [name])
         except UnknownProgram:
             raise NotFound(f"no program or process named {name}") from None
         except SupervisorUnreachable as exc:

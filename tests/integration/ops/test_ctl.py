@@ -10,7 +10,6 @@ import pytest
 from click.testing import CliRunner
 
 from cli.ctl import cli
-from config import config
 from tests.integration.ops.conftest import ctl, info, stack_settings
 from tests.support.stack import Stack
 
@@ -30,7 +29,6 @@ def pointed_at_stack(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     """The stack's settings in the environment, as a developer's shell or .env would hold them."""
     for name, value in stack_settings(stack).items():
         monkeypatch.setenv(name, value)
-    config.reset()
 
 
 # The reference's testing example, verbatim.

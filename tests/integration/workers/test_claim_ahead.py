@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from config import config
 from store.item_store import Claim, ClaimedItem, ItemStore
 from store.models import ItemStatus
 from tests.integration.workers.support import ItemsDatabase
@@ -22,9 +21,7 @@ MakeWorker = Callable[..., ExampleWorker]
 @pytest.fixture(autouse=True)
 def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("APP_HOME", str(tmp_path))
-    config.reset()
     yield tmp_path
-    config.reset()
 
 
 @pytest.fixture

@@ -83,3 +83,10 @@ def test_programs_without_a_health_check_are_only_watched_for_fatal() -> None:
     policy = HealthPolicy(LIMITS)
     assert ticks(policy, stack(ok=None, name="healthcheck"), 5) == [[]] * 5
     assert ticks(policy, stack(ok=None, name="other"), 5) == [[]] * 5
+
+
+def test_a_program_that_never_answered_since_its_start_gets_twice_the_grace() -> None:
+    policy = HealthPolicy(LIMITS)  # grace 30, failures 3
+    assert ticks(policy, stack(ok=False, uptime=45), 4) == [[]] * 4  # still booting
+    policy.decide(stack(ok=True, uptime=45), 20)  # answered once: this run is up
+    assert ticks(policy, stack(ok=False, uptime=45), 3, start=25) == [[], [], ["restart"]]

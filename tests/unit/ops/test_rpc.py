@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import socket
 import threading
+import xmlrpc.client
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from supervisor.xmlrpc import Faults as SupervisorFaults
+from supervisor.xmlrpc import Faults
 
 from ops.errors import (
     OpsError,
@@ -18,14 +19,7 @@ from ops.errors import (
     SupervisorUnreachable,
     UnknownProgram,
 )
-from ops.rpc import Faults, HTTPStatusError, SupervisorClient
-from ops.xmlrpc_codec import XmlRpcFault
-
-
-def test_fault_codes_match_supervisor() -> None:
-    ours = {k: v for k, v in vars(Faults).items() if k.isupper()}
-    theirs = {k: v for k, v in vars(SupervisorFaults).items() if k.isupper()}
-    assert ours == theirs
+from ops.rpc import SupervisorClient, UnixSocketTransport
 
 
 def test_missing_socket_means_not_running_exit_2(tmp_path: Path) -> None:
@@ -80,40 +74,45 @@ def test_hung_supervisord_times_out_instead_of_blocking(silent_server: str) -> N
         client.snapshot()
 
 
-def caller(error: BaseException | None = None, result: object = None):  # type: ignore[no-untyped-def]
-    """A stand-in caller for faults a root test user cannot provoke for real (permission denied)."""
+class FakeProxy:
+    """A stand-in proxy for faults a root test user cannot provoke for real (permission denied)."""
 
-    def call(method: str, params: tuple[object, ...]) -> object:
-        if error:
-            raise error
-        return result
+    def __init__(self, error: BaseException | None = None, result: object = None) -> None:
+        self.error, self.result = error, result
 
-    return call
+    def __getattr__(self, method: str) -> object:
+        def call(*params: object) -> object:
+            if self.error:
+                raise self.error
+            return self.result
+
+        return call
 
 
 def test_permission_denied_is_its_own_exit_code() -> None:
-    client = SupervisorClient("/x.sock", caller_factory=lambda: caller(PermissionError(13, "denied")))
+    client = SupervisorClient("/x.sock", proxy_factory=lambda: FakeProxy(PermissionError(13, "denied")))
     with pytest.raises(SupervisorAccessDenied) as caught:
         client.call("supervisor.getState")
     assert caught.value.exit_code == 3 and "permission denied" in str(caught.value)
 
 
 def test_http_401_is_access_denied() -> None:
-    client = SupervisorClient("/x.sock", caller_factory=lambda: caller(HTTPStatusError(401)))
+    error = xmlrpc.client.ProtocolError("localhost/RPC2", 401, "Unauthorized", {})
+    client = SupervisorClient("/x.sock", proxy_factory=lambda: FakeProxy(error))
     with pytest.raises(SupervisorAccessDenied):
         client.call("supervisor.getState")
 
 
-def test_a_new_caller_is_built_after_a_transport_error() -> None:
-    callers = iter([caller(ConnectionResetError()), caller(result={"statename": "RUNNING"})])
-    made: list[object] = []
+def test_a_new_proxy_is_built_after_a_transport_error() -> None:
+    proxies = iter([FakeProxy(ConnectionResetError()), FakeProxy(result={"statename": "RUNNING"})])
+    made: list[FakeProxy] = []
 
-    def factory():  # type: ignore[no-untyped-def]
-        made.append(next(callers))
+    def factory() -> FakeProxy:
+        made.append(next(proxies))
         return made[-1]
 
-    client = SupervisorClient("/x.sock", caller_factory=factory)
-    with pytest.raises(SupervisorUnreachable):
+    client = SupervisorClient("/x.sock", proxy_factory=factory)
+    with pytest.raises(SupervisorUnreachable, match="cannot talk to supervisord at /x.sock"):
         client.call("supervisor.getState")
     assert client.call("supervisor.getState") == {"statename": "RUNNING"}
     assert len(made) == 2
@@ -129,14 +128,23 @@ def test_a_new_caller_is_built_after_a_transport_error() -> None:
     ],
 )
 def test_faults_map_to_named_errors(code: int, error: type[OpsError]) -> None:
-    client = SupervisorClient("/x.sock", caller_factory=lambda: caller(XmlRpcFault(code, "text")))
+    fault = xmlrpc.client.Fault(code, "text")
+    client = SupervisorClient("/x.sock", proxy_factory=lambda: FakeProxy(fault))
     with pytest.raises(error):
         client.call("supervisor.getState", "api")
 
 
+class _Answer:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def read(self) -> bytes:
+        return self.body
+
+
 def test_control_characters_in_log_text_survive_decoding() -> None:
     # supervisord puts raw log text (colour codes included) into its XML; expat alone rejects it.
-    from ops.xmlrpc_codec import loads_response
+    from ops.rpc import _log_bytes
 
     text = "\x1b[32mVITE ready\x1b[0m\x07 tab\there"
     body = (
@@ -145,4 +153,5 @@ def test_control_characters_in_log_text_survive_decoding() -> None:
         "<value><boolean>0</boolean></value></data></array></value></param></params>"
         "</methodResponse>"
     ).encode()
-    assert loads_response(body) == [text, 42, False]
+    ((data, offset, overflow),) = UnixSocketTransport("/x.sock", 1).parse_response(_Answer(body))  # type: ignore[arg-type]
+    assert (_log_bytes(data), offset, overflow) == (text.encode(), 42, False)

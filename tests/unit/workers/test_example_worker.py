@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from config import config
 from tests.integration.workers.support import ItemsDatabase
 from workers import ExampleWorker
 from workers.example_worker import text_stats
@@ -17,9 +16,7 @@ from workers.example_worker import text_stats
 def fresh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh clone's shape: config's defaults, nothing migrated (DATABASE_URL = APP_HOME/var/app.db)."""
     monkeypatch.setenv("APP_HOME", str(tmp_path))
-    config.reset()
     yield tmp_path
-    config.reset()
 
 
 @pytest.fixture

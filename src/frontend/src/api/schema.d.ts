@@ -194,8 +194,9 @@ export interface paths {
          *     its ``problem``), not as an error. For a group the first process is returned. A sync route:
          *     FastAPI runs it in its thread pool, so the wait holds no event loop.
          *
-         *     The program serving the request (``api``) cannot wait for its own restart: that one is handed
-         *     to ``bin/monitor.py --restart`` in the background and the answer is a 202.
+         *     The program serving the request (``api``) cannot wait for its own restart: the answer is a
+         *     202, and once it is sent the program gets a graceful TERM (``ops.control.restart_itself``);
+         *     supervisord starts it again (``autorestart = true``).
          */
         post: operations["restart_service_api_v1_admin_services__name__restart_post"];
         delete?: never;
@@ -2011,7 +2012,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProgramOut"];
                 };
             };
-            /** @description the program serves this API: its restart was started in the background (bin/monitor.py --restart); the status is the one before the restart */
+            /** @description the program serves this API: it is sent a graceful TERM once this answer is out, and supervisord starts it again; the status is the one before the restart */
             202: {
                 headers: {
                     [name: string]: unknown;

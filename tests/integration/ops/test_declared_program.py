@@ -1,0 +1,130 @@
+"""A supervised program added by one conf file, dropped into a running stack: bin/monitor.py,
+``ctl status``, the health listener and the admin services endpoint all show (and act on) its
+declared health check; and the tools' probes stay out of the API's access log."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.ops.conftest import ctl, freeze, healthy, info, listener_log, monitor, thaw
+from tests.support.net import free_port
+from tests.support.stack import Stack
+from tests.support.wait import wait_until
+
+pytestmark = pytest.mark.stack
+
+SETTINGS = {"HEALTHCHECK_GRACE_SECONDS": "3", "HEALTH_PROBE_TIMEOUT": "1"}
+PASSWORD = "correct horse battery staple"
+
+
+def reports_conf(port: int) -> str:
+    # The whole of "adding a program": its command and, beside it, its health check.
+    return f"""
+[program:reports]
+command = python -m http.server {port} --bind 127.0.0.1 --directory %(here)s
+autostart = true
+autorestart = true
+startsecs = 1
+stopasgroup = true
+redirect_stderr = true
+stdout_logfile = logs/reports.log
+health_check = http://127.0.0.1:{port}/
+"""
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("declared")
+    with Stack(home, env=SETTINGS, extra_programs="; programs dropped in by the test\n") as running:
+        running.wait_running()
+        running.wait_healthy()
+        port = free_port()
+        (home / "conf.d" / "reports.conf").write_text(reports_conf(port))
+        rpc = running.rpc().supervisor
+        rpc.reloadConfig()  # what `supervisorctl update` does
+        rpc.addProcessGroup("reports")
+        running.reports_url = f"http://127.0.0.1:{port}/"  # type: ignore[attr-defined]
+        wait_until(lambda: reports_up(running), timeout=30, message="reports RUNNING and answering")
+        yield running
+
+
+def reports_up(stack: Stack) -> bool:
+    """RUNNING for supervisord (past startsecs) and answering: what the tools call healthy."""
+    return info(stack, "reports")["statename"] == "RUNNING" and healthy(stack.reports_url)  # type: ignore[attr-defined]
+
+
+def test_monitor_shows_the_new_programs_health(stack: Stack) -> None:
+    done = monitor(stack, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    reports = next(p for p in json.loads(done.stdout)["processes"] if p["name"] == "reports")
+    assert reports["health_url"] == stack.reports_url  # type: ignore[attr-defined]
+    assert reports["health"]["ok"] is True and reports["healthy"] is True
+
+
+def test_ctl_status_shows_the_new_programs_health(stack: Stack) -> None:
+    done = ctl(stack, "status")
+    assert done.returncode == 0, done.stdout + done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("reports "))
+    assert re.search(r"RUNNING .* ok \d+ms +" + re.escape(stack.reports_url), row), row  # type: ignore[attr-defined]
+    assert "6 processes, all healthy" in done.stdout
+
+
+def test_the_services_endpoint_shows_the_new_programs_health(stack: Stack) -> None:
+    from store.accounts import create_user
+    from store.db import Database
+
+    db = Database(f"sqlite:///{stack.home / 'var' / 'app.db'}")
+    try:
+        with db.session() as session:
+            create_user(session, email="ops@example.com", password=PASSWORD, is_admin=True)
+    finally:
+        db.engine.dispose()
+    login = httpx.post(
+        stack.api_url + "/api/v1/auth/login",
+        json={"email": "ops@example.com", "password": PASSWORD},
+        timeout=10,
+    )
+    token = login.json()["access_token"]
+    r = httpx.get(
+        stack.api_url + "/api/v1/admin/services", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert r.status_code == 200, r.text
+    reports = next(p for p in r.json()["programs"] if p["name"] == "reports")
+    assert reports["health_url"] == stack.reports_url and reports["health"]["ok"] is True  # type: ignore[attr-defined]
+
+
+def test_the_listener_restarts_the_new_program_when_it_hangs(stack: Stack) -> None:
+    wait_until(
+        lambda: info(stack, "reports")["now"] - info(stack, "reports")["start"] > 3,
+        timeout=30,
+        message="reports past the listener's grace",
+    )
+    pid = freeze(stack, "reports")
+    try:
+        wait_until(
+            lambda: info(stack, "reports")["pid"] not in (pid, 0) and reports_up(stack),
+            timeout=60,
+            message=lambda: "a new, healthy reports\n" + listener_log(stack),
+        )
+    finally:
+        thaw(pid)
+    assert re.search(r"restart: reports: 2 consecutive failed health checks", listener_log(stack))
+
+
+def health_lines(home: Path) -> int:
+    return sum("GET /health" in line for line in (home / "logs" / "api.log").read_text().splitlines())
+
+
+def test_probes_stay_out_of_the_access_log_other_requests_do_not(stack: Stack) -> None:
+    before = health_lines(stack.home)
+    for _ in range(3):
+        assert monitor(stack).returncode == 0  # each probes the API's /health
+    assert health_lines(stack.home) == before
+    assert httpx.get(stack.api_url + "/health", timeout=5).status_code == 200
+    wait_until(lambda: health_lines(stack.home) == before + 1, timeout=10, message="the access line")
