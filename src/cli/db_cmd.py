@@ -224,5 +224,5 @@ def restore(ctl: Ctl, backup_file: Path, yes: bool) -> None:
     try:
         restore_database(ctl.settings.DATABASE_URL, backup_file)
     except BackupError as exc:
-        raise CtlError(f"nothing restored: {exc}", exit_code=2) from None
+        raise Refused(f"nothing restored: {exc}") from None
     click.echo(f"restored {backup_file}")
