@@ -15,6 +15,7 @@ import pytest
 from store import accounts
 from store.db import Database
 from tests.support.api_server import ApiServer
+from tests.support.wait import wait_until
 from tests.unit.sdk.both_clients import KINDS, make_client
 
 # High limits: these tests make thousands of requests on purpose (the rate limiter has its own tests).
@@ -69,7 +70,9 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAPI]:
 
 @pytest.fixture
 def account(live_api: LiveAPI) -> Account:
-    return live_api.new_account()
+    # A test before may leave the server finishing writes it queued behind a held SQLite lock
+    # (test_retries_live): wait for the database rather than fail on "database is locked".
+    return wait_until(live_api.new_account, timeout=60, message="a new account (database free)")
 
 
 @pytest.fixture(params=KINDS)
