@@ -28,7 +28,7 @@ if __name__ == "__main__" and os.path.realpath(sys.prefix) != os.path.realpath(V
     if not os.path.exists(_python):
         sys.stderr.write("monitor.py: .venv is missing: run bin/run once to set up the project\n")
         sys.exit(2)
-    os.execv(_python, [_python, os.path.realpath(__file__), *sys.argv[1:]])
+    os.execv(_python, [_python, os.path.realpath(__file__), *sys.argv[1:]])  # noqa: S606 - replaces this process with the venv's Python, fixed argv
 
 import argparse  # noqa: E402 - after the hand-over above
 from collections.abc import Callable  # noqa: E402

@@ -66,10 +66,6 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-class BadRequest(ApiError):
-    status_code = 400
-
-
 class Unauthorized(ApiError):
     status_code = 401
 
@@ -87,14 +83,6 @@ class NotFound(ApiError):
 
 class Conflict(ApiError):
     status_code = 409
-
-
-class PayloadTooLarge(ApiError):
-    status_code = 413
-
-
-class UnsupportedMediaType(ApiError):
-    status_code = 415
 
 
 class RateLimited(ApiError):
@@ -132,14 +120,14 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
+    assert isinstance(exc, ApiError)  # noqa: S101 - narrowing: registered for this class only
     return error_response(
         exc.status_code, exc.message, details=exc.details, headers=exc.headers, request=request, code=exc.code
     )
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - narrowing: registered for this class only
     if exc.status_code == 404:
         message = "not found" if exc.detail in ("Not Found", None) else str(exc.detail)
     elif exc.status_code == 400 and exc.detail == "There was an error parsing the body":
@@ -171,7 +159,7 @@ def allowed_methods(request: Request) -> list[str]:
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - narrowing: registered for this class only
     details = _validation_details(exc)
     if any(d["type"] == "json_invalid" for d in details):
         return error_response(400, "malformed JSON body", details=details, request=request)

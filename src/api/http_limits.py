@@ -112,7 +112,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._refusal = (status, message)
 
     def _send_refusal(self) -> None:
-        assert self._refusal is not None
+        assert self._refusal is not None  # noqa: S101 - narrowing: called only once a refusal is set
         status, message = self._refusal
         self.logger.warning("refused a request: %s %s", status, message)
         self.transport.write(error_reply(status, message))

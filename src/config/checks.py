@@ -13,7 +13,7 @@ from __future__ import annotations
 from config.config import DEFAULT_JWT_SECRET, Settings
 
 MIN_SECRET_BYTES = 32
-SECRET_HINT = "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+SECRET_HINT = "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"  # noqa: S105 - a hint on making a secret, not one
 
 
 def production_problems(settings: Settings) -> list[str]:

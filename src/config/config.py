@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_JWT_SECRET = "dev-insecure-change-me"
+DEFAULT_JWT_SECRET = "dev-insecure-change-me"  # noqa: S105 - the development default; production refuses it
 
 
 BUILT_APP_DIR = PROJECT_ROOT / "src" / "frontend" / "dist"

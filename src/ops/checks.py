@@ -37,7 +37,7 @@ KEY = "health_check"
 NONE = "none"
 _SECTION = re.compile(r"(?:program|eventlistener|fcgi-program):(.+)")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(\+process_num)?\}")
-_EVERY_INTERFACE = ("", "0.0.0.0", "::")
+_EVERY_INTERFACE = ("", "0.0.0.0", "::")  # noqa: S104 - recognises a wildcard bind, binds nothing
 
 
 @dataclass(frozen=True)

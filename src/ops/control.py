@@ -80,7 +80,7 @@ def ensure_supervisord(
         Path(settings.VAR_DIR),
     ):
         directory.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - fixed argv: supervisord and our config file
         [supervisord, "-c", config_file], cwd=home, capture_output=True, text=True, timeout=timeout
     )
     if done.returncode != 0:

@@ -76,7 +76,7 @@ class LogReader:
         cursor.inode = _inode(cursor.logfile)
         length = max(self.chunk, count * 200)
         while True:
-            data, size, overflow = self.client.tail(cursor.name, 0, length, channel=cursor.channel)
+            data, size, _overflow = self.client.tail(cursor.name, 0, length, channel=cursor.channel)
             cursor.offset = size
             lines = data.split(b"\n")
             cursor.partial = lines.pop()

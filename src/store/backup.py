@@ -61,7 +61,7 @@ def _tool(name: str) -> str:
 
 
 def _run(command: list[str], env: dict[str, str]) -> None:
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    result = subprocess.run(command, env=env, capture_output=True, text=True)  # noqa: S603 - fixed argv: pg_dump/pg_restore with our URL
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         raise BackupError(

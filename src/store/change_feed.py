@@ -12,7 +12,7 @@
 Either way the worker keeps polling as a fallback, so a lost notification only delays work.
 Connections come from ``store.db.Database``; a broken one is dropped and reopened with a backoff.
 
-    feed = start_change_feed(db, on_change=worker.wake)
+    feed = ChangeFeed(db, on_change=worker.wake).start()
     ...
     feed.stop()
 """
@@ -128,7 +128,3 @@ class ChangeFeed:
 def pg_identifier(name: str) -> str:
     """A channel name quoted as a PostgreSQL identifier."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def start_change_feed(db: Database, on_change: Callable[[], None]) -> ChangeFeed:
-    return ChangeFeed(db, on_change).start()

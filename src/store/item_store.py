@@ -109,7 +109,7 @@ _PG_OUTCOMES = (
     "title text, description text, error text, available_at timestamptz)"
 )
 _PG_FINISH_SET = (
-    "UPDATE {table} AS i SET status = v.status, "
+    "UPDATE {table} AS i SET status = v.status, "  # noqa: S608 - the table name comes from the model, values are bound
     "metadata = CASE WHEN v.status = 'done' THEN COALESCE(v.metadata, i.metadata) ELSE i.metadata END, "
     "title = COALESCE(v.title, i.title), description = COALESCE(v.description, i.description), "
     "error = v.error, available_at = COALESCE(v.available_at, i.available_at), "
@@ -252,9 +252,10 @@ class ItemStore:
             self.table, available_at=bindparam("b_available_at", type_=UTCDateTime())
         )
         name = db.engine.dialect.identifier_preparer.format_table(self.table)
-        self._pg_finish = text(_PG_FINISH_SET.format(table=name, token="token"))
+        self._pg_finish = text(_PG_FINISH_SET.format(table=name, token="token"))  # noqa: S106 - a bind parameter's name
         self._pg_finish_and_claim = _PG_FINISH_AND_CLAIM.replace(
-            "{finish}", _PG_FINISH_SET.format(table=name, token="old_token")
+            "{finish}",
+            _PG_FINISH_SET.format(table=name, token="old_token"),  # noqa: S106 - a bind parameter's name
         ).replace("{table}", name)
         self._claim_statements: dict[int, Any] = {}
         self._finish_and_claim_statements: dict[int, Any] = {}

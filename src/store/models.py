@@ -61,7 +61,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}  # noqa: RUF012 - SQLAlchemy reads this class attribute
 
 
 class ItemStatus:
@@ -132,8 +132,8 @@ class QueueItemMixin:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        return (*queue_indexes(cls.__tablename__), NEVER_REUSE_IDS)  # type: ignore[attr-defined]
+    def __table_args__(self) -> tuple[Any, ...]:
+        return (*queue_indexes(self.__tablename__), NEVER_REUSE_IDS)  # type: ignore[attr-defined]
 
 
 def queue_indexes(table_name: str) -> tuple[Index, Index]:

@@ -39,7 +39,7 @@ class Backoff:
             raise ValueError(f"backoff needs 0 <= min_delay <= max_delay, got {min_delay}, {max_delay}")
         self.min_delay = min_delay
         self.max_delay = max_delay
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.failures = 0
 
     def next_delay(self) -> float:

@@ -199,11 +199,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True  # a body the client may have sent is left unread
         self._json(405, body, headers={"Allow": ALLOWED_METHODS})
 
-    def do_HEAD(self) -> None:  # noqa: N802 - the http.server protocol
+    def do_HEAD(self) -> None:
         self._with_body = False
         self.do_GET()
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
+    def do_GET(self) -> None:
         status = self.server.status
         path = self.path.split("?", 1)[0].rstrip("/") or "/"
         if path in ("/health", "/livez"):
@@ -279,7 +279,7 @@ class HealthServer:
         # wakes it at once, so stopping the worker is not held up by its probe server.
         stopper = threading.Thread(target=self._server.shutdown, daemon=True)
         stopper.start()
-        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host  # noqa: S104 - a wildcard bind is reached on loopback
         try:
             socket.create_connection((host, self.port), timeout=0.2).close()
         except OSError:

@@ -14,6 +14,7 @@ the rest. The last lines say where the limit lies: the step where the scaling fa
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -51,7 +52,7 @@ def median_share(runs: list[float], shares: list[CpuShare]) -> CpuShare:
 
 def limit_sentence(label: str, measured: dict[int, float], cpu: dict[int, CpuShare]) -> str:
     counts = list(measured)
-    for before, after in zip(counts, counts[1:], strict=False):
+    for before, after in itertools.pairwise(counts):
         if measured[after] / measured[before] < 1.3:
             split = cpu[after]
             top = max(GROUPS, key=split.share)

@@ -83,7 +83,7 @@ def pgq_worker_main(dsn: str, latency_file: str | None) -> None:
     from pgqueuer import QueueManager
 
     async def go() -> None:
-        conn, queries = await _pgq_queries(dsn)
+        _conn, queries = await _pgq_queries(dsn)
         qm = QueueManager(queries)
 
         @qm.entrypoint("noop")

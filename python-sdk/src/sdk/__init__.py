@@ -27,29 +27,29 @@ from sdk.exceptions import (
     UnexpectedResponseError,
     ValidationError,
 )
-from sdk.exceptions import PermissionError as PermissionError  # the old name: importable, not in __all__
+from sdk.exceptions import PermissionError as PermissionError  # the old name: importable, not in __all__  # noqa: A004 - the old name stays importable
 from sdk.models import HealthStatus, Item, PaginatedResponse
 
 __all__ = [
-    "Client",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AppError",
     "AsyncClient",
+    "AuthenticationError",
+    "Client",
+    "ConflictError",
     "HealthStatus",
     "Item",
-    "PaginatedResponse",
-    "NOT_GIVEN",
-    "NotGiven",
-    "AppError",
-    "APIError",
-    "AuthenticationError",
-    "PermissionDeniedError",
     "NotFoundError",
-    "ConflictError",
-    "ValidationError",
+    "NotGiven",
+    "PaginatedResponse",
+    "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
     "UnexpectedResponseError",
-    "APIConnectionError",
-    "APITimeoutError",
+    "ValidationError",
 ]
 
 setup_logging()

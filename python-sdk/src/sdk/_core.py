@@ -151,7 +151,7 @@ class ClientCore:
                         retries, waited = retries + 1, waited + delay
                         continue
                 raise connection_error(outcome, self.base_url) from outcome
-            assert isinstance(outcome, httpx.Response)
+            assert isinstance(outcome, httpx.Response)  # noqa: S101 - narrowing for the type checker
             response = outcome
             status = response.status_code
             self._log_response(response, retries)

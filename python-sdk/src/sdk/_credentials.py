@@ -90,7 +90,7 @@ class Credentials:
         return self.can_renew and self._clock() >= self._token_renew_at
 
     def login_spec(self) -> RequestSpec[dict[str, Any]]:
-        assert self._email is not None and self._password is not None
+        assert self._email is not None and self._password is not None  # noqa: S101 - narrowing: only called after a login set both
         return _endpoints.login(self._email, self._password)
 
     def headers(self) -> dict[str, str]:

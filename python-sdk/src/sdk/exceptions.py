@@ -27,18 +27,18 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "AppError",
+    "APIConnectionError",
     "APIError",
+    "APITimeoutError",
+    "AppError",
     "AuthenticationError",
-    "PermissionDeniedError",
-    "NotFoundError",
     "ConflictError",
-    "ValidationError",
+    "NotFoundError",
+    "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
     "UnexpectedResponseError",
-    "APIConnectionError",
-    "APITimeoutError",
+    "ValidationError",
     "error_for_status",
 ]
 
@@ -93,7 +93,7 @@ class PermissionDeniedError(APIError):
     """403: authenticated, but not allowed to do this."""
 
 
-PermissionError = PermissionDeniedError  # the old name; not in __all__ (it would shadow the builtin)
+PermissionError = PermissionDeniedError  # the old name; not in __all__ (it would shadow the builtin)  # noqa: A001 - the old name stays importable
 
 
 class NotFoundError(APIError):

@@ -88,4 +88,4 @@ def test_follow_across_rotation_and_restart_every_line_once_in_order(stack: Stac
     assert follower.returncode == 0 and "Traceback" not in err, err
     rotations = sorted(p.name for p in (stack.home / "logs").glob("counter.log.*"))
     assert len(rotations) >= 5, rotations  # the log really rotated, several times per run
-    assert seen == [MARKER] + expected_run(1) + expected_run(2)
+    assert seen == [MARKER, *expected_run(1), *expected_run(2)]

@@ -113,7 +113,7 @@ def test_watch_marks_changes_and_ends_cleanly_on_ctrl_c(stack: Stack) -> None:
         )
     finally:
         watcher.send_signal(signal.SIGINT)
-        out, err = watcher.communicate(timeout=20)
+        _out, err = watcher.communicate(timeout=20)
     text = "".join(lines)
     assert "* worker_1: STOPPED" in text or "* worker_1: STARTING" in text
     assert watcher.returncode == 0 and "Traceback" not in err

@@ -203,7 +203,7 @@ def test_bad_endpoint_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_ctl_status_groups_by_host(hosts: tuple[Host, Host, int], tmp_path: Path) -> None:
-    a, b, dead_port = hosts
+    a, _b, dead_port = hosts
     done = subprocess.run(
         [
             sys.executable,

@@ -26,7 +26,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
+def run(env: dict[str, str], *args: str, input: str | None = None) -> Result:  # noqa: A002 - CliRunner's own name for stdin
     return CliRunner(env=env).invoke(cli, list(args), input=input)
 
 

@@ -76,8 +76,22 @@ def test_nginx_accepts_the_site(tmp_path: Path) -> None:
         skip_or_fail("nginx is missing (apt-get install nginx-light; .ci/run installs it)")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=example.com"]
-        + ["-keyout", str(key), "-out", str(cert)],
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=example.com",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
         capture_output=True,
         check=True,
         timeout=60,

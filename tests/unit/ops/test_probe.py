@@ -14,7 +14,7 @@ from tests.support.net import free_port
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         code = 200 if self.path == "/health" else 503
         self.send_response(code)
         self.send_header("Content-Length", "2")
@@ -66,7 +66,7 @@ class _BarrierHandler(http.server.BaseHTTPRequestHandler):
 
     barrier = threading.Barrier(3, timeout=5)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         try:
             self.barrier.wait()
             code = 200

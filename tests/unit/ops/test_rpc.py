@@ -70,7 +70,7 @@ def silent_server(tmp_path: Path) -> Iterator[str]:
 
 def test_hung_supervisord_times_out_instead_of_blocking(silent_server: str) -> None:
     client = SupervisorClient(silent_server, timeout=0.3)
-    with pytest.raises(SupervisorUnreachable, match="did not answer within 0.3s"):
+    with pytest.raises(SupervisorUnreachable, match=r"did not answer within 0.3s"):
         client.snapshot()
 
 
@@ -112,7 +112,7 @@ def test_a_new_proxy_is_built_after_a_transport_error() -> None:
         return made[-1]
 
     client = SupervisorClient("/x.sock", proxy_factory=factory)
-    with pytest.raises(SupervisorUnreachable, match="cannot talk to supervisord at /x.sock"):
+    with pytest.raises(SupervisorUnreachable, match=r"cannot talk to supervisord at /x.sock"):
         client.call("supervisor.getState")
     assert client.call("supervisor.getState") == {"statename": "RUNNING"}
     assert len(made) == 2

@@ -144,7 +144,7 @@ def test_an_unknown_2xx_status_with_a_body_is_a_success(connect, api: ScriptedAP
 
 def test_a_redirect_hints_at_the_base_url(connect, api: ScriptedAPI) -> None:
     api.reply(httpx.Response(301, headers={"Location": "https://api.test/api/v1/items/1"}))
-    with pytest.raises(sdk.APIError, match="redirect to 'https://api.test/api/v1/items/1'.*base_url"):
+    with pytest.raises(sdk.APIError, match=r"redirect to 'https://api.test/api/v1/items/1'.*base_url"):
         connect().get_item(item_id=1)
 
 
