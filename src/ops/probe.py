@@ -7,6 +7,7 @@ access log (``api.access_log``).
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 import time
 from collections.abc import Iterable
@@ -26,6 +27,8 @@ class ProbeResult:
     status: int | None
     latency_ms: float
     error: str | None = None
+    # A small JSON object the health URL answered with (a worker's counters), else None.
+    report: dict[str, Any] | None = None
 
     def summary(self) -> str:
         if self.ok:
@@ -47,6 +50,23 @@ def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, s
     return kind(parts.hostname, parts.port, timeout=timeout), path
 
 
+MAX_REPORT_BYTES = 16 * 1024
+
+
+def _json_report(response: http.client.HTTPResponse) -> dict[str, Any] | None:
+    """The answer's JSON object when it is one and small (a worker's /health: state and counters)."""
+    if "json" not in (response.getheader("Content-Type") or ""):
+        return None
+    body = response.read(MAX_REPORT_BYTES + 1)
+    if len(body) > MAX_REPORT_BYTES:
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def probe(url: str, *, timeout: float = 2.0) -> ProbeResult:
     """GET ``url`` once (each socket operation bounded by ``timeout``); never raises."""
     started = time.perf_counter()
@@ -54,11 +74,13 @@ def probe(url: str, *, timeout: float = 2.0) -> ProbeResult:
         connection, path = _connection(url, timeout)
         try:
             connection.request("GET", path, headers={"User-Agent": PROBE_USER_AGENT, "Connection": "close"})
-            status = connection.getresponse().status
+            response = connection.getresponse()
+            status = response.status
+            report = _json_report(response)
         finally:
             connection.close()
         elapsed = (time.perf_counter() - started) * 1000
-        return ProbeResult(url, 200 <= status < 300, status, elapsed)
+        return ProbeResult(url, 200 <= status < 300, status, elapsed, report=report)
     except TimeoutError:
         error = f"timed out after {timeout:g}s"
     except ConnectionRefusedError:

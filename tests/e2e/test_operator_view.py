@@ -66,6 +66,15 @@ def operated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operated]:
         yield Operated(stack, {"X-API-Key": key})
 
 
+def admin_headers(operated: Operated) -> dict[str, str]:
+    r = httpx.post(
+        f"{operated.stack.api_url}/api/v1/auth/login",
+        json={"email": "admin@example.com", "password": PASSWORD},
+        timeout=10,
+    )
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
 def open_services(page: Any, operated: Operated) -> None:
     login(page, operated.stack.frontend_url, "admin@example.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Services").click()
@@ -106,6 +115,18 @@ def test_the_queue_chart_moves_as_items_are_created_and_processed(
         lambda: int(done.inner_text()) >= before + 6, timeout=60, message="six more items done in the chart"
     )
     assert page.locator(".queue-chart canvas").count() >= 1
+    # Each worker's own report, from its health URL: state, items done, errors.
+    workers = [page.get_by_test_id(f"worker-worker:worker_{n}") for n in (0, 1)]
+    for report in workers:
+        expect(report).to_contain_text(" done · ")
+    wait_until(
+        lambda: sum(int(r.inner_text().split(" · ")[1].split()[0]) for r in workers) >= 6,
+        timeout=30,
+        message="the workers' reports count the items they processed",
+    )
+    services = httpx.get(f"{api}/api/v1/admin/services", headers=admin_headers(operated), timeout=10).json()
+    reports = [p["worker"] for p in services["programs"] if p["group"] == "worker"]
+    assert len(reports) == 2 and all(r["errors_total"] == 0 and r["state"] for r in reports)
     assert console.unexpected() == []
 
 

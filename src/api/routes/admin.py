@@ -59,6 +59,16 @@ class ProbeOut(BaseModel):
     error: str | None
 
 
+class WorkerOut(BaseModel):
+    """A worker's own report, from its health URL (``workers.health``): what its loop is doing."""
+
+    state: str | None = None
+    ready: bool | None = None
+    items_processed: int | None = None
+    errors_total: int | None = None
+    last_error: str | None = None
+
+
 class ProgramOut(BaseModel):
     name: str
     group: str
@@ -70,6 +80,7 @@ class ProgramOut(BaseModel):
     problem: str
     health_url: str | None
     health: ProbeOut | None
+    worker: WorkerOut | None = None
 
 
 class ServicesOut(BaseModel):
@@ -90,8 +101,20 @@ def _program(process: ProcessStatus) -> ProgramOut:
         healthy=data["healthy"],
         problem=process.problem,
         health_url=data["health_url"],
-        health=ProbeOut(**data["health"]) if data["health"] else None,
+        health=ProbeOut(**{k: v for k, v in data["health"].items() if k != "report"})
+        if data["health"]
+        else None,
+        worker=_worker(process),
     )
+
+
+def _worker(process: ProcessStatus) -> WorkerOut | None:
+    """A worker's counters when its health answer carries them (the API's own /health does not)."""
+    report = process.health.report if process.health else None
+    if not report or "items_processed" not in report:
+        return None
+    fields = WorkerOut.model_fields
+    return WorkerOut.model_validate({k: v for k, v in report.items() if k in fields})
 
 
 @router.get(

@@ -15,6 +15,14 @@ from tests.support.net import free_port
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        if self.path == "/worker":
+            body = b'{"state": "idle", "items_processed": 7, "errors_total": 0, "last_error": null}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         code = 200 if self.path == "/health" else 503
         self.send_response(code)
         self.send_header("Content-Length", "2")
@@ -98,3 +106,14 @@ def test_a_hung_server_costs_one_timeout_not_a_stall(hung_port: int, server: str
     results = probe_all(urls, timeout=0.5)
     assert results[urls[0]].error == "timed out after 0.5s"
     assert results[urls[1]].ok
+
+
+def test_a_json_answer_is_kept_as_the_report(server: str) -> None:
+    worker = probe(server + "/worker")
+    assert worker.ok and worker.report == {
+        "state": "idle",
+        "items_processed": 7,
+        "errors_total": 0,
+        "last_error": None,
+    }
+    assert probe(server + "/health").report is None  # not declared as JSON: no report

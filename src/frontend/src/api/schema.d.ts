@@ -635,6 +635,7 @@ export interface components {
             /** Health Url */
             health_url: string | null;
             health: components["schemas"]["ProbeOut"] | null;
+            worker?: components["schemas"]["WorkerOut"] | null;
         };
         /** QueueCounts */
         QueueCounts: {
@@ -714,6 +715,22 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /**
+         * WorkerOut
+         * @description A worker's own report, from its health URL (``workers.health``): what its loop is doing.
+         */
+        WorkerOut: {
+            /** State */
+            state?: string | null;
+            /** Ready */
+            ready?: boolean | null;
+            /** Items Processed */
+            items_processed?: number | null;
+            /** Errors Total */
+            errors_total?: number | null;
+            /** Last Error */
+            last_error?: string | null;
         };
     };
     responses: never;

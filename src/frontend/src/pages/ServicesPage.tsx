@@ -144,6 +144,12 @@ export function ServicesPage() {
                     </span>{" "}
                     {p.health && p.health.ok && <span className="hint">{Math.round(p.health.latency_ms)} ms</span>}
                     {!p.healthy && p.problem && <span className="item-error">{p.problem}</span>}
+                    {p.worker && (
+                      <span className="worker-report" data-testid={`worker-${programLabel(p)}`}>
+                        {p.worker.state ?? "?"} · {p.worker.items_processed ?? 0} done · {p.worker.errors_total ?? 0} errors
+                        {p.worker.last_error && <span className="item-error">last error: {p.worker.last_error}</span>}
+                      </span>
+                    )}
                   </td>
                   <td className="row-actions">
                     {canStart(p.state) ? (
@@ -171,6 +177,12 @@ export function ServicesPage() {
             </tbody>
           </table>
         </div>
+      )}
+      {data !== null && !data.programs.some((p) => p.worker || p.group === "worker") && (
+        <p className="hint" role="note">
+          No worker processes under this supervisord. Where workers run on Kubernetes, each pod reports on its own
+          {" "}<code>/readyz</code> and <code>/metrics</code> (port 8090): <code>kubectl get pods -l app.kubernetes.io/name=example-worker</code>.
+        </p>
       )}
       {logOf !== null && <LogViewer key={logOf} name={logOf} onClose={() => setLogOf(null)} />}
       {data !== null && <QueueChart />}
