@@ -188,7 +188,8 @@ def services_page_transfer(browser: Any, base: str, admin_token: str) -> int:
         page.wait_for_load_state("networkidle")
         start = int(page.evaluate("performance.getEntriesByType('resource').length"))
         page.get_by_role("link", name="Services").click()
-        page.locator(".queue-counts").wait_for(timeout=30_000)
+        # No supervisord here (503 for the list): the page's code and styles load all the same.
+        page.get_by_role("heading", name="Services").wait_for(timeout=30_000)
         page.wait_for_load_state("networkidle")
         return int(page.evaluate(SERVICES_OWN, start))
     finally:
