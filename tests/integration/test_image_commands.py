@@ -20,6 +20,7 @@ import httpx
 import pytest
 import yaml
 
+from tests.support.api_server import stand_in_built_app
 from tests.support.net import free_port, port_is_free
 from tests.support.wait import wait_until
 
@@ -42,7 +43,7 @@ def on_host(argv: list[str]) -> list[str]:
 
 
 def image_env(home: Path, database_url: str, **extra: str) -> dict[str, str]:
-    # The image's ENV lines, with the home and database of this test.
+    # The image's ENV lines, with the home and database of this test; the image holds the built app.
     return {
         **os.environ,
         "APP_ENV": "production",
@@ -50,6 +51,7 @@ def image_env(home: Path, database_url: str, **extra: str) -> dict[str, str]:
         "API_HOST": "127.0.0.1",
         "DATABASE_URL": database_url,
         "JWT_SECRET": os.urandom(16).hex(),
+        "STATIC_DIR": str(stand_in_built_app(home / "dist")),
         **extra,
     }
 

@@ -42,7 +42,9 @@ def vite_processes(stack: Stack) -> list[tuple[int, str]]:
 
 @pytest.fixture(scope="module")
 def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str]]:
-    stack = Stack(tmp_path_factory.mktemp("production"), env={"APP_ENV": "production"})
+    # As docs/production.md sets it up: the nginx site in front connects from loopback.
+    env = {"APP_ENV": "production", "API_TRUSTED_PROXIES": "127.0.0.1"}
+    stack = Stack(tmp_path_factory.mktemp("production"), env=env)
     started = bin_run(stack)
     stack.started = True  # from here on, stop() shuts supervisord down and checks it is gone
     try:

@@ -22,6 +22,14 @@ REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
+def stand_in_built_app(directory: Path) -> Path:
+    """A STATIC_DIR for APP_ENV=production tests about the API, not the app: an index.html is all the
+    API's start-up check needs (tests of the real build run `npm run build` themselves)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "index.html").write_text("<!doctype html><title>stand-in</title>")
+    return directory
+
+
 class ApiServer:
     """Boots gunicorn (real workers, real migrations in on_starting) and stops it, checked gone."""
 

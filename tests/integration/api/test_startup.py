@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, inspect, pool
 
 from config.config import DEFAULT_JWT_SECRET
 from tests.integration.api.conftest import backend_database
-from tests.support.api_server import REPO, VENV_BIN, ApiServer
+from tests.support.api_server import REPO, VENV_BIN, ApiServer, stand_in_built_app
 from tests.support.net import port_is_free
 
 STRONG = "x" * 32  # the shortest secret production accepts: 32 bytes
@@ -92,6 +92,7 @@ def test_production_refuses_debug_logging_unless_forced(tmp_path: Path) -> None:
         "JWT_SECRET": STRONG,
         "LOG_LEVEL": "DEBUG",
         "ALLOW_DEBUG_IN_PRODUCTION": "1",
+        "STATIC_DIR": str(stand_in_built_app(tmp_path / "dist")),
     }
     with ApiServer(tmp_path / "b", env=forced) as api:
         assert httpx.get(api.url + "/health").status_code == 200
@@ -101,6 +102,7 @@ def test_production_refuses_debug_logging_unless_forced(tmp_path: Path) -> None:
 def test_production_starts_with_a_strong_secret(backend: str, tmp_path: Path) -> None:
     with ExitStack() as stack:
         database_url = backend_database(stack, backend, tmp_path)
-        env = {"APP_ENV": "production", "JWT_SECRET": STRONG}
+        dist = stand_in_built_app(tmp_path / "dist")
+        env = {"APP_ENV": "production", "JWT_SECRET": STRONG, "STATIC_DIR": str(dist)}
         with ApiServer(tmp_path, database_url=database_url, env=env) as api:
             assert httpx.get(api.url + "/health").status_code == 200

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from config.config import PROJECT_ROOT, ConfigError, Settings, load
+from tests.support.api_server import stand_in_built_app
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -126,12 +127,17 @@ def config_check(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]
 
 
 def test_config_check_reports_each_production_problem_on_one_line(tmp_path: Path) -> None:
-    result = config_check(tmp_path, APP_ENV="production", JWT_SECRET="x", LOG_LEVEL="debug")
+    nothing_built = str(tmp_path / "dist")
+    result = config_check(
+        tmp_path, APP_ENV="production", JWT_SECRET="x", LOG_LEVEL="debug", STATIC_DIR=nothing_built
+    )
     assert result.returncode == 2 and result.stdout == ""
     lines = result.stderr.splitlines()
-    assert len(lines) == 2, result.stderr
+    assert len(lines) == 4, result.stderr
     assert lines[0].startswith("error: JWT_SECRET is 1 bytes: APP_ENV=production needs at least 32")
     assert lines[1].startswith("error: LOG_LEVEL=DEBUG with APP_ENV=production")
+    assert lines[2].startswith("error: STATIC_DIR=") and "has no index.html" in lines[2]
+    assert lines[3].startswith("error: API_TRUSTED_PROXIES is empty with APP_ENV=production")
     default = config_check(tmp_path, APP_ENV="production")
     assert default.returncode == 2
     assert default.stderr.startswith("error: JWT_SECRET is missing or the development default")
@@ -148,15 +154,15 @@ def test_config_check_refuses_an_unknown_app_env(tmp_path: Path, app_env: str) -
 
 
 def test_config_check_passes_production_done_right(tmp_path: Path) -> None:
-    strong = config_check(tmp_path, APP_ENV="production", JWT_SECRET="x" * 32)
+    done_right = {
+        "APP_ENV": "production",
+        "JWT_SECRET": "x" * 32,
+        "API_TRUSTED_PROXIES": "127.0.0.1",
+        "STATIC_DIR": str(stand_in_built_app(tmp_path / "dist")),
+    }
+    strong = config_check(tmp_path, **done_right)
     assert (strong.returncode, strong.stdout.strip()) == (0, "configuration OK (APP_ENV=production)")
-    forced = config_check(
-        tmp_path,
-        APP_ENV="production",
-        JWT_SECRET="x" * 32,
-        LOG_LEVEL="DEBUG",
-        ALLOW_DEBUG_IN_PRODUCTION="yes",
-    )
+    forced = config_check(tmp_path, **done_right, LOG_LEVEL="DEBUG", ALLOW_DEBUG_IN_PRODUCTION="yes")
     assert forced.returncode == 0, forced.stderr
     assert config_check(tmp_path, LOG_LEVEL="DEBUG").returncode == 0  # development may debug
 
