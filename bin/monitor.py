@@ -1,17 +1,23 @@
-#!/usr/bin/env -S python3 -S
-"""Status, start, watch and restart of the supervisord stack (a thin front of ``src/ops``).
-
-    bin/monitor.py                       status table; exit 0 all healthy, 1 not, 2 supervisord down
-    bin/monitor.py --json                the same as JSON
-    bin/monitor.py --start-all [--timeout 120]
-    bin/monitor.py --watch [--interval 5]
-    bin/monitor.py --restart [NAME ...]  failed/unhealthy programs, or those named
-    bin/monitor.py --server URL [--server URL ...] [--json | --restart [NAME ...]]
-                                         several hosts (or SUPERVISOR_SERVERS): the table grouped by
-                                         host, exit 2 if any host is unreachable; restarts per host
-
-Runs from the repository root without an activated venv: it re-executes itself with .venv's Python.
-"""
+#!/bin/sh
+# fmt: off
+''''true;p=$(readlink -f "$0");p=${p%/*/*}/.venv/bin/python;[ -x "$p" ]||p=python3;exec "$p" "$0" "$@" # '''
+# fmt: on
+# The line above is sh to the shell (exec .venv's Python, or python3 when there is no .venv: the
+# re-exec below then says so) and a string to Python.
+#
+# Status, start, watch and restart of the supervisord stack (a thin front of `src/ops`).
+#
+#     bin/monitor.py                       status table; exit 0 all healthy, 1 not, 2 supervisord down
+#     bin/monitor.py --json                the same as JSON
+#     bin/monitor.py --start-all [--timeout 120]
+#     bin/monitor.py --watch [--interval 5]
+#     bin/monitor.py --restart [NAME ...]  failed/unhealthy programs, or those named
+#     bin/monitor.py --server URL [--server URL ...] [--json | --restart [NAME ...]]
+#                                          several hosts (or SUPERVISOR_SERVERS): the table grouped by
+#                                          host, exit 2 if any host is unreachable; restarts per host
+#
+# Runs without an activated venv: the sh line above hands over to .venv's Python at once (one
+# interpreter start); started by another Python (`python3 bin/monitor.py`) it re-executes itself.
 
 from __future__ import annotations
 
@@ -22,8 +28,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 VENV = os.path.join(ROOT, ".venv")
 
 if __name__ == "__main__" and os.path.realpath(sys.prefix) != os.path.realpath(VENV):
-    # Started by the system python3 (the shebang, with -S: no site, a faster start): hand over to
-    # the project's venv before importing anything else.
+    # Started by another Python (the sh line without .venv, or `python3 bin/monitor.py`): hand over
+    # to the project's venv before importing anything else.
     _python = os.path.join(VENV, "bin", "python")
     if not os.path.exists(_python):
         sys.stderr.write("monitor.py: .venv is missing: run bin/run once to set up the project\n")

@@ -4,7 +4,7 @@
 
 Boots the whole stack (the repository's supervisord.conf, free ports, a temporary home), then:
   status   wall time of ``bin/monitor.py`` (every process + parallel health probes) and of
-           ``.venv/bin/python bin/monitor.py`` (no re-exec) vs ``supervisorctl status`` (no health at
+           ``.venv/bin/python bin/monitor.py`` (no sh hand-over) vs ``supervisorctl status`` (no health at
            all), interleaved run by run; medians of --runs.
   hang     the API frozen with SIGSTOP (its whole process group) until it answers /health again with
            a new pid: our listener at its defaults (a probe every 2 s, 2 failures) vs httpok at its documented
@@ -63,7 +63,7 @@ def timed(args: list[str], env: dict[str, str]) -> float:
 
 
 def bench_status(stack: Stack, runs: int) -> dict[str, float]:
-    # The user's shell: no venv on PATH, so bin/monitor.py re-executes itself with .venv's python.
+    # The user's shell: no venv on PATH; bin/monitor.py's sh line hands over to .venv's python.
     user_env = {**stack.env, "PATH": "/usr/local/bin:/usr/bin:/bin"}
     commands = {
         "bin/monitor.py": ([str(REPO / "bin" / "monitor.py")], user_env),

@@ -46,3 +46,27 @@ def test_a_broken_setting_is_named(tmp_path: Path) -> None:
 def test_bad_flags_are_usage_errors(tmp_path: Path, args: list[str]) -> None:
     done = run(tmp_path, *args)
     assert done.returncode == 2 and "usage: monitor.py" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_symlink_elsewhere_still_finds_the_venv(tmp_path: Path) -> None:
+    # The sh line resolves the link (e.g. ~/bin/monitor.py -> the checkout) to find .venv.
+    link = tmp_path / "monitor.py"
+    link.symlink_to(MONITOR)
+    env = {"PATH": "/usr/bin:/bin", "APP_HOME": str(tmp_path)}
+    done = subprocess.run([str(link)], env=env, capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stderr) == (
+        2,
+        f"monitor.py: supervisord is not running (no socket at "
+        f"{tmp_path / 'var' / 'run' / 'supervisor.sock'})\n",
+    )
+
+
+def test_a_checkout_without_its_venv_says_what_to_run(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    shutil.copy(MONITOR, tmp_path / "bin" / "monitor.py")
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "APP_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [str(tmp_path / "bin" / "monitor.py")], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2
+    assert done.stderr == "monitor.py: .venv is missing: run bin/run once to set up the project\n"
