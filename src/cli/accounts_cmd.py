@@ -12,11 +12,20 @@ def users() -> None:
     """Users: create, list, deactivate, activate, delete, set-password."""
 
 
+password_option = click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="CTL_PASSWORD",
+    show_envvar=True,
+    help="Prompted for (twice) when not given; scripts set CTL_PASSWORD (ps shows a command line).",
+)
+
+
 @users.command("create")
 @click.option("--email", required=True)
-@click.option(
-    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Prompted for when not given."
-)
+@password_option
 @click.option("--admin", is_flag=True, help="Give the user the admin role.")
 @pass_ctl
 def users_create(ctl: Ctl, email: str, password: str, admin: bool) -> None:
@@ -108,9 +117,7 @@ def users_delete(ctl: Ctl, user: str, yes: bool) -> None:
 
 @users.command("set-password", epilog=USER_ARGUMENT_HELP)
 @click.argument("user")
-@click.option(
-    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Prompted for when not given."
-)
+@password_option
 @pass_ctl
 def users_set_password(ctl: Ctl, user: str, password: str) -> None:
     """Give USER a new password; every access token issued before is refused from now on."""

@@ -67,6 +67,10 @@ def _json_report(response: http.client.HTTPResponse) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)  # 0.1 ms: finer is the clock's noise
+
+
 def probe(url: str, *, timeout: float = 2.0) -> ProbeResult:
     """GET ``url`` once (each socket operation bounded by ``timeout``); never raises."""
     started = time.perf_counter()
@@ -79,15 +83,14 @@ def probe(url: str, *, timeout: float = 2.0) -> ProbeResult:
             report = _json_report(response)
         finally:
             connection.close()
-        elapsed = (time.perf_counter() - started) * 1000
-        return ProbeResult(url, 200 <= status < 300, status, elapsed, report=report)
+        return ProbeResult(url, 200 <= status < 300, status, _elapsed_ms(started), report=report)
     except TimeoutError:
         error = f"timed out after {timeout:g}s"
     except ConnectionRefusedError:
         error = "connection refused"
     except (OSError, ValueError, http.client.HTTPException) as exc:
         error = f"{type(exc).__name__}: {exc}".rstrip(": ")
-    return ProbeResult(url, False, None, (time.perf_counter() - started) * 1000, error)
+    return ProbeResult(url, False, None, _elapsed_ms(started), error)
 
 
 def probe_all(urls: Iterable[str], *, timeout: float = 2.0) -> dict[str, ProbeResult]:

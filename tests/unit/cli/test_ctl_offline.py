@@ -107,3 +107,12 @@ def test_users_and_api_keys_round_trip(env: dict[str, str]) -> None:
     assert_one_line_error(
         run(env, "apikeys", "create", "--email", "nobody@example.com", "--name", "x"), 1, "no user with email"
     )
+
+
+def test_a_script_gives_the_password_in_ctl_password(env: dict[str, str]) -> None:
+    run(env, "db", "upgrade")
+    scripted = {**env, "CTL_PASSWORD": "correct horse battery"}
+    made = run(scripted, "users", "create", "--email", "script@example.com")  # no input: no prompt waits
+    assert made.exit_code == 0 and made.output.startswith("created user"), made.output
+    short = run({**env, "CTL_PASSWORD": "short"}, "users", "set-password", "script@example.com")
+    assert_one_line_error(short, 1, "password")
