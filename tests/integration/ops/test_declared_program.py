@@ -14,28 +14,23 @@ import pytest
 
 from tests.integration.ops.conftest import ctl, freeze, healthy, info, listener_log, monitor, thaw
 from tests.support.net import free_port
-from tests.support.stack import Stack
+from tests.support.stack import REPO, Stack
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.stack
 
+GUIDE = REPO / "docs" / "extending.md"
+RECIPE = re.compile(r"<!-- recipe: conf/supervisord.d/reports.conf -->\n```ini\n(?P<code>.*?)```", re.DOTALL)
 SETTINGS = {"HEALTHCHECK_GRACE_SECONDS": "3", "HEALTH_PROBE_TIMEOUT": "1"}
 PASSWORD = "correct horse battery staple"
 
 
 def reports_conf(port: int) -> str:
-    # The whole of "adding a program": its command and, beside it, its health check.
-    return f"""
-[program:reports]
-command = python -m http.server {port} --bind 127.0.0.1 --directory %(here)s
-autostart = true
-autorestart = true
-startsecs = 1
-stopasgroup = true
-redirect_stderr = true
-stdout_logfile = logs/reports.log
-health_check = http://127.0.0.1:{port}/
-"""
+    """docs/extending.md's recipe as written: only its port is swapped for a free one, and its
+    checkout-relative paths (the file lives in this stack's conf.d/) point at the repository."""
+    recipe = RECIPE.search(GUIDE.read_text())
+    assert recipe is not None, "docs/extending.md lost its reports.conf recipe"
+    return recipe["code"].replace("8200", str(port)).replace("%(here)s/../../", f"{REPO}/")
 
 
 @pytest.fixture(scope="module")

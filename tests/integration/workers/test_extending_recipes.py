@@ -54,6 +54,7 @@ def recipes() -> dict[str, str]:
         "src/myapp/inbox.py",
         "conf/supervisord.d/shouter.conf",
         "conf/k8s/shouter-deployment.yaml",
+        "conf/supervisord.d/reports.conf",  # "Add a supervised program": tests/integration/ops
     }
     return found
 
@@ -62,6 +63,8 @@ def recipes() -> dict[str, str]:
 def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     for relative, code in recipes().items():
+        if relative == "conf/supervisord.d/reports.conf":
+            continue  # another section's program, carried out by its own test
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(code)
