@@ -53,9 +53,11 @@ class UnknownProgram(OpsError):
 class ProgramFailed(OpsError):
     """A program failed to start, or did not become healthy in time. ``detail`` says why."""
 
-    def __init__(self, message: str, *, detail: str = "") -> None:
+    def __init__(self, message: str, *, detail: str = "", died_at_once: bool = False) -> None:
         super().__init__(message)
         self.detail = detail
+        # supervisord saw it spawn and exit before answering (SPAWN_ERROR / ABNORMAL_TERMINATION).
+        self.died_at_once = died_at_once
 
 
 class SupervisorFault(OpsError):

@@ -257,7 +257,7 @@ class SupervisorClient:
         if code == codes.SHUTDOWN_STATE:
             return SupervisorUnreachable("supervisord is shutting down")
         if code in (codes.SPAWN_ERROR, codes.ABNORMAL_TERMINATION):
-            return ProgramFailed(f"{name} failed to start", detail=text)
+            return ProgramFailed(f"{name} failed to start", detail=text, died_at_once=True)
         if code in (codes.NO_FILE, codes.NOT_EXECUTABLE):
             return ProgramFailed(f"{name} cannot be started: {text}")
         return SupervisorFault(code, text)
@@ -273,13 +273,22 @@ class SupervisorClient:
         return info
 
     def start(self, name: str, *, wait: bool = False) -> bool:
-        """Start ``name``; False when it was already running."""
+        """Start ``name``; False when it was already running.
+
+        Without ``wait``, a process that died at once is started all the same (True): supervisord
+        reaps before it answers, so a quick exit may come back as a fault or, a moment later, as
+        FATAL/BACKOFF; the caller's wait then reports it with its log, either way.
+        """
         try:
             return bool(self.call("supervisor.startProcess", name, wait))
         except SupervisorFault as exc:
             if exc.code == faults().ALREADY_STARTED:
                 return False
             raise
+        except ProgramFailed as exc:
+            if wait or not exc.died_at_once:
+                raise
+            return True
 
     def stop(self, name: str, *, wait: bool = True) -> bool:
         """Stop ``name``; False when it was not running."""

@@ -155,3 +155,18 @@ def test_control_characters_in_log_text_survive_decoding() -> None:
     ).encode()
     ((data, offset, overflow),) = UnixSocketTransport("/x.sock", 1).parse_response(_Answer(body))  # type: ignore[arg-type]
     assert (_log_bytes(data), offset, overflow) == (text.encode(), 42, False)
+
+
+def test_a_start_without_wait_that_died_at_once_is_left_to_the_callers_wait() -> None:
+    # supervisord reaps right after spawning: an instant exit may answer SPAWN_ERROR (a race the
+    # real supervisord does not lose on demand, hence the fake). Without wait it is a start made;
+    # wait_healthy then finds it FATAL and shows its log. With wait, it is the failure itself.
+    fault = xmlrpc.client.Fault(Faults.SPAWN_ERROR, "SPAWN_ERROR: flaky")
+    client = SupervisorClient("/x.sock", proxy_factory=lambda: FakeProxy(fault))
+    assert client.start("flaky", wait=False) is True
+    with pytest.raises(ProgramFailed, match="flaky failed to start"):
+        client.start("flaky", wait=True)
+    missing = xmlrpc.client.Fault(Faults.NO_FILE, "NO_FILE: /nope")
+    client = SupervisorClient("/x.sock", proxy_factory=lambda: FakeProxy(missing))
+    with pytest.raises(ProgramFailed, match="cannot be started"):
+        client.start("flaky", wait=False)
