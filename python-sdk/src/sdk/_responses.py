@@ -52,11 +52,11 @@ def excerpt(text: str, width: int = 120) -> str:
 
 def json_body(response: httpx.Response) -> Any:
     """The decoded JSON body; UnexpectedResponseError when it is not JSON (HTML, cut off)."""
-    where = describe_request(response.request)
-    content_type = response.headers.get("Content-Type", "")
     try:
         return json.loads(response.content)
     except (ValueError, UnicodeDecodeError) as exc:
+        where = describe_request(response.request)
+        content_type = response.headers.get("Content-Type", "")
         if "json" in content_type:
             problem = f"invalid JSON (truncated or corrupt body: {exc})"
         else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import html
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
@@ -46,18 +46,42 @@ class _Model:
 
     @classmethod
     def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
+        return cls.from_dicts((data,))[0]
+
+    @classmethod
+    def from_dicts(cls: type[M], rows: Iterable[Mapping[str, Any]]) -> list[M]:
+        """Many at once (a page's items; iter_items builds thousands): lookups made once, not per row."""
         known = _field_names(cls)  # type: ignore[arg-type]
-        # iter_items builds thousands of these: set operations on the keys keep the common case
-        # (no unknown fields) to one dict copy.
-        unknown = data.keys() - known
-        if unknown:
-            values = {k: v for k, v in data.items() if k in known}
-            extra = {k: data[k] for k in unknown}
-        else:
-            values, extra = dict(data), {}
+        datetime_fields = cls._datetime_fields
+        fromisoformat = datetime.fromisoformat
+        models: list[M] = []
+        for data in rows:
+            if data.keys() != known:  # a field missing (default) or unknown (kept in extra)
+                models.append(cls._from_other_dict(data, known))
+                continue
+            # Every field present and nothing unknown: the copied dict becomes the instance's
+            # __dict__ (as unpickling does), without keyword arguments through __init__.
+            values = dict(data)
+            for name in datetime_fields:
+                value = values[name]
+                if value.__class__ is str:
+                    value = fromisoformat(value)
+                    values[name] = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+                else:
+                    values[name] = parse_datetime(value)
+            values["extra"] = {}
+            model = cls.__new__(cls)
+            model.__dict__ = values
+            models.append(model)
+        return models
+
+    @classmethod
+    def _from_other_dict(cls: type[M], data: Mapping[str, Any], known: frozenset[str]) -> M:
+        values = {k: v for k, v in data.items() if k in known}
         for name in cls._datetime_fields:
             if name in values:
                 values[name] = parse_datetime(values[name])
+        extra = {k: v for k, v in data.items() if k not in known}
         return cls(**values, extra=extra)  # type: ignore[call-arg]
 
     def to_dict(self) -> dict[str, Any]:
@@ -158,7 +182,7 @@ class PaginatedResponse(_Model):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PaginatedResponse:
         page = super().from_dict(data)
-        page.items = [item if isinstance(item, Item) else Item.from_dict(item) for item in page.items]
+        page.items = Item.from_dicts(data["items"])
         return page
 
     def to_dict(self) -> dict[str, Any]:

@@ -33,6 +33,31 @@ def test_a_datetime_without_offset_is_taken_as_utc() -> None:
     assert item.created_at.tzinfo is not None and item.updated_at.tzinfo is not None
 
 
+def test_a_page_builds_the_same_items_whatever_fields_each_row_has() -> None:
+    # Rows with every field take a quicker path than rows missing a field or carrying an unknown
+    # one: the items must come out the same either way.
+    full = item_json(3, created_at="2026-11-29T03:00:00")
+    missing = {k: v for k, v in item_json(2, created_at="2026-11-29T03:00:00").items() if k != "attempts"}
+    unknown = item_json(1, created_at="2026-11-29T03:00:00", lease_owner="w1")
+    page = PaginatedResponse.from_dict({**page_json(0), "items": [full, missing, unknown]})
+    assert [type(item) for item in page] == [Item, Item, Item]
+    assert {item.created_at for item in page} == {datetime(2026, 11, 29, 3, 0, tzinfo=UTC)}
+    assert [item.attempts for item in page] == [0, 0, 0]
+    assert [item.extra for item in page] == [{}, {}, {"lease_owner": "w1"}]
+    built = Item(
+        id=3,
+        user_id=7,
+        title="item 3",
+        description="",
+        status="pending",
+        metadata={},
+        created_at=datetime(2026, 11, 29, 3, 0, tzinfo=UTC),
+        updated_at=datetime(2026, 11, 29, 2, 0, tzinfo=UTC),
+    )
+    assert page[0] == built and vars(page[0]) == vars(built)
+    assert [Item.from_dict(row) for row in (full, missing, unknown)] == page.items
+
+
 def test_item_repr_is_short_even_for_long_text() -> None:
     item = Item.from_dict(item_json(4, title="x" * 500, description="y" * 10_000, metadata={"k": "v" * 999}))
     text = repr(item)
