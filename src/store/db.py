@@ -197,13 +197,26 @@ class Database:
         return self.check() is None
 
     def check(self) -> str | None:
-        """None when the database answers a trivial query, else one line saying why not."""
+        """None when the database answers a trivial query, else one line saying why not.
+
+        A pooled connection the server had dropped (a restart, pg_terminate_backend) says nothing
+        about the database now: the pool discards it, and the query is asked once more on a fresh
+        connection, whose answer (served, or e.g. "Connection refused") is the one reported.
+        """
+        problem, dropped = self._check_once()
+        if dropped:
+            problem, _ = self._check_once()
+        return problem
+
+    def _check_once(self) -> tuple[str | None, bool]:
+        """(why the query failed or None, whether it failed on a pooled connection found dead)."""
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            return None
+            return None, False
         except Exception as error:  # noqa: BLE001 - any failure means "not reachable"; say which
-            return unavailable_reason(error) or _first_line(getattr(error, "orig", None) or error)
+            dropped = isinstance(error, exc.DBAPIError) and error.connection_invalidated
+            return unavailable_reason(error) or _first_line(getattr(error, "orig", None) or error), dropped
 
     def pool_status(self) -> dict[str, Any]:
         """The connection pool as numbers: size, checked out, overflow, checked in."""

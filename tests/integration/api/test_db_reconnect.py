@@ -65,3 +65,20 @@ def test_without_the_idle_ping_a_dropped_connection_fails_once(
             assert session.execute(text("SELECT 1")).scalar_one() == 1
     finally:
         database.dispose()
+
+
+def test_the_health_check_reports_the_database_not_a_connection_it_had_dropped(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A recently used connection is trusted without a ping, as in the test above; the server
+    # dropped it, but the database itself is up: /health must say reachable, not the dead socket.
+    monkeypatch.setattr(store.db, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    name = f"reconnect-{uuid.uuid4().hex[:8]}"
+    database = Database(postgres_url, pool_size=2, application_name=name, ping="idle")
+    try:
+        assert database.check() is None
+        assert _terminate_backends(postgres_url, name) == 1
+        assert database.check() is None
+        assert _terminate_backends(postgres_url, name) == 1  # the fresh connection served it
+    finally:
+        database.dispose()
