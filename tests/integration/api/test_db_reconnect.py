@@ -4,6 +4,7 @@ replaced on checkout: the next request is served, not failed, though pool_pre_pi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, pool, text
@@ -47,38 +48,40 @@ def test_dropped_idle_connections_are_replaced(postgres_url: str, monkeypatch: p
         database.dispose()
 
 
-def test_without_the_idle_ping_a_dropped_connection_fails_once(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The control: proves the test above exercises the ping (a recently used connection is trusted).
+@pytest.fixture
+def trusting_pool(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Database, str]]:
+    """A pool whose recently used connections are trusted without a ping, and its application name."""
     monkeypatch.setattr(store.db, "PING_AFTER_IDLE_SECONDS", 3600.0)
     name = f"reconnect-{uuid.uuid4().hex[:8]}"
     database = Database(postgres_url, pool_size=2, application_name=name, ping="idle")
     try:
-        with database.session() as session:
-            session.execute(text("SELECT 1"))
-        assert _terminate_backends(postgres_url, name) == 1
-        with pytest.raises(DBAPIError):  # the one request that meets the dead connection
-            with database.session() as session:
-                session.execute(text("SELECT 1"))
-        with database.session() as session:  # the pool has dropped it: served again
-            assert session.execute(text("SELECT 1")).scalar_one() == 1
+        yield database, name
     finally:
         database.dispose()
+
+
+def test_without_the_idle_ping_a_dropped_connection_fails_once(
+    postgres_url: str, trusting_pool: tuple[Database, str]
+) -> None:
+    # The control: proves the test above exercises the ping (a recently used connection is trusted).
+    database, name = trusting_pool
+    with database.session() as session:
+        session.execute(text("SELECT 1"))
+    assert _terminate_backends(postgres_url, name) == 1
+    with pytest.raises(DBAPIError):  # the one request that meets the dead connection
+        with database.session() as session:
+            session.execute(text("SELECT 1"))
+    with database.session() as session:  # the pool has dropped it: served again
+        assert session.execute(text("SELECT 1")).scalar_one() == 1
 
 
 def test_the_health_check_reports_the_database_not_a_connection_it_had_dropped(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str, trusting_pool: tuple[Database, str]
 ) -> None:
-    # A recently used connection is trusted without a ping, as in the test above; the server
-    # dropped it, but the database itself is up: /health must say reachable, not the dead socket.
-    monkeypatch.setattr(store.db, "PING_AFTER_IDLE_SECONDS", 3600.0)
-    name = f"reconnect-{uuid.uuid4().hex[:8]}"
-    database = Database(postgres_url, pool_size=2, application_name=name, ping="idle")
-    try:
-        assert database.check() is None
-        assert _terminate_backends(postgres_url, name) == 1
-        assert database.check() is None
-        assert _terminate_backends(postgres_url, name) == 1  # the fresh connection served it
-    finally:
-        database.dispose()
+    # The server dropped a trusted connection, but the database itself is up: /health must say
+    # reachable, not report the dead socket.
+    database, name = trusting_pool
+    assert database.check() is None
+    assert _terminate_backends(postgres_url, name) == 1
+    assert database.check() is None
+    assert _terminate_backends(postgres_url, name) == 1  # the fresh connection served it
