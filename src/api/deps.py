@@ -242,3 +242,38 @@ async def require_admin(principal: CurrentPrincipal) -> Principal:
 
 
 AdminPrincipal = Annotated[Principal, Depends(require_admin)]
+
+
+def _header_credential(request: Request) -> tuple[str, bool] | None:
+    """The credential a request was authenticated with, as ``_credential`` reads it; None if none."""
+    raw_key = request.headers.get("x-api-key")
+    if raw_key is not None:
+        return raw_key.strip(), True
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip(), False
+
+
+def still_admin(request: Request, principal: Principal) -> bool:
+    """Blocking: whether the request's credential still authenticates ``principal`` as an active
+    admin (not deactivated, deleted, demoted, re-passworded or revoked since). For a response that
+    lasts (a log stream asks again every ``API_LOG_RECHECK_SECONDS``); no rate-limit cost. Raises
+    the database's error when it cannot be asked."""
+    credential = _header_credential(request)
+    if credential is None:
+        return False
+    key, from_key_header = credential
+    scope = request.app.state.db.request_scope()
+    try:
+        if looks_like_api_key(key):
+            current = _by_api_key(scope, key)
+        elif from_key_header:
+            return False
+        else:
+            current = _by_token(scope, request.app.state.settings, key)
+    except Unauthorized:
+        return False
+    finally:
+        scope.close()
+    return current.is_admin and current.user_id == principal.user_id

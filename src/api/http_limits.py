@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
+from api import draining
 from api.errors import code_for
 from config.config import ConfigError, Settings, get_settings
 
@@ -153,6 +154,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self._awaiting_headers = True
         self._head_bytes = 0
+
+    def shutdown(self) -> None:
+        # uvicorn's shutdown (a stop, or the worker recycled) asks each open connection to finish:
+        # open log streams end now instead of holding the drain (api.draining).
+        draining.begin()
+        super().shutdown()
 
 
 def bounded_protocol(limits: HeaderLimits) -> type[BoundedHttpToolsProtocol]:

@@ -64,6 +64,16 @@ def _float(value: str) -> float:
     return float(value.strip())
 
 
+def _seconds_up_to(most: float) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        seconds = float(value.strip())
+        if not 0 < seconds <= most:
+            raise ValueError(f"must be more than 0 and at most {most:g} seconds")
+        return seconds
+
+    return parse
+
+
 def _port(value: str) -> int:
     try:
         port = int(value.strip())
@@ -143,6 +153,16 @@ class Settings:
     API_GRACEFUL_TIMEOUT: int = setting(20, _int, "seconds gunicorn drains requests on stop")
     API_MAX_REQUESTS: int = setting(10000, _int, "requests before a gunicorn worker is recycled")
     API_MAX_REQUESTS_JITTER: int = setting(1000, _int, "random spread of API_MAX_REQUESTS")
+    API_LOG_RECHECK_SECONDS: float = setting(
+        15.0,
+        _seconds_up_to(15),
+        "how often an open log stream checks that its caller is still an active admin (ends it if not)",
+    )
+    API_LOG_HEARTBEAT_SECONDS: float = setting(
+        15.0,
+        _seconds_up_to(60),
+        "a log stream's heartbeat while no line is written; the page reconnects after two missed",
+    )
     STATIC_DIR: str = setting(
         "",
         doc="built frontend the API serves at / (default in production: src/frontend/dist, built by bin/run)",

@@ -9,6 +9,10 @@ supervisord's ``tailProcessStdoutLog(name, offset, length)`` has three traps, ha
 * after a size rotation the file is new (another inode) and the offset starts again near 0: the
   unread end of the old file is read from its backup (``name.log.1``, found by inode), then the new
   file from its start. Restarts of a program append to the same file and need nothing special.
+
+Every line read by ``poll_lines`` comes with its ``LogPosition`` (the file, by inode, and the byte
+offset just after the line): a follower that lost its connection opens a cursor again with
+``resume(process, position)`` and reads from there, each line once.
 """
 
 from __future__ import annotations
@@ -24,6 +28,33 @@ from ops.status import ProcessStatus
 CHUNK = 64 * 1024
 MAX_BACKSCAN = 8 * 1024 * 1024
 ROTATION_GAP = "[log rotated more than once between reads: some lines were skipped]"
+
+
+@dataclass(frozen=True)
+class LogPosition:
+    """Just after a line: the byte ``offset`` in the file with this ``inode`` (0: not known here).
+
+    ``str()`` gives ``"inode:offset"``, which ``parse`` reads back (a follower's resume token)."""
+
+    inode: int
+    offset: int
+
+    def __str__(self) -> str:
+        return f"{self.inode}:{self.offset}"
+
+    @classmethod
+    def parse(cls, text: str) -> LogPosition:
+        """``"inode:offset"`` (two whole numbers); ValueError otherwise."""
+        inode, sep, offset = text.partition(":")
+        if not sep or not inode.isdigit() or not offset.isdigit():
+            raise ValueError(f"not a log position: {text!r} (expected inode:offset)")
+        return cls(int(inode), int(offset))
+
+
+@dataclass(frozen=True)
+class PositionedLine:
+    text: str
+    position: LogPosition
 
 
 @dataclass
@@ -45,12 +76,22 @@ def _inode(path: str) -> int | None:
         return None
 
 
-def _split(cursor: LogCursor, data: bytes) -> list[str]:
-    """Complete lines from ``partial + data``; an unfinished last line waits in the cursor."""
+def _split(cursor: LogCursor, data: bytes, end: int, inode: int | None) -> list[PositionedLine]:
+    """Complete lines from ``partial + data``; an unfinished last line waits in the cursor.
+    ``end`` is the offset of the end of ``data`` in the file with ``inode``."""
     if not data:
         return []
     *lines, cursor.partial = (cursor.partial + data).split(b"\n")
-    return [line.decode("utf-8", "replace").rstrip("\r") for line in lines]
+    # Counted back from the end: a line begun in a rotated file still ends in this one.
+    after = end - len(cursor.partial)
+    out: list[PositionedLine] = []
+    for line in reversed(lines):
+        out.append(
+            PositionedLine(line.decode("utf-8", "replace").rstrip("\r"), LogPosition(inode or 0, after))
+        )
+        after -= len(line) + 1
+    out.reverse()
+    return out
 
 
 class LogReader:
@@ -71,6 +112,18 @@ class LogReader:
         local = str(path) if path is not None and path.parent.is_dir() else ""
         return LogCursor(process.full_name, channel, local)
 
+    def resume(self, process: ProcessStatus, position: LogPosition) -> LogCursor:
+        """A cursor just after ``position``: its first ``poll`` reads every line written since (from
+        the rotated file first when the log rotated meanwhile)."""
+        cursor = self.open(process)
+        cursor.offset = position.offset
+        cursor.inode = position.inode or None
+        return cursor
+
+    def position(self, cursor: LogCursor) -> LogPosition:
+        """Where the cursor is: just after the last complete line it read."""
+        return LogPosition(cursor.inode or 0, max(0, cursor.offset - len(cursor.partial)))
+
     def last_lines(self, cursor: LogCursor, count: int) -> list[str]:
         """The last ``count`` complete lines; the cursor is left at the end of the log."""
         cursor.inode = _inode(cursor.logfile)
@@ -90,7 +143,11 @@ class LogReader:
 
     def poll(self, cursor: LogCursor) -> list[str]:
         """Every complete line written since the last call, each exactly once, in order."""
-        out: list[str] = []
+        return [line.text for line in self.poll_lines(cursor)]
+
+    def poll_lines(self, cursor: LogCursor) -> list[PositionedLine]:
+        """``poll``, each line with the position to resume from after it."""
+        out: list[PositionedLine] = []
         inode = _inode(cursor.logfile)
         if cursor.logfile and inode is None:
             return out  # between the rename and the new file of a rotation: try again soon
@@ -106,7 +163,7 @@ class LogReader:
             return out  # rotated while we read: the data may be from either file; the next poll drains
         if new_offset < cursor.offset:
             # Shrunk without a visible rotation (no local file to compare): start over from the top.
-            out.append(ROTATION_GAP)
+            out.append(PositionedLine(ROTATION_GAP, LogPosition(inode or 0, 0)))
             cursor.offset = 0
             data, new_offset, overflow = self.client.tail(cursor.name, 0, self.chunk, channel=cursor.channel)
         gap = new_offset - cursor.offset
@@ -115,7 +172,7 @@ class LogReader:
         else:
             data = data[len(data) - gap :] if gap > 0 else b""
         cursor.offset = new_offset
-        out.extend(_split(cursor, data))
+        out.extend(_split(cursor, data, new_offset, inode))
         return out
 
     def _read_range(self, cursor: LogCursor, start: int, end: int) -> bytes:
@@ -128,7 +185,7 @@ class LogReader:
             start += len(piece)
         return b"".join(parts)
 
-    def _drain_rotated(self, cursor: LogCursor) -> list[str]:
+    def _drain_rotated(self, cursor: LogCursor) -> list[PositionedLine]:
         """The unread end of the rotated-away file, then any newer backups, oldest first."""
         base = Path(cursor.logfile)
         backups = sorted(
@@ -139,12 +196,13 @@ class LogReader:
         index = next((i for i, p in enumerate(backups) if _inode(str(p)) == cursor.inode), None)
         if index is None:
             cursor.partial = b""
-            return [ROTATION_GAP]
-        out: list[str] = []
+            return [PositionedLine(ROTATION_GAP, LogPosition(_inode(cursor.logfile) or 0, 0))]
+        out: list[PositionedLine] = []
         for i in range(index, -1, -1):
             with open(backups[i], "rb") as f:
                 f.seek(cursor.offset if i == index else 0)
-                out.extend(_split(cursor, f.read()))
+                data = f.read()
+                out.extend(_split(cursor, data, f.tell(), _inode(str(backups[i]))))
         return out
 
 

@@ -28,6 +28,7 @@ from api.routes.admin import (
     _program,
     _serves_this_request,
 )
+from config.config import Settings
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=AUTH_ERROR_RESPONSES)
 
@@ -49,7 +50,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _control(settings: Any, name: str, action: str, response: Response) -> ProgramOut:
+def _control(settings: Settings, name: str, action: str, response: Response) -> ProgramOut:
     from ops import control
     from ops.errors import OpsError, ProgramFailed, SupervisorUnreachable, UnknownProgram
     from ops.rpc import SupervisorClient

@@ -5,10 +5,21 @@ every line once across rotations and restarts).
 
 - ``GET /api/v1/admin/services/{name}/log?lines=N``: the last N lines (N ≤ ``MAX_LOG_LINES``).
 - ``GET /api/v1/admin/services/{name}/log/follow?lines=N``: newline-delimited JSON, one object a
-  line: first the last N lines, then each new one as it is written, ``{"heartbeat": true}`` every
-  ``HEARTBEAT_SECONDS`` while nothing is written (so proxies keep the connection), until the
-  client goes away or ``MAX_FOLLOW_SECONDS`` pass (the page then follows again from where it was).
-  A ``fetch`` stream, not ``EventSource``: the request carries the admin's Authorization header.
+  line. First ``{"heartbeat": true, "interval": S}`` (S: ``API_LOG_HEARTBEAT_SECONDS``), then the
+  last N lines ``{"process", "line", "position"}``, then ``{"process", "position"}`` for each
+  process (where it is now, even if it wrote nothing), then each new line as it is written, and the
+  heartbeat again every S seconds while nothing is written: a client that hears nothing for two
+  of them knows the stream is dead (a proxy may keep a dead one open).
+- ``...&after=PROCESS@POSITION`` (one per process, from the lines or marks already received):
+  resume. Every line written since comes once, instead of the last N; when more than
+  ``MAX_LOG_LINES`` were written meanwhile, the oldest are left out and ``{"process", "skipped": K}``
+  says how many.
+
+The stream ends when the client goes away, when the caller is no longer an active admin (checked
+again every ``API_LOG_RECHECK_SECONDS``: deactivated, deleted, demoted, token or key revoked; then
+``{"error": ..., "status": 401}``), when this API process shuts down (``api.draining``: a restart
+does not wait for open logs), or after ``MAX_FOLLOW_SECONDS``; the page follows again from where it
+was. A ``fetch`` stream, not ``EventSource``: the request carries the admin's Authorization header.
 """
 
 from __future__ import annotations
@@ -16,25 +27,30 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from api.deps import AdminPrincipal, SettingsDep
+from api import draining
+from api.deps import AdminPrincipal, Principal, SettingsDep, still_admin
 from api.errors import AUTH_ERROR_RESPONSES, ApiError, ErrorResponse, NotFound
+from config.config import Settings
+
+if TYPE_CHECKING:
+    from ops.logs import LogCursor, LogPosition, LogReader, PositionedLine
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=AUTH_ERROR_RESPONSES)
 
 MAX_LOG_LINES = 1000
 DEFAULT_LOG_LINES = 200
 POLL_SECONDS = 0.5
-HEARTBEAT_SECONDS = 15.0
 MAX_FOLLOW_SECONDS = 3600.0
 RPC_TIMEOUT_SECONDS = 5.0
 NDJSON = "application/x-ndjson"
+MAX_RESUMED_PROCESSES = 64
 
 ProgramName = Annotated[
     str,
@@ -46,10 +62,22 @@ ProgramName = Annotated[
     ),
 ]
 LineCount = Annotated[int, Query(ge=0, le=MAX_LOG_LINES, description="Lines from the end of the log.")]
+ResumeAfter = Annotated[
+    list[str] | None,
+    Query(
+        max_length=MAX_RESUMED_PROCESSES,
+        description="Resume: `PROCESS@POSITION` for each process, the `position` of the last line "
+        "(or mark) received; every line written since is sent once, instead of the last `lines`.",
+    ),
+]
 
 
 class LogUnavailable(ApiError):
     status_code = 503
+
+
+class BadResume(ApiError):
+    status_code = 422
 
 
 class LogLine(BaseModel):
@@ -68,10 +96,26 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class _Follower:
-    """The cursors of one request, opened at the end of each log (after its last lines)."""
+def _parse_after(after: list[str] | None) -> dict[str, LogPosition]:
+    from ops.logs import LogPosition
 
-    def __init__(self, settings: Any, name: str) -> None:
+    positions: dict[str, LogPosition] = {}
+    for item in after or []:
+        process, sep, position = item.rpartition("@")
+        try:
+            if not sep or not process:
+                raise ValueError(item)
+            positions[process] = LogPosition.parse(position)
+        except ValueError:
+            raise BadResume(f"after={item[:200]!r}: expected PROCESS@INODE:OFFSET") from None
+    return positions
+
+
+class _Follower:
+    """The cursors of one request: at the end of each log (after its last lines), or where a
+    previous stream left off."""
+
+    def __init__(self, settings: Settings, name: str, resume: dict[str, LogPosition]) -> None:
         from ops import control
         from ops.errors import SupervisorUnreachable, UnknownProgram
         from ops.logs import LogReader
@@ -85,8 +129,30 @@ class _Follower:
             raise NotFound(f"no program or process named {name}") from None
         except SupervisorUnreachable as exc:
             raise LogUnavailable(f"supervisord unreachable: {exc}") from None
-        self.reader = LogReader(client, base_dir=settings.APP_HOME)
-        self.cursors = [self.reader.open(p) for p in processes]
+        self.reader: LogReader = LogReader(client, base_dir=settings.APP_HOME)
+        self.cursors: list[LogCursor] = [
+            self.reader.resume(p, resume[p.full_name]) if p.full_name in resume else self.reader.open(p)
+            for p in processes
+        ]
+        self.resumed = {p.full_name for p in processes if p.full_name in resume}
+
+    def start(self, count: int) -> list[dict[str, Any]]:
+        """What a stream begins with: the last ``count`` lines (or, resuming, every line since),
+        then each process's position."""
+        out: list[dict[str, Any]] = []
+        for cursor in self.cursors:
+            if cursor.name in self.resumed:
+                lines = self.reader.poll_lines(cursor)
+                if len(lines) > MAX_LOG_LINES:
+                    out.append({"process": cursor.name, "skipped": len(lines) - MAX_LOG_LINES})
+                    lines = lines[-MAX_LOG_LINES:]
+                out.extend(_entry(cursor.name, line) for line in lines)
+            else:
+                out.extend(
+                    {"process": cursor.name, "line": line} for line in self.reader.last_lines(cursor, count)
+                )
+        out.extend({"process": c.name, "position": str(self.reader.position(c))} for c in self.cursors)
+        return out
 
     def last_lines(self, count: int) -> list[LogLine]:
         return [
@@ -95,20 +161,43 @@ class _Follower:
             for line in self.reader.last_lines(cursor, count)
         ]
 
-    def poll(self) -> list[LogLine]:
+    def poll(self) -> list[dict[str, Any]]:
         return [
-            LogLine(process=cursor.name, line=line)
-            for cursor in self.cursors
-            for line in self.reader.poll(cursor)
+            _entry(cursor.name, line) for cursor in self.cursors for line in self.reader.poll_lines(cursor)
         ]
 
 
-def _open(settings: Any, name: str, count: int) -> tuple[_Follower, list[LogLine]]:
+def _entry(process: str, line: PositionedLine) -> dict[str, Any]:
+    return {"process": process, "line": line.text, "position": str(line.position)}
+
+
+def _follower(settings: Settings, name: str, resume: dict[str, LogPosition]) -> _Follower:
     from ops.errors import OpsError
 
-    follower = _Follower(settings, name)
     try:
-        return follower, follower.last_lines(count)
+        return _Follower(settings, name, resume)
+    except OpsError as exc:
+        raise LogUnavailable(f"cannot read the log of {name}: {exc}") from None
+
+
+def _read(settings: Settings, name: str, count: int) -> list[LogLine]:
+    from ops.errors import OpsError
+
+    follower = _follower(settings, name, {})
+    try:
+        return follower.last_lines(count)
+    except OpsError as exc:
+        raise LogUnavailable(f"cannot read the log of {name}: {exc}") from None
+
+
+def _start(
+    settings: Settings, name: str, count: int, resume: dict[str, LogPosition]
+) -> tuple[_Follower, list[dict[str, Any]]]:
+    from ops.errors import OpsError
+
+    follower = _follower(settings, name, resume)
+    try:
+        return follower, follower.start(count)
     except OpsError as exc:
         raise LogUnavailable(f"cannot read the log of {name}: {exc}") from None
 
@@ -118,7 +207,7 @@ async def read_log(
     name: ProgramName, _admin: AdminPrincipal, settings: SettingsDep, lines: LineCount = DEFAULT_LOG_LINES
 ) -> LogOut:
     """The last ``lines`` lines of a program's log (each process's, for a group)."""
-    _, found = await anyio.to_thread.run_sync(_open, settings, name, lines)
+    found = await anyio.to_thread.run_sync(_read, settings, name, lines)
     return LogOut(name=name, lines=found)
 
 
@@ -126,14 +215,52 @@ def _ndjson(payload: dict[str, Any]) -> bytes:
     return (json.dumps(payload, ensure_ascii=False) + "\n").encode()
 
 
-async def _stream(request: Request, follower: _Follower, first: list[LogLine]) -> AsyncIterator[bytes]:
+class _Access:
+    """Asks again, every ``API_LOG_RECHECK_SECONDS``, whether the caller is still an active admin."""
+
+    def __init__(self, request: Request, admin: Principal, every: float) -> None:
+        self.request, self.admin, self.every = request, admin, every
+        self.checked = self.confirmed = time.monotonic()
+
+    async def revoked(self) -> str | None:
+        """None while the caller may go on reading; else why not."""
+        from store.db import unavailable_reason
+
+        now = time.monotonic()
+        if now - self.checked < self.every:
+            return None
+        self.checked = now
+        try:
+            ok = await anyio.to_thread.run_sync(still_admin, self.request, self.admin)
+        except Exception as exc:
+            reason = unavailable_reason(exc)
+            if reason is None:
+                raise
+            # The database did not answer: go on for one more interval, never longer unconfirmed.
+            if now - self.confirmed < 2 * self.every:
+                return None
+            return f"cannot check your access: the database is unavailable ({reason})"
+        if not ok:
+            return "your access to this log has ended: sign in again as an active admin"
+        self.confirmed = now
+        return None
+
+
+async def _stream(
+    request: Request, follower: _Follower, first: list[dict[str, Any]], access: _Access, heartbeat: float
+) -> AsyncIterator[bytes]:
     from ops.errors import OpsError
 
+    yield _ndjson({"heartbeat": True, "interval": heartbeat})
     for entry in first:
-        yield _ndjson(entry.model_dump())
+        yield _ndjson(entry)
     started = last_sent = time.monotonic()
-    while time.monotonic() - started < MAX_FOLLOW_SECONDS:
+    while time.monotonic() - started < MAX_FOLLOW_SECONDS and not draining.draining():
         if await request.is_disconnected():
+            return
+        ended = await access.revoked()
+        if ended is not None:
+            yield _ndjson({"error": ended, "status": 401})
             return
         try:
             new = await anyio.to_thread.run_sync(follower.poll)
@@ -141,12 +268,12 @@ async def _stream(request: Request, follower: _Follower, first: list[LogLine]) -
             yield _ndjson({"error": f"log unavailable: {exc}"})
             return
         for entry in new:
-            yield _ndjson(entry.model_dump())
+            yield _ndjson(entry)
         now = time.monotonic()
         if new:
             last_sent = now
-        elif now - last_sent >= HEARTBEAT_SECONDS:
-            yield _ndjson({"heartbeat": True})
+        elif now - last_sent >= heartbeat:
+            yield _ndjson({"heartbeat": True, "interval": heartbeat})
             last_sent = now
         await anyio.sleep(POLL_SECONDS)
 
@@ -159,14 +286,18 @@ async def _stream(request: Request, follower: _Follower, first: list[LogLine]) -
 async def follow_log(
     name: ProgramName,
     request: Request,
-    _admin: AdminPrincipal,
+    admin: AdminPrincipal,
     settings: SettingsDep,
     lines: LineCount = DEFAULT_LOG_LINES,
+    after: ResumeAfter = None,
 ) -> StreamingResponse:
-    """Stream the last ``lines`` lines, then every new line once, as newline-delimited JSON."""
-    follower, first = await anyio.to_thread.run_sync(_open, settings, name, lines)
+    """Stream the last ``lines`` lines (or, with ``after``, every line since), then every new line
+    once, as newline-delimited JSON."""
+    resume = _parse_after(after)
+    follower, first = await anyio.to_thread.run_sync(_start, settings, name, lines, resume)
+    access = _Access(request, admin, settings.API_LOG_RECHECK_SECONDS)
     return StreamingResponse(
-        _stream(request, follower, first),
+        _stream(request, follower, first, access, settings.API_LOG_HEARTBEAT_SECONDS),
         media_type=NDJSON,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

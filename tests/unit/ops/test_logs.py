@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from supervisor.options import readFile, tailFile
 
-from ops.logs import LogCursor, LogReader
+from ops.logs import LogCursor, LogPosition, LogReader
 from ops.status import ProcessStatus
 
 
@@ -51,8 +52,8 @@ class Log:
             self.path.touch()
 
 
-def reader_for(log: Log, chunk: int = 64) -> tuple[LogReader, LogCursor]:
-    process = ProcessStatus(
+def process_of(log: Log) -> ProcessStatus:
+    return ProcessStatus(
         name="p",
         group="p",
         state="RUNNING",
@@ -64,8 +65,11 @@ def reader_for(log: Log, chunk: int = 64) -> tuple[LogReader, LogCursor]:
         description="",
         stdout_logfile=str(log.path),
     )
+
+
+def reader_for(log: Log, chunk: int = 64) -> tuple[LogReader, LogCursor]:
     reader = LogReader(FileClient(log.path), chunk=chunk)  # type: ignore[arg-type]
-    cursor = reader.open(process)
+    cursor = reader.open(process_of(log))
     return reader, cursor
 
 
@@ -117,3 +121,31 @@ def test_every_line_exactly_once_across_rotations(tmp_path: Path) -> None:
             seen.extend(reader.poll(cursor))
     seen.extend(reader.poll(cursor))
     assert [line.split()[1] for line in seen] == [f"{i:05d}" for i in range(3000)]
+
+
+def test_a_follower_resumes_from_a_position_each_line_once_across_rotations(tmp_path: Path) -> None:
+    """A follower that lost its connection opens again at the last line's position: the lines
+    written meanwhile (some in files rotated away since) come once, none twice, none missing."""
+    log = Log(tmp_path / "p.log", max_bytes=2000, backups=3)
+    log.write("".join(f"before {i}\n" for i in range(10)))
+    reader, cursor = reader_for(log, chunk=256)
+    reader.last_lines(cursor, 0)
+    log.write("seen 1\nseen 2\nhal")
+    got = reader.poll_lines(cursor)
+    assert [line.text for line in got] == ["seen 1", "seen 2"]
+    position = got[-1].position
+    assert position == reader.position(cursor)  # the unfinished "hal" is not counted as read
+    assert LogPosition.parse(str(position)) == position
+    # The connection is lost; meanwhile the line ends and the log rotates (not more than it keeps).
+    log.write("f\n" + "".join(f"meanwhile {i:03d} {'y' * 30}\n" for i in range(80)))
+    again = reader.resume(process_of(log), position)
+    texts = reader.poll(again)
+    assert texts == ["half"] + [f"meanwhile {i:03d} {'y' * 30}" for i in range(80)]
+    assert reader.poll(again) == []
+
+
+def test_a_log_position_is_two_whole_numbers() -> None:
+    assert LogPosition.parse("12:345") == LogPosition(12, 345)
+    for bad in ("", "12", "a:1", "1:-2", "1:2:3"):
+        with pytest.raises(ValueError, match="not a log position"):
+            LogPosition.parse(bad)

@@ -274,7 +274,8 @@ export interface paths {
         };
         /**
          * Follow Log
-         * @description Stream the last ``lines`` lines, then every new line once, as newline-delimited JSON.
+         * @description Stream the last ``lines`` lines (or, with ``after``, every line since), then every new line
+         *     once, as newline-delimited JSON.
          */
         get: operations["follow_log_api_v1_admin_services__name__log_follow_get"];
         put?: never;
@@ -2486,6 +2487,8 @@ export interface operations {
             query?: {
                 /** @description Lines from the end of the log. */
                 lines?: number;
+                /** @description Resume: `PROCESS@POSITION` for each process, the `position` of the last line (or mark) received; every line written since is sent once, instead of the last `lines`. */
+                after?: string[] | null;
             };
             header?: never;
             path: {
