@@ -1,80 +1,131 @@
 // A program's log, followed live: the last lines, then each new one once, from
 // GET /api/v1/admin/services/{name}/log/follow (newline-delimited JSON, a fetch stream so the
 // request carries the admin's token). Pause keeps receiving but holds the lines back; Resume shows
-// them all, in order. The stream is aborted when the viewer closes or the page goes away; when the
-// server ends it (an hour, or supervisord gone) the viewer follows again after a pause.
+// them all, in order. The stream is aborted when the viewer closes or the page goes away.
+//
+// When the stream ends (the API restarting, an hour passed, supervisord gone) or goes silent for two
+// heartbeats (a dead API behind a proxy that keeps the connection open), the viewer says so and
+// follows again from the last position it saw (lib/logFollow.ts): the lines written meanwhile come
+// once, or it says how many could not be shown.
 import { useEffect, useRef, useState } from "react";
 import { getToken, sessionExpired } from "../auth/session";
+import { deadAfterMs, Positions, skippedText, type Streamed } from "../lib/logFollow";
 import { readNdjson } from "../lib/ndjson";
 
 export const LOG_LINES_KEPT = 1000;
 const INITIAL_LINES = 200;
-const RECONNECT_MS = 3000;
+const RECONNECT_MS = 2000;
 
 interface Entry {
   id: number;
   process: string;
   line: string;
+  gap?: boolean;
 }
 
-type Streamed = { process?: string; line?: string; error?: string; heartbeat?: boolean };
+type Connection = "connecting" | "following" | "reconnecting" | "stopped";
 
 export function LogViewer({ name, onClose }: { name: string; onClose: () => void }) {
   const [shown, setShown] = useState<Entry[]>([]);
   const [paused, setPaused] = useState(false);
   const [held, setHeld] = useState(0);
-  const [problem, setProblem] = useState<string | null>(null);
+  // A problem the admin must hear about (role=alert), or a passing one (the stream reconnecting: the
+  // page may already say the API is not answering, so this is not a second alert).
+  const [problem, setProblem] = useState<{ text: string; alert: boolean } | null>(null);
+  const [connection, setConnection] = useState<Connection>("connecting");
   const pausedRef = useRef(false);
   const pending = useRef<Entry[]>([]);
   const nextId = useRef(0);
   const bottom = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
-    const abort = new AbortController();
+    const stop = new AbortController();
+    const positions = new Positions();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let first = true;
     const flush = (): void => {
       const batch = pending.current;
       pending.current = [];
       setHeld(0);
       if (batch.length) setShown((prev) => [...prev, ...batch].slice(-LOG_LINES_KEPT));
     };
-    const receive = (value: unknown): void => {
-      const entry = value as Streamed;
-      if (entry.error) setProblem(entry.error);
-      if (entry.line === undefined) return;
-      pending.current.push({ id: nextId.current++, process: entry.process ?? name, line: entry.line });
+    const show = (entry: Omit<Entry, "id">): void => {
+      pending.current.push({ id: nextId.current++, ...entry });
       if (pausedRef.current) setHeld(pending.current.length);
       else flush();
     };
+    const receive = (entry: Streamed): void => {
+      if (entry.error) setProblem({ text: entry.error, alert: true });
+      const process = entry.process ?? name;
+      if (entry.skipped) {
+        const text = skippedText(process, entry.skipped, name);
+        setProblem({ text, alert: true });
+        show({ process: name, line: `[${text}]`, gap: true });
+      }
+      if (entry.position !== undefined && !positions.advance(process, entry.position)) return;
+      if (entry.line !== undefined) show({ process, line: entry.line });
+    };
     const follow = async (): Promise<void> => {
-      const lines = first ? INITIAL_LINES : 0;
-      first = false;
+      const attempt = new AbortController();
+      const abortAttempt = (): void => attempt.abort();
+      stop.signal.addEventListener("abort", abortAttempt);
+      let deadMs = deadAfterMs(undefined);
+      let silent = false;
+      let watchdog: ReturnType<typeof setTimeout> | undefined;
+      const arm = (): void => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => {
+          silent = true;
+          attempt.abort();
+        }, deadMs);
+      };
+      let again = true;
       try {
+        arm(); // also bounds a request that is never answered
         const token = getToken();
         const response = await fetch(
-          `/api/v1/admin/services/${encodeURIComponent(name)}/log/follow?lines=${lines}`,
-          { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: abort.signal },
+          `/api/v1/admin/services/${encodeURIComponent(name)}/log/follow?${positions.query(INITIAL_LINES)}`,
+          { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: attempt.signal },
         );
         if (response.status === 401) {
           sessionExpired();
           return;
         }
         if (!response.ok || !response.body) {
-          setProblem(`The log is not available (HTTP ${response.status}).`);
+          again = response.status >= 500 || response.status === 429;
+          setProblem({ text: `The log is not available (HTTP ${response.status})${again ? "; trying again…" : "."}`, alert: !again });
         } else {
+          setConnection("following");
           setProblem(null);
-          await readNdjson(response.body, receive);
+          await readNdjson(response.body, (value) => {
+            const entry = value as Streamed;
+            if (entry.heartbeat && entry.interval) deadMs = deadAfterMs(entry.interval);
+            arm();
+            receive(entry);
+          });
         }
       } catch {
-        if (abort.signal.aborted) return;
-        setProblem("The log stream was interrupted; following again…");
+        if (stop.signal.aborted) return;
+        setProblem({
+          text: silent
+            ? `No word from the log stream for ${Math.round(deadMs / 1000)} s; following again…`
+            : "The log stream was interrupted; following again…",
+          alert: false,
+        });
+      } finally {
+        clearTimeout(watchdog);
+        stop.signal.removeEventListener("abort", abortAttempt);
       }
-      if (!abort.signal.aborted) timer = setTimeout(() => void follow(), RECONNECT_MS);
+      if (stop.signal.aborted) return;
+      if (!again) {
+        setConnection("stopped");
+        return;
+      }
+      setConnection("reconnecting");
+      timer = setTimeout(() => void follow(), RECONNECT_MS);
     };
     void follow();
     return () => {
-      abort.abort();
+      stop.abort();
       clearTimeout(timer);
     };
   }, [name]);
@@ -95,20 +146,26 @@ export function LogViewer({ name, onClose }: { name: string; onClose: () => void
     }
   }
 
+  const state = { connecting: "Connecting…", following: "Following", reconnecting: "Reconnecting…", stopped: "Stopped" }[connection];
   return (
     <section className="card log-viewer" aria-label={`Log of ${name}`}>
       <div className="log-toolbar">
         <h2>Log: {name}</h2>
-        <span className="hint" role="status">
-          {paused ? `Paused${held ? ` (${held} new line${held === 1 ? "" : "s"} held)` : ""}` : "Following"}
+        <span className="hint" role="status" data-testid="log-state">
+          {paused ? `Paused${held ? ` (${held} new line${held === 1 ? "" : "s"} held)` : ""}` : state}
         </span>
         <button type="button" onClick={togglePause} aria-pressed={paused}>{paused ? "Resume" : "Pause"}</button>
         <button type="button" onClick={onClose}>Close</button>
       </div>
-      {problem && <p className="item-error" role="alert">{problem}</p>}
-      <pre className="log-lines" tabIndex={0} aria-live="off" data-testid="log-lines">
+      {problem && (problem.alert
+        ? <p className="item-error" role="alert">{problem.text}</p>
+        : <p className="hint" data-testid="log-problem">{problem.text}</p>)}
+      <pre className="log-lines" tabIndex={0} role="log" aria-label={`Lines of ${name}`} aria-live="off"
+           data-testid="log-lines">
         {shown.map((e) => (
-          <div key={e.id} className="log-line">{e.process !== name ? `${e.process} | ` : ""}{e.line}</div>
+          <div key={e.id} className={e.gap ? "log-line log-gap" : "log-line"}>
+            {!e.gap && e.process !== name ? `${e.process} | ` : ""}{e.line}
+          </div>
         ))}
         <div ref={bottom} />
       </pre>

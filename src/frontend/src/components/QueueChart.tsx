@@ -28,7 +28,8 @@ function chartOptions(width: number): uPlot.Options {
   };
 }
 
-export function QueueChart() {
+/** `reportErrors`: false while the page already says the API is not answering (one alert, not two). */
+export function QueueChart({ reportErrors = true }: { reportErrors?: boolean }) {
   const [samples, setSamples] = useState<Sample[]>([]);
   const queue = useResource("queue", async () => {
     const snapshot = await call(api.GET("/api/v1/admin/queue"));
@@ -63,7 +64,7 @@ export function QueueChart() {
     <section className="card" aria-labelledby="queue-heading">
       <h2 id="queue-heading">Queue</h2>
       <p className="hint">Items by status and throughput over the last {QUEUE_WINDOW_SECONDS / 60} minutes, every {QUEUE_REFRESH_MS / 1000} s.</p>
-      {queue.error !== null && queue.error !== undefined && <ErrorState error={queue.error} onRetry={queue.reload} />}
+      {reportErrors && queue.error !== null && queue.error !== undefined && <ErrorState error={queue.error} onRetry={queue.reload} />}
       <dl className="queue-counts" data-testid="queue-counts">
         {SERIES.map((name) => (
           <div key={name}>

@@ -12,6 +12,8 @@ export interface Resource<T> {
   error: unknown;
   /** True until the first answer for the current key (or after reload()) arrives. */
   loading: boolean;
+  /** When `data` was last loaded (Date.now()), or null before the first answer. */
+  updatedAt: number | null;
   reload: () => void;
 }
 
@@ -20,13 +22,14 @@ interface Result<T> {
   dataKey: string;
   data: T | null;
   error: unknown;
+  updatedAt: number | null;
 }
 
 export function useResource<T>(key: string, load: () => Promise<T>,
                                pollEvery?: (data: T) => number | null): Resource<T> {
   const [nonce, setNonce] = useState(0);
   const requestKey = `${key}#${nonce}`;
-  const [result, setResult] = useState<Result<T>>({ requestKey: "", dataKey: "", data: null, error: null });
+  const [result, setResult] = useState<Result<T>>({ requestKey: "", dataKey: "", data: null, error: null, updatedAt: null });
   const loadRef = useRef(load);
   const pollRef = useRef(pollEvery);
   useLayoutEffect(() => {
@@ -43,7 +46,7 @@ export function useResource<T>(key: string, load: () => Promise<T>,
         const data = await loadRef.current();
         if (cancelled) return;
         failures = 0;
-        setResult({ requestKey, dataKey: key, data, error: null });
+        setResult({ requestKey, dataKey: key, data, error: null, updatedAt: Date.now() });
         const next = pollRef.current?.(data) ?? null;
         if (next !== null) cancelTimer = whenVisibleAfter(next, () => void run());
       } catch (error) {
@@ -67,6 +70,7 @@ export function useResource<T>(key: string, load: () => Promise<T>,
     stale: result.data !== null && result.dataKey !== key,
     error: result.error,
     loading: result.requestKey !== requestKey,
+    updatedAt: result.updatedAt,
     reload,
   };
 }

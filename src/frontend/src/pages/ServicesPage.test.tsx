@@ -85,4 +85,44 @@ describe("ServicesPage", () => {
     await userEvent.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Restart" }));
     expect(await screen.findByText("Restart of sleeper failed: no program named 'sleeper'")).toBeTruthy();
   });
+
+  it("while the API is down: one alert, rows marked last known, actions disabled, a stopped program grey", async () => {
+    let down = false;
+    const programs = [
+      { name: "sleeper", group: "sleeper", state: "RUNNING", pid: 7, uptime_seconds: 5, description: "",
+        healthy: true, problem: "", health_url: null, health: null },
+      { name: "worker_0", group: "worker", state: "STOPPED", pid: null, uptime_seconds: null,
+        description: "Dec 07 03:12 AM", healthy: false, problem: "Dec 07 03:12 AM", health_url: null, health: null },
+    ];
+    fakeApi(async (request) => {
+      if (down) throw new TypeError("Failed to fetch");
+      if (new URL(request.url).pathname === "/api/v1/admin/queue") {
+        return json({ counts: { pending: 0, processing: 0, done: 0, failed: 0 }, finished: 0, at: "2026-01-01T10:00:00+00:00" });
+      }
+      return json({ supervisord: "RUNNING", healthy: false, programs });
+    });
+    render(<ServicesPage />);
+    const restart = await screen.findByRole("button", { name: "Restart sleeper" });
+    const worker = screen.getByRole("row", { name: /worker:worker_0/ });
+    expect(within(worker).getByText("Stopped").className).toContain("badge-pending");
+    expect(within(worker).getByText("stopped on purpose since Dec 07 03:12 AM")).toBeTruthy();
+    expect(within(worker).queryByText("Unhealthy")).toBeNull();
+    expect(screen.getByText("supervisord RUNNING: all running programs healthy; 1 stopped")).toBeTruthy();
+    expect(screen.getByTestId("services-updated").textContent).toMatch(/^List updated (just now|\d+ s ago)\.$/);
+    // Each group button is named by its visible label first.
+    expect(screen.getByRole("button", { name: "Stop all in group worker" }).textContent).toBe("Stop all in group worker");
+
+    down = true;
+    await waitFor(() => expect((restart as HTMLButtonElement).disabled).toBe(true), { timeout: 8000 });
+    expect(screen.getAllByRole("alert")).toHaveLength(1);
+    expect(screen.getByRole("alert").textContent).toContain("Cannot reach the API.");
+    expect(screen.getByTestId("services-updated").textContent).toMatch(/^Not answering: the list is the last known state, updated/);
+    const sleeper = screen.getByRole("row", { name: /sleeper/ });
+    expect(sleeper.getAttribute("data-stale")).toBe("true");
+    expect(within(sleeper).getByText("Unknown")).toBeTruthy();
+    expect(within(sleeper).getByText("(last known)")).toBeTruthy();
+    for (const button of screen.getAllByRole("button")) {
+      if (/^(Start|Stop|Restart)/.test(button.textContent ?? "")) expect((button as HTMLButtonElement).disabled).toBe(true);
+    }
+  }, 15000);
 });

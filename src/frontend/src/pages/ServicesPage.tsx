@@ -1,6 +1,9 @@
 // For admins: the programs supervisord runs and their health (GET /api/v1/admin/services); start,
 // stop and restart of a program or a whole group once the admin has confirmed it
 // (POST .../services/{name}/start|stop|restart); a program's log, followed live; the queue chart.
+// Honest about its own data: it says when the list was last updated, and while the API does not
+// answer the rows are marked as the last known state and the actions are disabled. Each dialog
+// gives the focus back to the button that opened it.
 import { useEffect, useRef, useState } from "react";
 import { api, call } from "../api/client";
 import { ApiError, unreachableError } from "../api/errors";
@@ -11,36 +14,56 @@ import { QueueChart } from "../components/QueueChart";
 import { canStart, canStop, type ControlAction, controlOutcome, controlProgram, controlQuestion, controlWarning } from "../lib/control";
 import { CONFIRM_WARNING, confirmQuestion, programLabel, restartOutcome, restartProgram } from "../lib/restart";
 import { formatUptime } from "../lib/format";
+import { healthBadge, stateBadge, summary, updatedAgo } from "../lib/serviceState";
 import { useResource } from "../lib/useResource";
 
 export const SERVICES_REFRESH_MS = 5000;
 
-function stateClass(state: string): string {
-  if (state === "RUNNING") return "badge-done";
-  if (state === "STARTING" || state === "STOPPING" || state === "BACKOFF") return "badge-processing";
-  if (state === "STOPPED" || state === "EXITED") return "badge-pending";
-  return "badge-failed";
+/** Date.now(), again every `ms`: for "updated N s ago". */
+function useNow(ms: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(timer);
+  }, [ms]);
+  return now;
 }
 
 export function ServicesPage() {
   const services = useResource("services", () => call(api.GET("/api/v1/admin/services")),
     () => SERVICES_REFRESH_MS);
-  const { data, error } = services;
+  const { data, error, updatedAt } = services;
   const unavailable = error instanceof ApiError && error.status === 503;
+  // The last refresh failed: what is shown is the last known state, and no action can be sent.
+  const stale = data !== null && error !== null;
+  const now = useNow(1000);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [controlling, setControlling] = useState<{ action: ControlAction; label: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
-  const restartButtons = useRef(new Map<string, HTMLButtonElement>());
   const [logOf, setLogOf] = useState<string | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
+  // The button that opened the dialog: it gets the focus back when the dialog closes.
+  const opener = useRef<HTMLElement | null>(null);
+  const dialogOpen = confirming !== null || controlling !== null;
   // The page is loaded lazily, after the shell moved focus: take it to this page's heading.
   useEffect(() => heading.current?.focus(), []);
+  useEffect(() => {
+    if (dialogOpen || opener.current === null) return;
+    const target = opener.current;
+    opener.current = null;
+    // Gone or disabled (the API went away meanwhile): the heading, never the page body.
+    if (target.isConnected && !(target as HTMLButtonElement).disabled) target.focus();
+    else heading.current?.focus();
+  }, [dialogOpen, stale]);
 
-  function closeDialog(label: string): void {
+  function open(): void {
+    opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+  }
+
+  function closeDialog(): void {
     setConfirming(null);
     setBusy(false);
-    restartButtons.current.get(label)?.focus();
   }
 
   async function confirmRestart(label: string): Promise<void> {
@@ -53,7 +76,7 @@ export function ServicesPage() {
       result = restartOutcome(label, err instanceof ApiError ? err : unreachableError());
     }
     setOutcome(result);
-    closeDialog(label);
+    closeDialog();
     services.reload();
   }
   async function confirmControl(action: ControlAction, label: string): Promise<void> {
@@ -72,9 +95,16 @@ export function ServicesPage() {
   }
 
   function ask(action: ControlAction, label: string): void {
+    open();
     setOutcome(null);
     setControlling({ action, label });
   }
+  function askRestart(label: string): void {
+    open();
+    setOutcome(null);
+    setConfirming(label);
+  }
+  const disabled = busy || stale;
   const forbidden = error instanceof ApiError && error.status === 403;
   const groups = data === null ? [] : [...new Set(data.programs.filter((p) => p.group !== p.name).map((p) => p.group))];
 
@@ -82,16 +112,26 @@ export function ServicesPage() {
     <section aria-labelledby="services-heading">
       <h1 id="services-heading" tabIndex={-1} ref={heading}>Services</h1>
       <p className="hint">
-        Programs under supervisord, refreshed every {SERVICES_REFRESH_MS / 1000} s. Restart asks for a confirmation first.
+        Programs under supervisord, refreshed every {SERVICES_REFRESH_MS / 1000} s. Start, stop and restart ask for a
+        confirmation first.{" "}
+        {updatedAt !== null && (
+          <span data-testid="services-updated" className={stale ? "item-error" : undefined}>
+            {stale ? `Not answering: the list is the last known state, ${updatedAgo(updatedAt, now)}; actions are disabled.`
+              : `List ${updatedAgo(updatedAt, now)}.`}
+          </span>
+        )}
       </p>
       <p className={outcome?.ok === false ? "item-error" : "flash"} role="status" aria-live="polite">
         {outcome?.text ?? ""}
       </p>
-      {data && (
-        <p className={data.healthy ? "flash" : "item-error"} role="status">
-          supervisord {data.supervisord}: {data.healthy ? "all programs healthy" : `${data.programs.filter((p) => !p.healthy).length} program(s) need attention`}
-        </p>
-      )}
+      {data && (() => {
+        const said = summary(data.supervisord, data.programs);
+        return (
+          <p className={stale ? "hint" : said.ok ? "flash" : "item-error"} role="status">
+            {stale ? `Last known: ${said.text}` : said.text}
+          </p>
+        );
+      })()}
       {forbidden ? (
         <div className="notice notice-error" role="alert"><p>Only administrators can see the services.</p></div>
       ) : unavailable ? (
@@ -111,16 +151,24 @@ export function ServicesPage() {
               {groups.map((g) => (
                 <span key={g} className="group-action">
                   <strong>{g}</strong> (group):{" "}
-                  <button type="button" disabled={busy} onClick={() => ask("start", g)} aria-label={`Start group ${g}`}>Start all</button>{" "}
-                  <button type="button" disabled={busy} onClick={() => ask("stop", g)} aria-label={`Stop group ${g}`}>Stop all</button>{" "}
-                  <button type="button" disabled={busy} onClick={() => { setOutcome(null); setConfirming(g); }}
-                          aria-label={`Restart group ${g}`}>Restart all</button>
+                  {/* The visible label starts the accessible name (WCAG 2.5.3): "Start all in group worker". */}
+                  <button type="button" disabled={disabled} onClick={() => ask("start", g)}>
+                    Start all<span className="visually-hidden"> in group {g}</span>
+                  </button>{" "}
+                  <button type="button" disabled={disabled} onClick={() => ask("stop", g)}>
+                    Stop all<span className="visually-hidden"> in group {g}</span>
+                  </button>{" "}
+                  <button type="button" disabled={disabled} onClick={() => askRestart(g)}>
+                    Restart all<span className="visually-hidden"> in group {g}</span>
+                  </button>
                 </span>
               ))}
             </div>
           )}
           <table className="services-table">
-            <caption className="visually-hidden">Programs and their health</caption>
+            <caption className="visually-hidden">
+              {stale ? "Programs and their health, last known (the API is not answering)" : "Programs and their health"}
+            </caption>
             <thead>
               <tr>
                 <th scope="col">Program</th>
@@ -132,18 +180,24 @@ export function ServicesPage() {
               </tr>
             </thead>
             <tbody>
-              {data.programs.map((p) => (
-                <tr key={`${p.group}:${p.name}`}>
+              {data.programs.map((p) => {
+                const state = stateBadge(p.state, stale);
+                const health = healthBadge(p, stale);
+                return (
+                <tr key={`${p.group}:${p.name}`} className={stale ? "stale" : undefined} data-stale={stale || undefined}>
                   <td data-label="Program">{programLabel(p)}</td>
-                  <td data-label="State"><span className={`badge ${stateClass(p.state)}`}>{p.state}</span></td>
+                  <td data-label="State">
+                    <span className={`badge ${state.className}`}>{state.text}</span>
+                    {state.detail && <span className="hint"> ({state.detail})</span>}
+                  </td>
                   <td data-label="PID">{p.pid ?? "—"}</td>
                   <td data-label="Uptime">{formatUptime(p.uptime_seconds)}</td>
                   <td data-label="Health">
-                    <span className={`badge ${p.healthy ? "badge-done" : "badge-failed"}`}>
-                      {p.healthy ? "Healthy" : "Unhealthy"}
-                    </span>{" "}
-                    {p.health && p.health.ok && <span className="hint">{Math.round(p.health.latency_ms)} ms</span>}
-                    {!p.healthy && p.problem && <span className="item-error">{p.problem}</span>}
+                    <span className={`badge ${health.className}`}>{health.text}</span>{" "}
+                    {!stale && p.health && p.health.ok && <span className="hint">{Math.round(p.health.latency_ms)} ms</span>}
+                    {health.detail && (
+                      <span className={health.className === "badge-failed" ? "item-error" : "hint"}>{health.detail}</span>
+                    )}
                     {p.worker && (
                       <span className="worker-report" data-testid={`worker-${programLabel(p)}`}>
                         {p.worker.state ?? "?"} · {p.worker.items_processed ?? 0} done · {p.worker.errors_total ?? 0} errors
@@ -153,18 +207,14 @@ export function ServicesPage() {
                   </td>
                   <td className="row-actions">
                     {canStart(p.state) ? (
-                      <button type="button" disabled={busy} aria-label={`Start ${programLabel(p)}`}
+                      <button type="button" disabled={disabled} aria-label={`Start ${programLabel(p)}`}
                               onClick={() => ask("start", programLabel(p))}>Start</button>
                     ) : (
-                      <button type="button" disabled={busy || !canStop(p.state)} aria-label={`Stop ${programLabel(p)}`}
+                      <button type="button" disabled={disabled || !canStop(p.state)} aria-label={`Stop ${programLabel(p)}`}
                               onClick={() => ask("stop", programLabel(p))}>Stop</button>
                     )}{" "}
-                    <button type="button" aria-label={`Restart ${programLabel(p)}`} disabled={busy}
-                            ref={(el) => {
-                              if (el) restartButtons.current.set(programLabel(p), el);
-                              else restartButtons.current.delete(programLabel(p));
-                            }}
-                            onClick={() => { setOutcome(null); setConfirming(programLabel(p)); }}>
+                    <button type="button" aria-label={`Restart ${programLabel(p)}`} disabled={disabled}
+                            onClick={() => askRestart(programLabel(p))}>
                       Restart
                     </button>{" "}
                     <button type="button" aria-label={`Log of ${programLabel(p)}`} aria-pressed={logOf === programLabel(p)}
@@ -173,7 +223,8 @@ export function ServicesPage() {
                     </button>
                   </td>
                 </tr>
-              ))}
+                );
+              })}
             </tbody>
           </table>
         </div>
@@ -185,7 +236,8 @@ export function ServicesPage() {
         </p>
       )}
       {logOf !== null && <LogViewer key={logOf} name={logOf} onClose={() => setLogOf(null)} />}
-      {data !== null && <QueueChart />}
+      {/* One alert at a time: while the page says the API is not answering, the chart does not repeat it. */}
+      {data !== null && <QueueChart reportErrors={error === null} />}
       {controlling !== null && (
         <ConfirmDialog title={controlQuestion(controlling.action, controlling.label)}
                        confirmLabel={controlling.action === "start" ? "Start" : "Stop"} busy={busy}
@@ -198,7 +250,7 @@ export function ServicesPage() {
       {confirming !== null && (
         <ConfirmDialog title={confirmQuestion(confirming)} confirmLabel="Restart" busy={busy}
                        busyText={`Restarting ${confirming}…`}
-                       onConfirm={() => void confirmRestart(confirming)} onCancel={() => closeDialog(confirming)}>
+                       onConfirm={() => void confirmRestart(confirming)} onCancel={closeDialog}>
           <p>{CONFIRM_WARNING}</p>
         </ConfirmDialog>
       )}
