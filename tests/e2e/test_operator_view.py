@@ -1,13 +1,20 @@
 """The operator's view in a browser, on a real stack (supervisord, gunicorn, two workers, Vite):
-follow a program's log and see a new line once, watch the queue chart move as items are created
-and processed, and find none of it as a non-admin."""
+follow a program's log and see a new line once, also across a restart of the API and a hung API;
+watch the queue chart move as items are created and processed; the page honest while the API is
+down; every dialog by keyboard; axe finds nothing serious; and none of it for a non-admin."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,8 +22,17 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import API_TEST_ENV, PASSWORD, ConsoleLog, login
+from tests.e2e.servers import FRONTEND
 from tests.support.stack import Stack
 from tests.support.wait import wait_until
+
+VENV_BIN = Path(sys.executable).parent
+AXE = FRONTEND / "node_modules" / "axe-core" / "axe.min.js"
+# A short heartbeat here, so that a silent stream is noticed in seconds (2 missed: 2 x 1 s + 2 s).
+LOG_ENV = {"API_LOG_HEARTBEAT_SECONDS": "1", "API_LOG_RECHECK_SECONDS": "2"}
+# While the API is away, the page's requests through Vite's proxy fail (Vite answers 500 for a
+# refused connection) or the browser cannot connect.
+API_AWAY_STATUSES = (500, 502, 503, 504)
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -45,7 +61,8 @@ def operated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operated]:
         f"[program:talker]\ncommand = {sys.executable} {home / 'talker.py'}\n"
         f"stdout_logfile = {home / 'logs' / 'talker.log'}\nstartsecs = 0\n"
     )
-    with Stack(home, env={**API_TEST_ENV, "WORKER_SIMULATED_WORK": "0.2"}, extra_programs=talker) as stack:
+    env = {**API_TEST_ENV, **LOG_ENV, "WORKER_SIMULATED_WORK": "0.2"}
+    with Stack(home, env=env, extra_programs=talker) as stack:
         stack.wait_running()
         wait_until(
             lambda: httpx.get(stack.api_url + "/health", timeout=2).status_code == 200,
@@ -169,3 +186,264 @@ def test_stop_and_start_a_worker_from_the_page(page: Any, console: ConsoleLog, o
     assert rpc.supervisor.getProcessInfo("worker:worker_0")["statename"] == "RUNNING"
     expect(row.locator(".badge").first).to_have_text("RUNNING")
     assert console.unexpected() == []
+
+
+def supervisorctl(stack: Stack, *args: str, timeout: float = 90) -> float:
+    """Run ``supervisorctl ARGS`` on the stack; the seconds it took."""
+    started = time.monotonic()
+    result = stack.run(
+        str(VENV_BIN / "supervisorctl"), "-c", str(stack.home / "supervisord.conf"), *args, timeout=timeout
+    )
+    took = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    return took
+
+
+def api_healthy(stack: Stack) -> bool:
+    try:
+        return httpx.get(stack.api_url + "/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def restart_api(stack: Stack) -> float:
+    took = supervisorctl(stack, "restart", "api")
+    wait_until(lambda: api_healthy(stack), timeout=60, message=lambda: "API back\n" + stack.log_tails())
+    return took
+
+
+def ping_count(stack: Stack) -> int:
+    """How many pings the talker has written so far (its log is the truth)."""
+    log = (stack.home / "logs" / "talker.log").read_text()
+    return sum(1 for line in log.splitlines() if line.startswith("ping "))
+
+
+def ping(stack: Stack) -> str:
+    """Make the talker write its next ping; wait until it is in its log; return the line."""
+    before = ping_count(stack)
+    stack.rpc().supervisor.signalProcess("talker", "USR1")
+    wait_until(lambda: ping_count(stack) > before, timeout=10, message="the ping in the talker's log")
+    return f"ping {before + 1}"
+
+
+def open_talker_log(page: Any, operated: Operated) -> Any:
+    open_services(page, operated)
+    page.get_by_role("button", name="Log of talker").click()
+    lines = page.get_by_test_id("log-lines")
+    expect(lines).to_contain_text("talker ready")
+    expect(page.get_by_test_id("log-state")).to_have_text("Following")
+    return lines
+
+
+def expect_each_once(lines: Any, written: list[str]) -> None:
+    for text in written:
+        expect(lines.locator(".log-line", has_text=re.compile(f"^{text}$"))).to_have_count(1, timeout=30_000)
+
+
+def test_restarting_the_api_with_a_log_open_is_as_quick_and_loses_no_line(
+    page: Any, console: ConsoleLog, operated: Operated
+) -> None:
+    """`supervisorctl restart api` with a log open in the browser takes about as long as without (the
+    stream used to hold gunicorn's graceful stop for 20 s), and the lines written while the API was
+    away appear once each when the viewer has followed again."""
+    console.allow_http_errors(*API_AWAY_STATUSES)
+    console.allow_connection_errors()
+    stack = operated.stack
+    without = restart_api(stack)
+
+    lines = open_talker_log(page, operated)
+    before = ping(stack)
+    expect_each_once(lines, [before])
+
+    written: list[str] = []
+    took: list[float] = []
+    restarting = threading.Thread(target=lambda: took.append(supervisorctl(stack, "restart", "api")))
+    restarting.start()
+    try:
+        # The API's stream ends at once; the viewer says it is reconnecting: write while it is away.
+        expect(page.get_by_test_id("log-state")).to_have_text("Reconnecting…", timeout=30_000)
+        for _ in range(3):
+            written.append(ping(stack))
+    finally:
+        restarting.join(timeout=120)
+    wait_until(lambda: api_healthy(stack), timeout=60, message=lambda: "API back\n" + stack.log_tails())
+    written.append(ping(stack))  # and one after the API is back
+    expect(page.get_by_test_id("log-state")).to_have_text("Following", timeout=30_000)
+    expect_each_once(lines, [before, *written])
+    print(f"supervisorctl restart api: {without:.1f} s without a log open, {took[0]:.1f} s with one")
+    assert took[0] < without + 5, (took[0], without)
+
+
+def test_a_hung_api_is_noticed_by_the_missing_heartbeat_and_no_line_is_lost(
+    page: Any, console: ConsoleLog, operated: Operated
+) -> None:
+    """The API stops answering but its connections stay open (SIGSTOP): Vite's proxy keeps the stream
+    open and silent. The viewer notices the missing heartbeats, follows again, and once the API
+    answers again shows every line written meanwhile, once."""
+    console.allow_http_errors(*API_AWAY_STATUSES)
+    console.allow_connection_errors()
+    stack = operated.stack
+    lines = open_talker_log(page, operated)
+    first = ping(stack)
+    expect_each_once(lines, [first])
+    pid = int(stack.rpc().supervisor.getProcessInfo("api")["pid"])
+    group = os.getpgid(pid)
+    os.killpg(group, signal.SIGSTOP)
+    written: list[str] = []
+    try:
+        written = [ping(stack), ping(stack)]
+        expect(page.get_by_test_id("log-problem")).to_contain_text(
+            "No word from the log stream", timeout=20_000
+        )
+        expect(page.get_by_test_id("log-state")).to_have_text("Reconnecting…")
+    finally:
+        os.killpg(group, signal.SIGCONT)
+    written.append(ping(stack))
+    expect(page.get_by_test_id("log-state")).to_have_text("Following", timeout=30_000)
+    expect_each_once(lines, [first, *written])
+    expect(page.get_by_test_id("log-problem")).to_have_count(0)
+
+
+def run_axe(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => (await window.axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_axe_finds_nothing_serious_on_the_services_page(page: Any, operated: Operated) -> None:
+    open_services(page, operated)
+    expect(
+        page.locator(".services-table tr", has_text="worker:worker_0").locator(".badge").first
+    ).to_have_text("RUNNING")
+    assert run_axe(page) == []
+    page.get_by_role("button", name="Log of talker").click()
+    expect(page.get_by_test_id("log-lines")).to_contain_text("talker ready")
+    assert run_axe(page) == []
+    page.get_by_role("button", name="Stop all in group worker").click()
+    expect(page.get_by_role("dialog", name="Stop worker?")).to_be_visible()
+    assert run_axe(page) == []
+    page.keyboard.press("Escape")
+
+
+DIALOGS = [
+    # (the opener's accessible name, the dialog's name, its confirm button)
+    ("Start all in group worker", "Start worker?", "Start"),
+    ("Stop all in group worker", "Stop worker?", "Stop"),
+    ("Restart all in group worker", "Restart worker?", "Restart"),
+    ("Stop worker:worker_1", "Stop worker:worker_1?", "Stop"),
+    ("Restart talker", "Restart talker?", "Restart"),
+]
+
+
+def test_every_dialog_by_keyboard_gives_the_focus_back(
+    page: Any, console: ConsoleLog, operated: Operated
+) -> None:
+    """Each dialog opens from the keyboard with the focus on Cancel, keeps Tab inside, closes on
+    Escape, and gives the focus back to the button that opened it, after a confirmation too."""
+    open_services(page, operated)
+    for opener_name, title, confirm in DIALOGS:
+        opener = page.get_by_role("button", name=opener_name, exact=True)
+        opener.focus()
+        page.keyboard.press("Enter")
+        dialog = page.get_by_role("dialog", name=title)
+        cancel = dialog.get_by_role("button", name="Cancel")
+        expect(cancel).to_be_focused()
+        page.keyboard.press("Tab")  # Cancel is last: Tab wraps to the first button of the dialog
+        expect(dialog.get_by_role("button", name=confirm, exact=True)).to_be_focused()
+        page.keyboard.press("Shift+Tab")
+        expect(cancel).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        expect(opener).to_be_focused()
+
+    # Confirmed by keyboard: the focus comes back to the same button (now for the other action).
+    rpc = operated.stack.rpc()
+    row = page.locator(".services-table tr", has_text="worker:worker_1")
+    for action, done, state in (
+        ("Stop", "worker:worker_1 stopped.", "STOPPED"),
+        ("Start", "worker:worker_1 started", "RUNNING"),
+    ):
+        opener = page.get_by_role("button", name=f"{action} worker:worker_1", exact=True)
+        opener.focus()
+        page.keyboard.press("Enter")
+        dialog = page.get_by_role("dialog", name=f"{action} worker:worker_1?")
+        expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("status").filter(has_text=done)).to_be_visible(timeout=30_000)
+        expect(dialog).to_be_hidden()
+        expect(row.locator(".badge").first).to_have_text(state, timeout=15_000)
+        assert rpc.supervisor.getProcessInfo("worker:worker_1")["statename"] == state
+        expect(
+            row.get_by_role(
+                "button", name=f"{'Start' if action == 'Stop' else 'Stop'} worker:worker_1", exact=True
+            )
+        ).to_be_focused()
+
+    opener = page.get_by_role("button", name="Restart talker", exact=True)
+    opener.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="talker restarted")).to_be_visible(timeout=30_000)
+    expect(opener).to_be_focused()
+    assert console.unexpected() == []
+
+
+def test_with_the_api_down_the_page_is_honest(page: Any, console: ConsoleLog, operated: Operated) -> None:
+    """The API stopped: one alert, "updated N s ago" growing, rows marked last known with their
+    health unknown, every action disabled; a worker stopped on purpose shows grey "Stopped"; axe
+    finds nothing serious either. When the API is back, so is the page, by itself."""
+    console.allow_http_errors(*API_AWAY_STATUSES)
+    console.allow_connection_errors()
+    stack = operated.stack
+    supervisorctl(stack, "stop", "worker:worker_0")
+    try:
+        open_services(page, operated)
+        worker = page.locator(".services-table tr", has_text="worker:worker_0")
+        expect(worker.locator(".badge")).to_have_text(["STOPPED", "Stopped"])
+        expect(worker.locator(".badge").nth(1)).to_have_class(re.compile("badge-pending"))
+        expect(worker).to_contain_text("stopped on purpose since")
+        expect(worker).not_to_contain_text("Unhealthy")
+        expect(page.get_by_test_id("services-updated")).to_have_text(
+            re.compile(r"^List updated (just now|\d+ s ago)\.$")
+        )
+
+        supervisorctl(stack, "stop", "api")
+        updated = page.get_by_test_id("services-updated")
+        expect(updated).to_have_text(
+            re.compile("^Not answering: the list is the last known state"), timeout=30_000
+        )
+        expect(page.get_by_role("alert")).to_have_count(1)
+        expect(page.get_by_role("alert")).to_contain_text("Cannot reach the API.")
+        sleeper = page.locator(".services-table tr", has_text="talker")
+        expect(sleeper).to_have_attribute("data-stale", "true")
+        expect(sleeper.locator(".badge").nth(1)).to_have_text("Unknown")
+        expect(sleeper).to_contain_text("(last known)")
+        actions = page.get_by_role("button", name=re.compile("^(Start|Stop|Restart)"))
+        assert actions.count() > 0
+        for i in range(actions.count()):
+            expect(actions.nth(i)).to_be_disabled()
+        expect(page.get_by_role("status").filter(has_text="supervisord")).to_contain_text("Last known:")
+        first = int(re.search(r"(\d+) s ago", updated.inner_text() + " 0 s ago").group(1))  # type: ignore[union-attr]
+        wait_until(
+            lambda: int(re.search(r"(\d+) s ago", updated.inner_text()).group(1)) >= first + 2,  # type: ignore[union-attr]
+            timeout=15,
+            message="the age of the list to grow",
+        )
+        assert run_axe(page) == []
+    finally:
+        supervisorctl(stack, "start", "api")
+        supervisorctl(stack, "start", "worker:worker_0")
+    wait_until(lambda: api_healthy(stack), timeout=60, message=lambda: "API back\n" + stack.log_tails())
+    expect(page.get_by_test_id("services-updated")).to_have_text(re.compile("^List updated"), timeout=30_000)
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(page.get_by_role("button", name="Restart talker")).to_be_enabled()
