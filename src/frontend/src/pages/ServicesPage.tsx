@@ -19,14 +19,19 @@ import { useResource } from "../lib/useResource";
 
 export const SERVICES_REFRESH_MS = 5000;
 
-/** Date.now(), again every `ms`: for "updated N s ago". */
-function useNow(ms: number): number {
+/** "List updated 3 s ago", ticking on its own every second (the rest of the page is not re-rendered). */
+function UpdatedAgo({ updatedAt, stale }: { updatedAt: number; stale: boolean }) {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), ms);
+    const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
-  }, [ms]);
-  return now;
+  }, []);
+  const ago = updatedAgo(updatedAt, Math.max(now, updatedAt));
+  return (
+    <span data-testid="services-updated" className={stale ? "item-error" : undefined}>
+      {stale ? `Not answering: the list is the last known state, ${ago}; actions are disabled.` : `List ${ago}.`}
+    </span>
+  );
 }
 
 export function ServicesPage() {
@@ -36,7 +41,6 @@ export function ServicesPage() {
   const unavailable = error instanceof ApiError && error.status === 503;
   // The last refresh failed: what is shown is the last known state, and no action can be sent.
   const stale = data !== null && error !== null;
-  const now = useNow(1000);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [controlling, setControlling] = useState<{ action: ControlAction; label: string } | null>(null);
   const [busy, setBusy] = useState(false);
@@ -114,12 +118,7 @@ export function ServicesPage() {
       <p className="hint">
         Programs under supervisord, refreshed every {SERVICES_REFRESH_MS / 1000} s. Start, stop and restart ask for a
         confirmation first.{" "}
-        {updatedAt !== null && (
-          <span data-testid="services-updated" className={stale ? "item-error" : undefined}>
-            {stale ? `Not answering: the list is the last known state, ${updatedAgo(updatedAt, now)}; actions are disabled.`
-              : `List ${updatedAgo(updatedAt, now)}.`}
-          </span>
-        )}
+        {updatedAt !== null && <UpdatedAgo updatedAt={updatedAt} stale={stale} />}
       </p>
       <p className={outcome?.ok === false ? "item-error" : "flash"} role="status" aria-live="polite">
         {outcome?.text ?? ""}
