@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import require_postgres
 from tests.support.api_server import ApiServer
+from tests.support.databases import fresh_postgres_database
 from tests.support.processes import processes_mentioning
 from tests.support.wait import wait_until
 
@@ -89,8 +92,24 @@ class LogStack:
         return Database(self.api.database_url)
 
 
-@pytest.fixture(scope="module")
-def logstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogStack]:
+@contextmanager
+def _database(kind: str, home: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{home / 'var' / 'app.db'}"
+    else:
+        with fresh_postgres_database(require_postgres()) as url:
+            yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def logstack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogStack]:
+    """supervisord with the talker, and the API (gunicorn) on SQLite, then on PostgreSQL (the
+    re-check reads the account on each)."""
+    with _database(request.param, tmp_path_factory.mktemp("db")) as database_url:
+        yield from _logstack(tmp_path_factory, database_url)
+
+
+def _logstack(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[LogStack]:
     home = tmp_path_factory.mktemp("log-streams")
     sup = home / "sup"
     sup.mkdir()
@@ -107,7 +126,7 @@ def logstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogStack]:
         "RATE_LIMIT_LOGIN": "1000/minute",
     }
     try:
-        with ApiServer(home, env=env) as api:
+        with ApiServer(home, database_url=database_url, env=env) as api:
             stack = LogStack(home, api, socket)
             wait_until(
                 lambda: stack.rpc("supervisor.getProcessInfo", "talker")["statename"] == "RUNNING",
