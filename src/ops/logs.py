@@ -18,7 +18,7 @@ offset just after the line): a follower that lost its connection opens a cursor 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +123,44 @@ class LogReader:
     def position(self, cursor: LogCursor) -> LogPosition:
         """Where the cursor is: just after the last complete line it read."""
         return LogPosition(cursor.inode or 0, max(0, cursor.offset - len(cursor.partial)))
+
+    def skip_backlog(self, cursor: LogCursor, keep: int) -> int:
+        """When more than ``keep`` bytes were written after the cursor in its file, move it on to the
+        line in which the last ``keep`` bytes begin (so a resume far behind never reads a whole log
+        into memory); returns how many complete lines it skipped (0: nothing moved).
+        Rotated since: nothing moved (``poll`` reads the backups)."""
+        if cursor.logfile and _inode(cursor.logfile) != cursor.inode:
+            return 0
+        _, size, _ = self.client.tail(cursor.name, 0, 1, channel=cursor.channel)
+        cut = size - keep
+        if cut <= cursor.offset:
+            return 0
+        lines, last_newline, start = 0, -1, cursor.offset + len(cursor.partial)
+        for at, piece in self._pieces(cursor, start, cut):
+            count = piece.count(b"\n")
+            if count:
+                lines += count
+                last_newline = at + piece.rindex(b"\n")
+        if last_newline < 0:
+            return 0  # one line longer than the backlog: read on as usual
+        cursor.offset, cursor.partial = last_newline + 1, b""
+        return lines
+
+    def _pieces(self, cursor: LogCursor, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        """(offset, bytes) of ``[start, end)`` a chunk at a time: from the file when it is here."""
+        if cursor.logfile:
+            with open(cursor.logfile, "rb") as f:
+                f.seek(start)
+                while start < end and (piece := f.read(min(self.chunk, end - start))):
+                    yield start, piece
+                    start += len(piece)
+            return
+        while start < end:
+            piece = self.client.read(cursor.name, start, min(self.chunk, end - start), channel=cursor.channel)
+            if not piece:
+                return
+            yield start, piece
+            start += len(piece)
 
     def last_lines(self, cursor: LogCursor, count: int) -> list[str]:
         """The last ``count`` complete lines; the cursor is left at the end of the log."""

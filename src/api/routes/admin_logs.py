@@ -12,8 +12,8 @@ every line once across rotations and restarts).
   of them knows the stream is dead (a proxy may keep a dead one open).
 - ``...&after=PROCESS@POSITION`` (one per process, from the lines or marks already received):
   resume. Every line written since comes once, instead of the last N; when more than
-  ``MAX_LOG_LINES`` were written meanwhile, the oldest are left out and ``{"process", "skipped": K}``
-  says how many.
+  ``MAX_LOG_LINES`` lines (or ``MAX_RESUME_BYTES``) were written meanwhile, the oldest are left out
+  and ``{"process", "skipped": K}`` says how many.
 
 The stream ends when the client goes away, when the caller is no longer an active admin (checked
 again every ``API_LOG_RECHECK_SECONDS``: deactivated, deleted, demoted, token or key revoked; then
@@ -51,6 +51,8 @@ MAX_FOLLOW_SECONDS = 3600.0
 RPC_TIMEOUT_SECONDS = 5.0
 NDJSON = "application/x-ndjson"
 MAX_RESUMED_PROCESSES = 64
+# A resume far behind reads at most this much of each log (then at most MAX_LOG_LINES lines are sent).
+MAX_RESUME_BYTES = 1024 * 1024
 
 ProgramName = Annotated[
     str,
@@ -142,10 +144,13 @@ class _Follower:
         out: list[dict[str, Any]] = []
         for cursor in self.cursors:
             if cursor.name in self.resumed:
+                skipped = self.reader.skip_backlog(cursor, MAX_RESUME_BYTES)
                 lines = self.reader.poll_lines(cursor)
                 if len(lines) > MAX_LOG_LINES:
-                    out.append({"process": cursor.name, "skipped": len(lines) - MAX_LOG_LINES})
+                    skipped += len(lines) - MAX_LOG_LINES
                     lines = lines[-MAX_LOG_LINES:]
+                if skipped:
+                    out.append({"process": cursor.name, "skipped": skipped})
                 out.extend(_entry(cursor.name, line) for line in lines)
             else:
                 out.extend(

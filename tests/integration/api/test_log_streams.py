@@ -32,13 +32,15 @@ PASSWORD = "correct horse battery staple"
 FOLLOW = "/api/v1/admin/services/talker/log/follow"
 RECHECK_SECONDS = 1.0
 
-# `talker` prints "ping N" each time it gets SIGUSR1, and a burst of N lines on SIGUSR2 (N from a file).
+# `talker` prints "ping N" each time it gets SIGUSR1, and a burst of lines on SIGUSR2 (how many and
+# how long from the file `burst`).
 TALKER = """\
 import itertools, pathlib, signal, time
 count = itertools.count(1)
 def burst(*_):
-    for i in range(int(pathlib.Path('burst').read_text())):
-        print(f'burst {i}', flush=False)
+    count, width = map(int, pathlib.Path('burst').read_text().split())
+    for i in range(count):
+        print(f'burst {i}' + ' x' * width, flush=False)
     print('burst end', flush=True)
 signal.signal(signal.SIGUSR1, lambda *_: print(f'ping {next(count)}', flush=True))
 signal.signal(signal.SIGUSR2, burst)
@@ -336,14 +338,17 @@ def test_a_stream_resumes_where_it_was_each_line_once(logstack: LogStack) -> Non
         resumed.close()
 
 
-def test_more_lines_than_a_resume_sends_are_counted(logstack: LogStack) -> None:
+@pytest.mark.parametrize("width", [0, 600], ids=["short-lines", "over-a-MiB"])
+def test_more_lines_than_a_resume_sends_are_counted(logstack: LogStack, width: int) -> None:
+    """1501 lines written while the viewer was away: the last of them come (1000 when short; fewer when
+    they are more than a resume reads, MAX_RESUME_BYTES), and it is told exactly how many did not."""
     headers = logstack.token("admin2@example.com")
     first = Stream(logstack.api.url + FOLLOW, headers, {"lines": 0})
     try:
         mark = first.opened()
     finally:
         first.close()
-    (logstack.home / "sup" / "burst").write_text("1500")
+    (logstack.home / "sup" / "burst").write_text(f"1500 {width}")
     logstack.rpc("supervisor.signalProcess", "talker", "USR2")
     wait_until(
         lambda: (logstack.home / "sup" / "talker.log").read_text().endswith("burst end\n"),
@@ -355,8 +360,15 @@ def test_more_lines_than_a_resume_sends_are_counted(logstack: LogStack) -> None:
         got = resumed.until("burst end")
         skipped = [item for item in got if "skipped" in item]
         lines = [item["line"] for item in got if "line" in item]
-        assert skipped == [{"process": "talker", "skipped": 501}]
-        assert lines == [f"burst {i}" for i in range(501, 1500)] + ["burst end"]
+        written = [f"burst {i}" + " x" * width for i in range(1500)] + ["burst end"]
+        assert len(skipped) == 1 and skipped[0]["process"] == "talker"
+        assert skipped[0]["skipped"] + len(lines) == len(written)
+        assert lines == written[skipped[0]["skipped"] :]
+        if width == 0:
+            assert len(lines) == 1000  # MAX_LOG_LINES
+        else:
+            # At most a MiB, and the line it begins in.
+            assert len(lines) < 1000 and sum(len(line) + 1 for line in lines[1:]) <= 1024 * 1024
     finally:
         resumed.close()
 

@@ -149,3 +149,20 @@ def test_a_log_position_is_two_whole_numbers() -> None:
     for bad in ("", "12", "a:1", "1:-2", "1:2:3"):
         with pytest.raises(ValueError, match="not a log position"):
             LogPosition.parse(bad)
+
+
+def test_a_resume_far_behind_skips_what_it_cannot_send_and_counts_it(tmp_path: Path) -> None:
+    log = Log(tmp_path / "p.log", max_bytes=10**9)
+    log.write("old\n")
+    reader, cursor = reader_for(log, chunk=64)
+    reader.last_lines(cursor, 0)
+    position = reader.position(cursor)
+    log.write("".join(f"line {i:04d}\n" for i in range(1000)))  # 10 bytes a line
+    behind = reader.resume(process_of(log), position)
+    # The last 105 bytes are 10 lines and a half: the line they begin in is kept whole.
+    assert reader.skip_backlog(behind, keep=105) == 989
+    assert reader.poll(behind) == [f"line {i:04d}" for i in range(989, 1000)]
+    assert reader.skip_backlog(behind, keep=105) == 0  # nothing behind any more
+    near = reader.resume(process_of(log), position)
+    assert reader.skip_backlog(near, keep=10**6) == 0
+    assert len(reader.poll(near)) == 1000
