@@ -75,6 +75,12 @@ def items_dataframe(items: Iterable[Item]) -> Any:
 
 
 def progress_bar(total: int | None, description: str) -> Any:
-    """A tqdm bar (``tqdm.auto``: a widget in Jupyter, text in a terminal) to ``update()`` by hand."""
-    tqdm_auto = require("tqdm.auto", "tqdm", "progress=True")
-    return tqdm_auto.tqdm(total=total, desc=description, unit="item")
+    """A tqdm bar to ``update()`` by hand: a widget in Jupyter when ipywidgets is installed (as
+    ``tqdm.auto`` picks), else text on stderr (without tqdm.auto's warning about ipywidgets)."""
+    require("tqdm", "tqdm", "progress=True")
+    try:
+        importlib.import_module("ipywidgets")
+        bars = importlib.import_module("tqdm.auto")
+    except ImportError:
+        bars = importlib.import_module("tqdm.std")
+    return bars.tqdm(total=total, desc=description, unit="item")

@@ -202,7 +202,7 @@ def test_without_pandas_or_tqdm_one_import_error_names_the_extra(
     client.create_item(title="one")
     page = client.list_items()
     monkeypatch.setitem(sys.modules, "pandas", None)  # as if not installed
-    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    monkeypatch.setitem(sys.modules, "tqdm", None)
     with pytest.raises(ImportError, match=r"pip install 'svcstack-sdk\[pandas\]'.*'./python-sdk\[pandas\]'"):
         page.to_dataframe()
     with pytest.raises(ImportError, match=r"to_dataframe\(\) needs pandas"):
