@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -189,7 +190,7 @@ def _list_page(
     )
 
 
-def _new_row(principal: Principal, body: ItemIn, now: Any) -> dict[str, Any]:
+def _new_row(principal: Principal, body: ItemIn, now: datetime) -> dict[str, Any]:
     return {
         "user_id": principal.user_id,
         "title": body.title,
