@@ -322,7 +322,9 @@ def _create_batch_once(
     return _once(db, principal, key, janitor, body.model_dump(mode="json"), make)
 
 
-@router.get("/{item_id}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
+# `:int`: only digits reach these routes, so /items/batch is the batch route's path alone (a GET
+# there is a 405 listing POST, not an invalid item id).
+@router.get("/{item_id:int}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
 async def get_item(item_id: ItemId, principal: CurrentPrincipal, db: RequestDb) -> ItemOut:
     return await db.run(_get, db, principal, item_id)
 
@@ -332,7 +334,7 @@ def _get(db: RequestScope, principal: Principal, item_id: int) -> ItemOut:
         return _get_visible(conn, principal, item_id)
 
 
-@router.patch("/{item_id}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
+@router.patch("/{item_id:int}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
 async def update_item(
     item_id: ItemId, body: ItemPatch, principal: CurrentPrincipal, db: RequestDb
 ) -> ItemOut:
@@ -373,7 +375,7 @@ def _update(db: RequestScope, principal: Principal, item_id: int, changes: dict[
     return ItemOut.of_row(row)
 
 
-@router.delete("/{item_id}", status_code=204, responses=NOT_FOUND_RESPONSE)
+@router.delete("/{item_id:int}", status_code=204, responses=NOT_FOUND_RESPONSE)
 async def delete_item(item_id: ItemId, principal: CurrentPrincipal, db: RequestDb) -> None:
     await db.run(_delete, db, principal, item_id)
 
