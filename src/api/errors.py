@@ -163,7 +163,25 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     details = _validation_details(exc)
     if any(d["type"] == "json_invalid" for d in details):
         return error_response(400, "malformed JSON body", details=details, request=request)
-    return error_response(422, "request validation failed", details=details, request=request)
+    return error_response(422, _validation_message(details), details=details, request=request)
+
+
+def _where(loc: list[Any]) -> str:
+    """``["body", "items", 3, "title"]`` -> ``items[3].title`` (where ``body`` goes without saying)."""
+    parts = loc[1:] if loc and loc[0] == "body" else loc
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def _validation_message(details: list[dict[str, Any]]) -> str:
+    """The first problem and where it is, so a batch's error names the item: ``items[3].title: ...``."""
+    if not details:
+        return "request validation failed"
+    first = details[0]
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    return f"request validation failed: {_where(first['loc'])}: {first['msg']}{more}"
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -18,6 +18,7 @@ from store.models import ApiKey, User
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 10_000
+MAX_BATCH = 1_000  # items one POST /api/v1/items/batch may create
 
 StatusName = Literal["pending", "processing", "done", "failed"]
 
@@ -194,6 +195,17 @@ class ItemIn(StrictModel):
     metadata: Metadata = Field(default_factory=dict)
 
 
+class ItemBatchIn(StrictModel):
+    """Up to 1,000 items, each checked as a single create's body; one invalid item refuses them all."""
+
+    items: Annotated[
+        list[ItemIn],
+        Field(
+            min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} items, created in this order"
+        ),
+    ]
+
+
 class ItemPatch(StrictModel):
     """Any subset of the fields; ``status`` may only be set back to "pending" (process again)."""
 
@@ -234,6 +246,10 @@ class ItemOut(BaseModel):
 
 
 _ITEM_LIST = TypeAdapter(list[ItemOut])
+
+
+class ItemBatchOut(BaseModel):
+    items: list[ItemOut] = Field(description="the created items, in the order they were sent")
 
 
 class ItemPage(BaseModel):

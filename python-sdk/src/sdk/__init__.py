@@ -9,7 +9,9 @@ Only httpx and the standard library are needed; nothing from the server side is 
 its own distribution (``pip install ./python-sdk`` in the repository) and ships ``py.typed``.
 """
 
+from sdk._iteration import AsyncItemIterator, ItemIterator
 from sdk._logging import setup_logging
+from sdk._raw import RawResponse
 from sdk._types import NOT_GIVEN, NotGiven
 from sdk.async_client import AsyncClient
 from sdk.client import Client
@@ -26,9 +28,10 @@ from sdk.exceptions import (
     ServerError,
     UnexpectedResponseError,
     ValidationError,
+    WaitTimeoutError,
 )
 from sdk.exceptions import PermissionError as PermissionError  # the old name: importable, not in __all__  # noqa: A004 - the old name stays importable
-from sdk.models import HealthStatus, Item, PaginatedResponse
+from sdk.models import HealthStatus, Item, ItemStatus, PaginatedResponse
 
 __all__ = [
     "NOT_GIVEN",
@@ -37,19 +40,24 @@ __all__ = [
     "APITimeoutError",
     "AppError",
     "AsyncClient",
+    "AsyncItemIterator",
     "AuthenticationError",
     "Client",
     "ConflictError",
     "HealthStatus",
     "Item",
+    "ItemIterator",
+    "ItemStatus",
     "NotFoundError",
     "NotGiven",
     "PaginatedResponse",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "ServerError",
     "UnexpectedResponseError",
     "ValidationError",
+    "WaitTimeoutError",
 ]
 
 setup_logging()

@@ -38,3 +38,16 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 DEFAULT_PAGE_SIZE = 50
 
 USER_AGENT = "svcstack-sdk/0.1"
+
+# A wait between retries longer than this (e.g. a rate limit's Retry-After) is announced by one INFO
+# line even when logging is not configured: a call blocked that long should not look hung.
+LONG_WAIT_SECONDS = 10.0
+
+# create_items: the API takes at most this many items a request; longer lists are split.
+MAX_BATCH_ITEMS = 1_000
+# ... and bodies up to API_MAX_BODY_BYTES (1 MiB by default): a chunk is closed before its JSON
+# would pass this many bytes, so items with large metadata go in smaller requests.
+MAX_BATCH_BYTES = 1_000_000
+
+DEFAULT_WAIT_TIMEOUT = 60.0  # wait_for: seconds before WaitTimeoutError
+DEFAULT_WAIT_POLL = 1.0  # wait_for: seconds between reads of the item

@@ -21,7 +21,8 @@ import httpx
 
 from sdk import _constants as C
 from sdk._credentials import Credentials, resolve_api_key
-from sdk._logging import logger
+from sdk._logging import logger, notice
+from sdk._raw import RawResponse
 from sdk._request import Call, RequestSpec, Send, Sleep
 from sdk._responses import (
     connection_error,
@@ -177,6 +178,25 @@ class ClientCore:
                     continue
             raise error_from_response(response)
 
+    def execute_raw(
+        self, spec: RequestSpec[T], timeout: TimeoutTypes | NotGiven = NOT_GIVEN
+    ) -> Flow[RawResponse[T]]:
+        """As :meth:`execute`, and the HTTP response the result was read from (headers, status)."""
+        flow = self.execute(spec, timeout)
+        last: httpx.Response | None = None
+        try:
+            action = next(flow)
+            while True:
+                outcome = yield action
+                if isinstance(outcome, httpx.Response):
+                    last = outcome
+                action = flow.send(outcome)
+        except StopIteration as done:
+            assert last is not None  # noqa: S101 - a result is only ever read from a response
+            return RawResponse(last, done.value)
+        finally:
+            flow.close()
+
     def _retry_delay(self, response: httpx.Response, retries: int) -> float:
         asked = parse_retry_after(response.headers.get("Retry-After"))
         return asked if asked is not None else backoff_delay(retries, self._rand)
@@ -198,7 +218,9 @@ class ClientCore:
                 max(0.0, left),
             )
             return False
-        logger.info(
+        # A long wait is announced even when logging is off: a call blocked for a minute looks hung.
+        log = notice if waited + delay > C.LONG_WAIT_SECONDS >= waited else logger.info
+        log(
             "%s %s: %s; retrying in %.2f s (retry %d of %d)",
             request.method,
             request.url.path,

@@ -5,11 +5,12 @@ Both clients call these, so the paths, parameters and parsing exist once.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sdk._constants import API_PREFIX
+from sdk._constants import API_PREFIX, MAX_BATCH_BYTES, MAX_BATCH_ITEMS
 from sdk._request import RequestSpec
 from sdk.exceptions import UnexpectedResponseError
 from sdk.models import HealthStatus, Item, PaginatedResponse
@@ -84,6 +85,68 @@ def create_item(
     )
 
 
+ITEM_FIELDS = frozenset({"title", "description", "metadata"})
+
+
+def batch_bodies(items: Iterable[Mapping[str, Any]]) -> list[list[dict[str, Any]]]:
+    """``create_items``' list as request bodies: at most MAX_BATCH_ITEMS items and about
+    MAX_BATCH_BYTES of JSON each, in order. The split depends on the items alone, so the same list
+    is split the same way each time (what keeps per-chunk idempotency keys stable).
+
+    Each element must be a mapping of ``create_item``'s fields with a ``title``; anything else is
+    refused here, naming its index, before anything is sent (the API checks the values).
+    """
+    chunks: list[list[dict[str, Any]]] = []
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            kind = type(item).__name__
+            raise TypeError(f"items[{index}] must be a dict of create_item's fields, got {kind}")
+        unknown = set(item) - ITEM_FIELDS
+        if unknown:
+            raise ValueError(
+                f"items[{index}] has unknown fields {sorted(map(str, unknown))}: "
+                f"create_item takes {', '.join(sorted(ITEM_FIELDS))}"
+            )
+        if "title" not in item:
+            raise ValueError(f"items[{index}] has no title")
+        body = {k: v for k, v in item.items() if not (k == "metadata" and v is None)}
+        # ASCII-escaped JSON is never shorter than the UTF-8 that is sent: a safe upper bound.
+        item_size = len(json.dumps(body, separators=(",", ":"), default=str)) + 1
+        if chunk and (len(chunk) == MAX_BATCH_ITEMS or size + item_size > MAX_BATCH_BYTES):
+            chunks.append(chunk)
+            chunk, size = [], 0
+        chunk.append(body)
+        size += item_size
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def batch_key(idempotency_key: str | None, chunk_number: int) -> str:
+    """The Idempotency-Key of one request of ``create_items``: the caller's for the first, with
+    ``.1``, ``.2`` ... appended for the following ones; a fresh random one without a caller's key."""
+    if idempotency_key is None:
+        return f"sdk-{uuid.uuid4()}"
+    return idempotency_key if chunk_number == 0 else f"{idempotency_key}.{chunk_number}"
+
+
+def create_batch(bodies: list[dict[str, Any]], key: str) -> RequestSpec[list[Item]]:
+    # One key for every attempt, so a retry after a lost answer creates nothing new.
+    return RequestSpec(
+        "POST",
+        f"{API_PREFIX}/items/batch",
+        json={"items": bodies},
+        parse=_batch_items,
+        headers={"Idempotency-Key": key},
+    )
+
+
+def _batch_items(body: Any) -> list[Item]:
+    return Item.from_dicts(body["items"])
+
+
 def get_item(item_id: int) -> RequestSpec[Item]:
     return RequestSpec("GET", f"{API_PREFIX}/items/{int(item_id)}", parse=Item.from_dict)
 
@@ -135,3 +198,13 @@ def custom(
         parse=_as_is,
         empty_ok=True,
     )
+
+
+def note_partial_batch(exc: BaseException, *, done: int) -> None:
+    """Say on the error of a later ``create_items`` request what the earlier ones created."""
+    if done:
+        exc.add_note(
+            f"create_items: the {done} items before this request were created (items[0:{done}]); "
+            f"the index in this error counts from items[{done}]. Call again with the same "
+            "idempotency_key to create only what is missing."
+        )

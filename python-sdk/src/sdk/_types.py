@@ -35,3 +35,14 @@ NOT_GIVEN: Final = NotGiven()
 def as_timeout(value: TimeoutTypes) -> httpx.Timeout:
     """A per-client or per-call timeout as httpx wants it (None: no limit on any phase)."""
     return value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)
+
+
+def describe_timeout(timeout: httpx.Timeout) -> str:
+    """For a repr: ``30.0``, ``None``, or ``Timeout(30.0, connect=5.0)`` when the phases differ."""
+    phases = {"connect": timeout.connect, "read": timeout.read, "write": timeout.write, "pool": timeout.pool}
+    values = set(phases.values())
+    if len(values) == 1:
+        return repr(timeout.read)
+    common = timeout.read
+    others = ", ".join(f"{name}={value!r}" for name, value in phases.items() if value != common)
+    return f"Timeout({common!r}, {others})"

@@ -4,8 +4,10 @@
 
     async with AsyncClient(base_url="http://localhost:8001", api_key="sk_...") as client:
         item = await client.create_item(title="Buy milk")
+        item = await client.wait_for(item.id, timeout=30)    # until done or failed
         async for item in client.iter_items(limit=100):
             print(item.title)
+        frame = await client.iter_items(status="done").to_dataframe()  # the [pandas] extra
 
 In a notebook, top-level ``await`` works as is. Retries, backoff, Retry-After, the retry budget,
 idempotency keys, token renewal and parsing come from the same core as the sync client.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -24,8 +26,11 @@ import httpx
 from sdk import _constants as C
 from sdk import _endpoints
 from sdk._core import ClientCore, Flow, Outcome
-from sdk._request import Send
-from sdk._types import NOT_GIVEN, NotGiven, TimeoutTypes, as_timeout
+from sdk._iteration import AsyncItemIterator
+from sdk._raw import RawResponse
+from sdk._request import RequestSpec, Send
+from sdk._types import NOT_GIVEN, NotGiven, TimeoutTypes, as_timeout, describe_timeout
+from sdk._waiting import WaitPlan
 from sdk.exceptions import AppError
 from sdk.models import HealthStatus, Item, PaginatedResponse
 
@@ -151,28 +156,83 @@ class AsyncClient:
         spec = _endpoints.list_items(page=page, limit=limit, status=status, q=q)
         return await self._run(self._core.execute(spec, timeout))
 
-    async def iter_items(
+    def iter_items(
         self,
         limit: int = C.DEFAULT_PAGE_SIZE,
         *,
         status: str | None = None,
         q: str | None = None,
+        after: int | None = None,
+        max_items: int | None = None,
+        progress: bool = False,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-    ) -> AsyncIterator[Item]:
+    ) -> AsyncItemIterator:
         """Every matching item, newest first, fetched ``limit`` at a time by cursor: ``async for``.
 
         Items created while iterating are neither repeated nor make others skipped.
-        ``timeout`` applies to each page's request.
+
+        - ``after``: only items older than this id (stripe's ``starting_after``): pass the
+          iterator's ``last_id`` to continue an interrupted iteration; the item need not exist any
+          more (a deleted id works).
+        - ``max_items``: stop after this many (pages are not fetched beyond them).
+        - ``progress``: a tqdm progress bar (the ``tqdm`` extra; ImportError naming it otherwise).
+
+        ``await iterator.to_dataframe()`` reads the rest into a pandas DataFrame (the ``pandas``
+        extra). ``timeout`` applies to each page's request.
         """
-        after: int | None = None
+
+        async def fetch(cursor: int | None, size: int) -> PaginatedResponse:
+            spec = _endpoints.list_items(limit=size, status=status, q=q, after=cursor)
+            return await self._run(self._core.execute(spec, timeout))
+
+        return AsyncItemIterator(fetch, limit=limit, after=after, max_items=max_items, progress=progress)
+
+    async def wait_for(
+        self, item_id: int, *, timeout: float = C.DEFAULT_WAIT_TIMEOUT, poll: float = C.DEFAULT_WAIT_POLL
+    ) -> Item:
+        """Read the item every ``poll`` seconds until a worker is done with it (``done`` or
+        ``failed``) and return it; ``WaitTimeoutError`` (naming its last status) after ``timeout``
+        seconds. ``timeout=0`` looks once. ``NotFoundError`` at once when there is no such item of
+        yours. Each read is retried as ``get_item`` is.
+        """
+        plan = WaitPlan(item_id, timeout, poll)
         while True:
-            spec = _endpoints.list_items(limit=limit, status=status, q=q, after=after)
-            page = await self._run(self._core.execute(spec, timeout))
-            for item in page.items:
-                yield item
-            after = _endpoints.next_cursor(page, after)
-            if after is None:
-                return
+            item = await self.get_item(item_id)
+            pause = plan.next_pause(item)
+            if pause is None:
+                return item
+            await self._sleep(pause)
+
+    async def create_items(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    ) -> list[Item]:
+        """Create many items, each a dict of ``create_item``'s fields (``title``, ``description``,
+        ``metadata``); the created items in the same order.
+
+        Sent 1,000 at a time (fewer when their JSON would pass about 1 MB), one request after
+        another. Each request is all or nothing: one invalid item refuses its request with a
+        ``ValidationError`` naming its index. With more than one request, those before it were
+        created (the error's notes say how many).
+
+        Idempotency: each request has its own key, reused by its retries. With ``idempotency_key``
+        the first request uses it, the following ones ``<key>.1``, ``<key>.2`` ...: calling again
+        with the same key and list returns the same items and creates nothing twice (and after a
+        failure, creates only what is missing).
+        """
+        results: list[Item] = []
+        for number, bodies in enumerate(_endpoints.batch_bodies(items)):
+            spec = _endpoints.create_batch(bodies, _endpoints.batch_key(idempotency_key, number))
+            try:
+                created: list[Item] = await self._run(self._core.execute(spec, timeout))
+                results.extend(created)
+            except AppError as exc:
+                _endpoints.note_partial_batch(exc, done=len(results))
+                raise
+        return results
 
     async def create_item(
         self,
@@ -245,6 +305,15 @@ class AsyncClient:
         spec = _endpoints.custom(method, path, params=params, json=json, headers=headers)
         return await self._run(self._core.execute(spec, timeout))
 
+    @property
+    def with_raw_response(self) -> AsyncClientWithRawResponse:
+        """The same methods, returning a :class:`sdk.RawResponse`: the result (``parse()``) with
+        the HTTP response's ``headers``, ``status_code`` and ``request_id``.
+
+        ``(await client.with_raw_response.get_item(item_id=1)).headers["RateLimit-Remaining"]``
+        """
+        return AsyncClientWithRawResponse(self)
+
     # -- plumbing ---------------------------------------------------------------------------------
 
     async def _run(self, flow: Flow[T]) -> T:
@@ -289,4 +358,93 @@ class AsyncClient:
         await self.close()
 
     def __repr__(self) -> str:
-        return f"AsyncClient(base_url={self.base_url!r}, auth={self._core.credentials.describe()!r})"
+        timeout = self._core.timeout if self._core.timeout is not None else self._http.timeout
+        return (
+            f"AsyncClient(base_url={self.base_url!r}, auth={self._core.credentials.describe()!r}, "
+            f"timeout={describe_timeout(timeout)}, max_retries={self.max_retries}, "
+            f"retry_budget={self.retry_budget:g})"
+        )
+
+
+class AsyncClientWithRawResponse:
+    """``client.with_raw_response``: each method returns a :class:`sdk.RawResponse`."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def _raw(self, spec: RequestSpec[T], timeout: TimeoutTypes | NotGiven) -> RawResponse[T]:
+        client = self._client
+        return await client._run(client._core.execute_raw(spec, timeout))
+
+    async def health(self, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN) -> RawResponse[HealthStatus]:
+        """:meth:`AsyncClient.health` with the response."""
+        return await self._raw(_endpoints.health(), timeout)
+
+    async def list_items(
+        self,
+        page: int = 1,
+        limit: int = C.DEFAULT_PAGE_SIZE,
+        *,
+        status: str | None = None,
+        q: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[PaginatedResponse]:
+        """:meth:`AsyncClient.list_items` with the response."""
+        return await self._raw(_endpoints.list_items(page=page, limit=limit, status=status, q=q), timeout)
+
+    async def create_item(
+        self,
+        title: str,
+        description: str = "",
+        *,
+        metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[Item]:
+        """:meth:`AsyncClient.create_item` with the response."""
+        spec = _endpoints.create_item(
+            title=title, description=description, metadata=metadata, idempotency_key=idempotency_key
+        )
+        return await self._raw(spec, timeout)
+
+    async def get_item(
+        self, item_id: int, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN
+    ) -> RawResponse[Item]:
+        """:meth:`AsyncClient.get_item` with the response."""
+        return await self._raw(_endpoints.get_item(item_id), timeout)
+
+    async def update_item(
+        self,
+        item_id: int,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        status: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[Item]:
+        """:meth:`AsyncClient.update_item` with the response."""
+        spec = _endpoints.update_item(
+            item_id, title=title, description=description, metadata=metadata, status=status
+        )
+        return await self._raw(spec, timeout)
+
+    async def delete_item(
+        self, item_id: int, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN
+    ) -> RawResponse[None]:
+        """:meth:`AsyncClient.delete_item` with the response (``parse()`` is None)."""
+        return await self._raw(_endpoints.delete_item(item_id), timeout)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[Any]:
+        """:meth:`AsyncClient.request` with the response."""
+        spec = _endpoints.custom(method, path, params=params, json=json, headers=headers)
+        return await self._raw(spec, timeout)

@@ -4,8 +4,11 @@
 
     with Client(base_url="http://localhost:8001", api_key="sk_...") as client:
         item = client.create_item(title="Buy milk")
+        item = client.wait_for(item.id, timeout=30)          # until done or failed
+        items = client.create_items([{"title": f"task {n}"} for n in range(5_000)])
         for item in client.iter_items(limit=100):
             print(item.title)
+        frame = client.iter_items(status="done").to_dataframe()  # the [pandas] extra
         patient = client.with_options(timeout=120, retry_budget=300)  # same pool, other defaults
 
 ``base_url`` falls back to ``$APP_BASE_URL`` (then http://localhost:8001), ``api_key`` to
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -25,8 +28,11 @@ import httpx
 from sdk import _constants as C
 from sdk import _endpoints
 from sdk._core import ClientCore, Flow, Outcome
-from sdk._request import Send
-from sdk._types import NOT_GIVEN, NotGiven, TimeoutTypes, as_timeout
+from sdk._iteration import ItemIterator
+from sdk._raw import RawResponse
+from sdk._request import RequestSpec, Send
+from sdk._types import NOT_GIVEN, NotGiven, TimeoutTypes, as_timeout, describe_timeout
+from sdk._waiting import WaitPlan
 from sdk.exceptions import AppError
 from sdk.models import HealthStatus, Item, PaginatedResponse
 
@@ -157,21 +163,76 @@ class Client:
         *,
         status: str | None = None,
         q: str | None = None,
+        after: int | None = None,
+        max_items: int | None = None,
+        progress: bool = False,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-    ) -> Iterator[Item]:
+    ) -> ItemIterator:
         """Every matching item, newest first, fetched ``limit`` at a time by cursor.
 
         Items created while iterating are neither repeated nor make others skipped.
-        ``timeout`` applies to each page's request.
+
+        - ``after``: only items older than this id (stripe's ``starting_after``): pass the
+          iterator's ``last_id`` to continue an interrupted iteration; the item need not exist any
+          more (a deleted id works).
+        - ``max_items``: stop after this many (pages are not fetched beyond them).
+        - ``progress``: a tqdm progress bar (the ``tqdm`` extra; ImportError naming it otherwise).
+
+        The iterator's ``to_dataframe()`` reads the rest into a pandas DataFrame (the ``pandas``
+        extra). ``timeout`` applies to each page's request.
         """
-        after: int | None = None
+
+        def fetch(cursor: int | None, size: int) -> PaginatedResponse:
+            spec = _endpoints.list_items(limit=size, status=status, q=q, after=cursor)
+            return self._run(self._core.execute(spec, timeout))
+
+        return ItemIterator(fetch, limit=limit, after=after, max_items=max_items, progress=progress)
+
+    def wait_for(
+        self, item_id: int, *, timeout: float = C.DEFAULT_WAIT_TIMEOUT, poll: float = C.DEFAULT_WAIT_POLL
+    ) -> Item:
+        """Read the item every ``poll`` seconds until a worker is done with it (``done`` or
+        ``failed``) and return it; ``WaitTimeoutError`` (naming its last status) after ``timeout``
+        seconds. ``timeout=0`` looks once. ``NotFoundError`` at once when there is no such item of
+        yours. Each read is retried as ``get_item`` is.
+        """
+        plan = WaitPlan(item_id, timeout, poll)
         while True:
-            spec = _endpoints.list_items(limit=limit, status=status, q=q, after=after)
-            page = self._run(self._core.execute(spec, timeout))
-            yield from page.items
-            after = _endpoints.next_cursor(page, after)
-            if after is None:
-                return
+            item = self.get_item(item_id)
+            pause = plan.next_pause(item)
+            if pause is None:
+                return item
+            self._sleep(pause)
+
+    def create_items(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    ) -> list[Item]:
+        """Create many items, each a dict of ``create_item``'s fields (``title``, ``description``,
+        ``metadata``); the created items in the same order.
+
+        Sent 1,000 at a time (fewer when their JSON would pass about 1 MB). Each request is all or
+        nothing: one invalid item refuses its request with a ``ValidationError`` naming its index.
+        With more than one request, those before it were created (the error's notes say how many).
+
+        Idempotency: each request has its own key, reused by its retries. With ``idempotency_key``
+        the first request uses it, the following ones ``<key>.1``, ``<key>.2`` ...: calling again
+        with the same key and list returns the same items and creates nothing twice (and after a
+        failure, creates only what is missing).
+        """
+        results: list[Item] = []
+        for number, bodies in enumerate(_endpoints.batch_bodies(items)):
+            spec = _endpoints.create_batch(bodies, _endpoints.batch_key(idempotency_key, number))
+            try:
+                created: list[Item] = self._run(self._core.execute(spec, timeout))
+                results.extend(created)
+            except AppError as exc:
+                _endpoints.note_partial_batch(exc, done=len(results))
+                raise
+        return results
 
     def create_item(
         self,
@@ -244,6 +305,15 @@ class Client:
         spec = _endpoints.custom(method, path, params=params, json=json, headers=headers)
         return self._run(self._core.execute(spec, timeout))
 
+    @property
+    def with_raw_response(self) -> ClientWithRawResponse:
+        """The same methods, returning a :class:`sdk.RawResponse`: the result (``parse()``) with
+        the HTTP response's ``headers``, ``status_code`` and ``request_id``.
+
+        ``client.with_raw_response.get_item(item_id=1).headers["RateLimit-Remaining"]``
+        """
+        return ClientWithRawResponse(self)
+
     # -- plumbing ---------------------------------------------------------------------------------
 
     def _run(self, flow: Flow[T]) -> T:
@@ -288,4 +358,88 @@ class Client:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Client(base_url={self.base_url!r}, auth={self._core.credentials.describe()!r})"
+        timeout = self._core.timeout if self._core.timeout is not None else self._http.timeout
+        return (
+            f"Client(base_url={self.base_url!r}, auth={self._core.credentials.describe()!r}, "
+            f"timeout={describe_timeout(timeout)}, max_retries={self.max_retries}, "
+            f"retry_budget={self.retry_budget:g})"
+        )
+
+
+class ClientWithRawResponse:
+    """``client.with_raw_response``: each method returns a :class:`sdk.RawResponse`."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def _raw(self, spec: RequestSpec[T], timeout: TimeoutTypes | NotGiven) -> RawResponse[T]:
+        client = self._client
+        return client._run(client._core.execute_raw(spec, timeout))
+
+    def health(self, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN) -> RawResponse[HealthStatus]:
+        """:meth:`Client.health` with the response."""
+        return self._raw(_endpoints.health(), timeout)
+
+    def list_items(
+        self,
+        page: int = 1,
+        limit: int = C.DEFAULT_PAGE_SIZE,
+        *,
+        status: str | None = None,
+        q: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[PaginatedResponse]:
+        """:meth:`Client.list_items` with the response."""
+        return self._raw(_endpoints.list_items(page=page, limit=limit, status=status, q=q), timeout)
+
+    def create_item(
+        self,
+        title: str,
+        description: str = "",
+        *,
+        metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[Item]:
+        """:meth:`Client.create_item` with the response."""
+        spec = _endpoints.create_item(
+            title=title, description=description, metadata=metadata, idempotency_key=idempotency_key
+        )
+        return self._raw(spec, timeout)
+
+    def get_item(self, item_id: int, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN) -> RawResponse[Item]:
+        """:meth:`Client.get_item` with the response."""
+        return self._raw(_endpoints.get_item(item_id), timeout)
+
+    def update_item(
+        self,
+        item_id: int,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        status: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[Item]:
+        """:meth:`Client.update_item` with the response."""
+        spec = _endpoints.update_item(
+            item_id, title=title, description=description, metadata=metadata, status=status
+        )
+        return self._raw(spec, timeout)
+
+    def delete_item(self, item_id: int, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN) -> RawResponse[None]:
+        """:meth:`Client.delete_item` with the response (``parse()`` is None)."""
+        return self._raw(_endpoints.delete_item(item_id), timeout)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[Any]:
+        """:meth:`Client.request` with the response."""
+        return self._raw(_endpoints.custom(method, path, params=params, json=json, headers=headers), timeout)

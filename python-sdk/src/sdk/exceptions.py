@@ -1,6 +1,7 @@
 """Every error the SDK raises. One tree, rooted at :class:`AppError`::
 
     AppError                          bad configuration (e.g. a base_url that is not http(s))
+    ├── WaitTimeoutError(message, item)   wait_for: the item is not done or failed in time
     └── APIError(message, status_code)
         ├── AuthenticationError       401, or no credentials at all
         ├── PermissionDeniedError     403
@@ -39,12 +40,34 @@ __all__ = [
     "ServerError",
     "UnexpectedResponseError",
     "ValidationError",
+    "WaitTimeoutError",
     "error_for_status",
 ]
 
 
 class AppError(Exception):
     """Root of every SDK error: ``except sdk.AppError`` catches them all."""
+
+
+class WaitTimeoutError(AppError, TimeoutError):
+    """``wait_for`` ran out of time: the item is still pending or processing.
+
+    ``item`` is the item as last read (``item.status`` its last status); also a builtin
+    ``TimeoutError``, so ``except TimeoutError`` catches it.
+    """
+
+    def __init__(self, message: str, item: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.item = item
+
+    @property
+    def last_status(self) -> str:
+        """The item's status when the time ran out."""
+        return str(self.item.status)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.item))
 
 
 class APIError(AppError):

@@ -14,9 +14,16 @@ import html
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeAlias, TypeVar
 
-__all__ = ["HealthStatus", "Item", "PaginatedResponse"]
+from sdk._extras import items_dataframe
+
+__all__ = ["HealthStatus", "Item", "ItemStatus", "PaginatedResponse"]
+
+ItemStatus: TypeAlias = Literal["pending", "processing", "done", "failed"]
+"""An item's status: ``pending`` (queued), ``processing`` (a worker has it), ``done`` or ``failed``."""
+
+FINISHED_STATUSES: frozenset[str] = frozenset({"done", "failed"})
 
 M = TypeVar("M", bound="_Model")
 
@@ -137,7 +144,7 @@ class Item(_Model):
     user_id: int
     title: str
     description: str
-    status: str
+    status: ItemStatus
     metadata: dict[str, Any]
     created_at: datetime
     updated_at: datetime
@@ -153,6 +160,11 @@ class Item(_Model):
             f"Item(id={self.id}, title={_short(self.title)!r}, status={self.status!r}, "
             f"created_at={created!r})"
         )
+
+    @property
+    def finished(self) -> bool:
+        """True once a worker is done with it: ``status`` is ``done`` or ``failed``."""
+        return self.status in FINISHED_STATUSES
 
     def _repr_html_(self) -> str:
         return _items_table([self])
@@ -202,6 +214,13 @@ class PaginatedResponse(_Model):
     @property
     def has_more(self) -> bool:
         return self.next_cursor is not None
+
+    def to_dataframe(self) -> Any:
+        """This page's items as a ``pandas.DataFrame`` (one row per item, one column per field).
+
+        Needs pandas: ``pip install './python-sdk[pandas]'``; without it, an ImportError says so.
+        """
+        return items_dataframe(self.items)
 
     @property
     def _at_least(self) -> str:

@@ -1,4 +1,4 @@
-"""/api/v1/items: list (pages or cursor), create (idempotent), get, patch, delete.
+"""/api/v1/items: list (pages or cursor), create one or a batch (idempotent), get, patch, delete.
 
 A user sees and changes only their own items (another user's item is a 404); an admin sees all.
 Every query is an index range scan: (user_id, id) or (user_id, status, id) for users, the primary
@@ -9,6 +9,8 @@ entries, so pages stay fast however big the table (or one user's share of it) gr
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -36,7 +38,16 @@ from api.idempotency import (
     request_fingerprint,
     stored_response,
 )
-from api.schemas import ItemIn, ItemOut, ItemPage, ItemPatch, SafeStr, StatusName
+from api.schemas import (
+    ItemBatchIn,
+    ItemBatchOut,
+    ItemIn,
+    ItemOut,
+    ItemPage,
+    ItemPatch,
+    SafeStr,
+    StatusName,
+)
 from store.accounts import MAX_ID
 from store.db import RequestScope
 from store.models import Item, ItemStatus, utcnow
@@ -56,6 +67,18 @@ ITEM_COLUMNS = tuple(ITEMS.c[name] for name in ItemOut.model_fields)
 # Built once (the hot path's statements): the expression is not rebuilt per request.
 _GET_ANY = select(*ITEM_COLUMNS).where(ITEMS.c.id == bindparam("item_id"))
 _GET_OWN = _GET_ANY.where(ITEMS.c.user_id == bindparam("user_id"))
+_INSERT = insert(ITEMS).returning(*ITEM_COLUMNS, sort_by_parameter_order=True)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="retry-safe creates: the same key returns the first response",
+    ),
+]
 
 
 def _visible(principal: Principal) -> list[ColumnElement[bool]]:
@@ -167,24 +190,30 @@ def _list_page(
     )
 
 
+def _new_row(principal: Principal, body: ItemIn, now: datetime) -> dict[str, Any]:
+    return {
+        "user_id": principal.user_id,
+        "title": body.title,
+        "description": body.description,
+        "metadata": body.metadata,
+        "status": ItemStatus.PENDING,
+        "attempts": 0,
+        "available_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def _insert(conn: Connection, principal: Principal, body: ItemIn) -> ItemOut:
-    now = utcnow()
-    row = conn.execute(
-        insert(ITEMS)
-        .values(
-            user_id=principal.user_id,
-            title=body.title,
-            description=body.description,
-            metadata=body.metadata,
-            status=ItemStatus.PENDING,
-            attempts=0,
-            available_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(*ITEM_COLUMNS)
-    ).one()
+    row = conn.execute(_INSERT.values(_new_row(principal, body, utcnow()))).one()
     return ItemOut.of_row(row)
+
+
+def _insert_many(conn: Connection, principal: Principal, bodies: list[ItemIn]) -> list[ItemOut]:
+    """One INSERT ... RETURNING for the batch (SQLAlchemy's insertmanyvalues), rows in input order."""
+    now = utcnow()
+    rows = conn.execute(_INSERT, [_new_row(principal, body, now) for body in bodies]).all()
+    return ItemOut.of_rows(rows)
 
 
 @router.post("", status_code=201, response_model=ItemOut, responses=CONFLICT_RESPONSE)
@@ -194,16 +223,7 @@ async def create_item(
     db: RequestDb,
     response: Response,
     janitor: JanitorDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=255,
-            pattern=r"^[\x21-\x7e]+$",
-            description="retry-safe creates: the same key returns the first response",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Create an item (status `pending`); workers pick it up."""
     if idempotency_key is None:
@@ -224,12 +244,32 @@ def _create_once(
     db: RequestScope, principal: Principal, body: ItemIn, key: str, janitor: IdempotencyJanitor
 ) -> StoredResponse:
     """Create unless ``key`` was used before by this user; either way, the first response."""
+    return _once(
+        db,
+        principal,
+        key,
+        janitor,
+        body.model_dump(mode="json"),
+        lambda conn: _insert(conn, principal, body).model_dump(mode="json"),
+    )
+
+
+def _once(
+    db: RequestScope,
+    principal: Principal,
+    key: str,
+    janitor: IdempotencyJanitor,
+    request_body: dict[str, Any],
+    make: Callable[[Connection], dict[str, Any]],
+) -> StoredResponse:
+    """Run ``make`` (the create, answered 201) unless ``key`` was used before by this user; either
+    way, the first response. The key and the rows it creates commit together, or neither does."""
     janitor.maybe_purge(db.write)
-    fingerprint = request_fingerprint(body.model_dump(mode="json"))
+    fingerprint = request_fingerprint(request_body)
     try:
         with db.transaction() as session:
             record = claim_key(session, user_id=principal.user_id, key=key, fingerprint=fingerprint)
-            created = _insert(session.connection(), principal, body).model_dump(mode="json")
+            created = make(session.connection())
             record.status_code, record.response_body = 201, created
         return StoredResponse(status_code=201, body=created)
     except DuplicateKey:
@@ -238,7 +278,53 @@ def _create_once(
         return stored_response(session, user_id=principal.user_id, key=key, fingerprint=fingerprint)
 
 
-@router.get("/{item_id}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
+@router.post("/batch", status_code=201, response_model=ItemBatchOut, responses=CONFLICT_RESPONSE)
+async def create_items(
+    body: ItemBatchIn,
+    principal: CurrentPrincipal,
+    db: RequestDb,
+    response: Response,
+    janitor: JanitorDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Create 1 to 1,000 items in one transaction: all of them, or none.
+
+    Each item is checked as a single create's body (the same fields and limits); one invalid item
+    refuses the whole batch with a 422 whose details locate it (`["body", "items", <index>, ...]`)
+    and whose message names its index. The answer lists the created items in the order sent.
+
+    A batch is one request for the rate limit (as a single create is): its cost is bounded by the
+    1,000 items and the request body limit. With `Idempotency-Key`, the same key and body
+    return the first answer (`Idempotent-Replayed: true`), as for single creates; the same key with
+    another body is a 409.
+    """
+    if idempotency_key is None:
+        items = await db.run(_create_batch, db, principal, body)
+        return ItemBatchOut(items=items)
+    stored = await db.run(_create_batch_once, db, principal, body, idempotency_key, janitor)
+    if stored.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    response.status_code = stored.status_code
+    return stored.body
+
+
+def _create_batch(db: RequestScope, principal: Principal, body: ItemBatchIn) -> list[ItemOut]:
+    with db.write() as conn:
+        return _insert_many(conn, principal, body.items)
+
+
+def _create_batch_once(
+    db: RequestScope, principal: Principal, body: ItemBatchIn, key: str, janitor: IdempotencyJanitor
+) -> StoredResponse:
+    def make(conn: Connection) -> dict[str, Any]:
+        return ItemBatchOut(items=_insert_many(conn, principal, body.items)).model_dump(mode="json")
+
+    return _once(db, principal, key, janitor, body.model_dump(mode="json"), make)
+
+
+# `:int`: only digits reach these routes, so /items/batch is the batch route's path alone (a GET
+# there is a 405 listing POST, not an invalid item id).
+@router.get("/{item_id:int}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
 async def get_item(item_id: ItemId, principal: CurrentPrincipal, db: RequestDb) -> ItemOut:
     return await db.run(_get, db, principal, item_id)
 
@@ -248,7 +334,7 @@ def _get(db: RequestScope, principal: Principal, item_id: int) -> ItemOut:
         return _get_visible(conn, principal, item_id)
 
 
-@router.patch("/{item_id}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
+@router.patch("/{item_id:int}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
 async def update_item(
     item_id: ItemId, body: ItemPatch, principal: CurrentPrincipal, db: RequestDb
 ) -> ItemOut:
@@ -289,7 +375,7 @@ def _update(db: RequestScope, principal: Principal, item_id: int, changes: dict[
     return ItemOut.of_row(row)
 
 
-@router.delete("/{item_id}", status_code=204, responses=NOT_FOUND_RESPONSE)
+@router.delete("/{item_id:int}", status_code=204, responses=NOT_FOUND_RESPONSE)
 async def delete_item(item_id: ItemId, principal: CurrentPrincipal, db: RequestDb) -> None:
     await db.run(_delete, db, principal, item_id)
 

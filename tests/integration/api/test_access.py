@@ -77,6 +77,7 @@ def test_bad_credentials_get_401_on_every_protected_endpoint(
         ("GET", "/api/v1/auth/me", None),
         ("GET", "/api/v1/items", None),
         ("POST", "/api/v1/items", {"title": "x"}),
+        ("POST", "/api/v1/items/batch", {"items": [{"title": "x"}]}),
         ("GET", f"/api/v1/items/{item['id']}", None),
         ("PATCH", f"/api/v1/items/{item['id']}", {"title": "stolen"}),
         ("DELETE", f"/api/v1/items/{item['id']}", None),
@@ -164,6 +165,21 @@ def test_admin_sees_and_changes_all_items(http: httpx.Client, admin: Caller, liv
     patched = http.patch(f"/api/v1/items/{theirs['id']}", json={"title": "moderated"}, headers=admin.headers)
     assert patched.status_code == 200 and patched.json()["user_id"] == someone.id
     assert http.delete(f"/api/v1/items/{theirs['id']}", headers=admin.headers).status_code == 204
+
+
+def test_batch_creates_belong_to_the_caller_and_stay_hidden_from_others(
+    http: httpx.Client, owner: Caller, other: Caller, admin: Caller
+) -> None:
+    for caller in (owner, admin):  # an admin's batch is the admin's own, like a single create
+        created = http.post(
+            "/api/v1/items/batch", json={"items": [{"title": "b1"}, {"title": "b2"}]}, headers=caller.headers
+        )
+        assert created.status_code == 201 and {i["user_id"] for i in created.json()["items"]} == {caller.id}
+    for item in http.post(
+        "/api/v1/items/batch", json={"items": [{"title": "mine"}]}, headers=owner.headers
+    ).json()["items"]:
+        assert http.get(f"/api/v1/items/{item['id']}", headers=other.headers).status_code == 404
+        assert http.get(f"/api/v1/items/{item['id']}", headers=admin.headers).status_code == 200
 
 
 def test_owner_may_use_a_jwt_from_login(http: httpx.Client, owner: Caller, item: dict) -> None:

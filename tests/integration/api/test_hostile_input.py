@@ -101,6 +101,24 @@ def test_metadata_deeper_than_the_bound_is_refused_and_not_stored(
     assert snapshot(live_api) == before
 
 
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 255, 500, 1000])
+def test_a_batch_with_one_too_deep_item_is_refused_whole(
+    depth: int, live_api: LiveApi, http: httpx.Client, owner: Caller
+) -> None:
+    fine = b'{"title":"fine"}'
+    body = b'{"items":[' + fine + b"," + fine + b"," + nested_body(depth) + b"," + fine + b"]}"
+    before = snapshot(live_api)
+    response = http.post("/api/v1/items/batch", content=body, headers={**owner.headers, **JSON})
+    if depth < 500:
+        assert_error(response, 422, "validation_error")
+        assert response.json()["error"]["details"][0]["loc"] == ["body", "items", 2, "metadata"]
+        assert "items[2].metadata" in response.json()["error"]["message"]
+    else:  # past the JSON parser's own depth: still a clear 4xx
+        assert_error(response, (400, 422))
+        assert "deep" in response.text
+    assert snapshot(live_api) == before
+
+
 def test_metadata_over_the_size_bound_names_the_limit(
     live_api: LiveApi, http: httpx.Client, owner: Caller
 ) -> None:

@@ -54,6 +54,16 @@ def test_default_limit_per_api_key(one_worker: LiveApi) -> None:
         assert http.get("/api/v1/items", headers=bystander.headers).status_code == 200
 
 
+def test_a_batch_of_many_items_counts_as_one_request(one_worker: LiveApi) -> None:
+    caller = one_worker.new_user()
+    with one_worker.client() as http:
+        batch = [{"title": f"t{n}"} for n in range(50)]
+        created = http.post("/api/v1/items/batch", json={"items": batch}, headers=caller.headers)
+        assert created.status_code == 201 and created.headers["RateLimit-Remaining"] == "4"
+        listed = http.get("/api/v1/items", params={"limit": 100}, headers=caller.headers)
+        assert listed.headers["RateLimit-Remaining"] == "3" and len(listed.json()["items"]) == 50
+
+
 def test_login_has_its_own_stricter_limit_per_ip(one_worker: LiveApi) -> None:
     caller = one_worker.new_user()
     body = {"email": caller.email, "password": caller.password}

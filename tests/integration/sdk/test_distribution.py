@@ -8,6 +8,7 @@ mypy cannot see types through an editable install, hence the wheel).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -31,12 +32,17 @@ import httpx
 from sdk import (
     NOT_GIVEN,
     AsyncClient,
+    AsyncItemIterator,
     Client,
     HealthStatus,
     Item,
+    ItemIterator,
+    ItemStatus,
     PaginatedResponse,
     PermissionDeniedError,
     RateLimitError,
+    RawResponse,
+    WaitTimeoutError,
 )
 
 
@@ -65,6 +71,29 @@ async def make(client: AsyncClient) -> Item:
     async for other in client.with_options(max_retries=1).iter_items(limit=10):
         print(other.created_at.isoformat())
     return item
+
+
+def conveniences(client: Client) -> str:
+    items: list[Item] = client.create_items(
+        [{"title": "a"}, {"title": "b", "metadata": {"k": 1}}], idempotency_key="k", timeout=3.0
+    )
+    try:
+        done = client.wait_for(items[0].id, timeout=0, poll=0.5)
+    except WaitTimeoutError as error:
+        return error.last_status
+    status: ItemStatus = done.status
+    later: ItemIterator = client.iter_items(after=items[-1].id, max_items=10, progress=False)
+    last: int | None = later.last_id
+    raw: RawResponse[Item] = client.with_raw_response.get_item(done.id)
+    remaining: str | None = raw.headers.get("RateLimit-Remaining")
+    return f"{status} {last} {remaining} {raw.parse().title} {raw.status_code}"
+
+
+async def aconveniences(client: AsyncClient) -> int:
+    done: Item = await client.wait_for(1, timeout=5)
+    rows: AsyncItemIterator = client.iter_items(after=done.id)
+    raw: RawResponse[PaginatedResponse] = await client.with_raw_response.list_items(limit=1)
+    return len([item async for item in rows]) + len(raw.parse())
 
 
 def main() -> int:
@@ -137,11 +166,15 @@ def test_installed_alone_it_brings_only_httpx_and_runs(fresh_venv: tuple[Path, P
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert [r.split(">")[0].split("<")[0] for r in report["requires"]] == ["httpx"]
+    plain = [r for r in report["requires"] if "extra ==" not in r]
+    assert [r.split(">")[0].split("<")[0] for r in plain] == ["httpx"]
+    optional = sorted(re.split(r"[<>=;]", r)[0] for r in report["requires"] if "extra ==" in r)
+    assert optional == ["pandas", "tqdm"]  # only with the [pandas] and [tqdm] extras
     assert report["installed"] == report["needed"] and "httpx" in report["installed"]
     assert not STACK_ONLY & set(report["installed"])
     assert "site-packages" in report["module"]
     assert report["repr"].startswith("Client(base_url='http://127.0.0.1:9'")
+    assert "pandas" not in report["installed"] and "tqdm" not in report["installed"]
 
 
 def test_mypy_strict_accepts_a_script_using_the_installed_sdk(
@@ -159,6 +192,26 @@ def test_mypy_strict_accepts_a_script_using_the_installed_sdk(
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_catches_a_status_that_does_not_exist(
+    fresh_venv: tuple[Path, Path], tmp_path: Path
+) -> None:
+    python, _ = fresh_venv
+    script = tmp_path / "typo.py"
+    script.write_text(
+        "from sdk import Item\n\n\ndef finished(item: Item) -> bool:\n    return item.status == 'complete'\n"
+    )
+    (tmp_path / "mypy.ini").write_text("[mypy]\n")
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "mypy", "--strict", "--config-file", str(tmp_path / "mypy.ini"),
+            "--python-executable", str(python), "--cache-dir", str(tmp_path / "cache"), str(script),
+        ],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Non-overlapping equality check" in result.stdout, result.stdout
 
 
 def test_mypy_strict_accepts_the_sdk_source(tmp_path: Path) -> None:

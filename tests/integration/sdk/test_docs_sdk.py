@@ -36,8 +36,8 @@ def run(code: str, scope: dict[str, object] | None = None) -> dict[str, object]:
     return scope
 
 
-def test_the_docs_show_four_examples_that_compile() -> None:
-    assert len(BLOCKS) == 4
+def test_the_docs_show_five_examples_that_compile() -> None:
+    assert len(BLOCKS) == 5
     for code in BLOCKS:
         compile(code, "docs/sdk.md", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
 
@@ -57,7 +57,7 @@ def test_the_login_example_then_the_options_example_run(live_api: LiveAPI, accou
     client: Any = scope["client"]
     try:
         item = client.create_item(title="mine")
-        run(BLOCKS[3].replace("item_id=1", f"item_id={item.id}"), scope)  # with the client above
+        run(BLOCKS[4].replace("item_id=1", f"item_id={item.id}"), scope)  # with the client above
         assert scope["fast"].get_item(item_id=item.id).title == "mine"  # type: ignore[attr-defined]
     finally:
         client.close()
@@ -69,3 +69,15 @@ def test_the_async_example_runs(
     monkeypatch.setenv("APP_BASE_URL", live_api.url)  # the example leaves base_url to the environment
     run(as_mine(BLOCKS[2], live_api, account))
     assert "Buy milk" in capsys.readouterr().out.splitlines()
+
+
+def test_the_conveniences_example_runs(live_api: LiveAPI, capsys: pytest.CaptureFixture[str]) -> None:
+    account = live_api.new_account()  # a fresh user: the counts below are this example's own
+    run(as_mine(BLOCKS[3], live_api, account))
+    captured = capsys.readouterr()
+    printed = captured.out.splitlines()
+    assert printed[0] == "2500"
+    assert printed[1] == "pending"  # no worker runs beside this API: the wait times out
+    assert printed[2] == "2250 ['id', 'user_id', 'title']"
+    assert printed[3] == "200 1000000 task 2499"  # the tests' rate limit: 1000000/minute
+    assert "items: 2250item" in captured.err  # the progress bar (no total is known after `after=`)

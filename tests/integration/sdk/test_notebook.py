@@ -74,3 +74,8 @@ def test_the_quickstart_notebook_runs_against_a_live_api(notebook_api: LiveAPI) 
     limited = re.search(r"login (\d+): RateLimitError, retry_after=(\d+) s", shown[9])
     assert limited is not None, shown[9]
     assert 5 < int(limited.group(2)) <= 60  # raised at once: the wait did not fit the 5 s budget
+    assert shown[10].strip() == "(2500, 'pending')"
+    assert shown[11].strip() == "not yet: pending"  # no worker runs beside this API
+    assert "1000 then 2553 more" in shown[12] and "task 1499" in shown[12] and "<table" in shown[12]
+    assert shown[13].strip() == "(200, '1000000', 'task 2499')"
+    assert len(code) == 15

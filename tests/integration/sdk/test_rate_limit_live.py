@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,3 +65,21 @@ def test_the_waits_of_one_call_stay_within_the_default_budget(kind: str, strict_
     # does not really pass, so the server asks again), instead of 2 x 56 s before.
     assert len(sleeps) == 1 and sum(sleeps) <= 60
     assert caught.value.retry_after is not None and caught.value.retry_after > 60 - sleeps[0]
+
+
+def test_a_long_wait_is_announced_by_one_info_line_without_app_sdk_log(
+    kind: str, strict_api: LiveAPI, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("APP_SDK_LOG", raising=False)
+    assert not logging.getLogger("sdk").isEnabledFor(logging.INFO)  # nobody asked for INFO
+    sleeps: list[float] = []
+    client = limited_client(kind, strict_api, sleeps, max_retries=1)
+    try:
+        with pytest.raises(sdk.RateLimitError):
+            client.list_items()
+    finally:
+        client.close()
+    assert len(sleeps) == 1 and sleeps[0] > 10  # the server's Retry-After: the window just began
+    lines = [r for r in caplog.records if r.name == "sdk" and r.levelno == logging.INFO]
+    assert len(lines) == 1, [r.getMessage() for r in lines]
+    assert f"GET /api/v1/items: HTTP 429; retrying in {sleeps[0]:.2f} s" in lines[0].getMessage()

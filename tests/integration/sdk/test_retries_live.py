@@ -67,6 +67,25 @@ def test_a_create_retried_after_timeouts_makes_one_item(
     assert [i.title for i in client.list_items()] == ["exactly once"]
 
 
+def test_a_batch_retried_after_timeouts_creates_each_item_once_and_a_rerun_completes_it(
+    connect, counted, live_api: LiveAPI, account: Account
+) -> None:
+    counter, http = counted
+    client = connect(api_key=account.api_key, http_client=http, max_retries=2, sleep=lambda s: None)
+    wanted = [{"title": f"batch {n}"} for n in range(1500)]
+    with writes_held(live_api), pytest.raises(sdk.APITimeoutError):
+        client.create_items(wanted, idempotency_key="held", timeout=ANSWER_TOO_LATE)
+    assert counter.count == 3 and {r.headers["Idempotency-Key"] for r in counter.requests} == {"held"}
+
+    def count() -> int:
+        return sum(1 for _ in client.iter_items(limit=100))
+
+    wait_until(lambda: count() == 1000, timeout=60, message="the first request carried out once")
+    created = client.create_items(wanted, idempotency_key="held")  # the same call again
+    assert [i.title for i in created] == [w["title"] for w in wanted]
+    assert count() == 1500  # the first 1,000 replayed, the last 500 created: none twice
+
+
 def test_an_update_that_could_not_connect_is_retried(kind: str, counted) -> None:
     counter, http = counted
     sleeps: list[float] = []

@@ -18,6 +18,35 @@ from sdk import AsyncClient, Client
 KINDS = ("sync", "async")
 
 
+class Blocking:
+    """Any object's coroutine methods, called like plain ones on ``loop``."""
+
+    def __init__(self, target: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._target, self._loop = target, loop
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if inspect.iscoroutinefunction(attr):
+            return lambda *args, **kwargs: self._loop.run_until_complete(attr(*args, **kwargs))
+        return attr
+
+
+class BlockingIterator(Blocking):
+    """An AsyncItemIterator driven one item at a time (``last_id``, ``to_dataframe()`` as the sync one)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return self._loop.run_until_complete(self._target.__anext__())
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._target.aclose())
+
+
 class BlockingAsyncClient:
     """The AsyncClient's methods, called like the sync Client's."""
 
@@ -39,20 +68,14 @@ class BlockingAsyncClient:
             return self._iterate
         if name == "with_options":
             return self._with_options
+        if name == "with_raw_response":
+            return Blocking(attr, self._loop)
         if inspect.iscoroutinefunction(attr):
             return lambda *args, **kwargs: self._loop.run_until_complete(attr(*args, **kwargs))
         return attr
 
-    def _iterate(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        pages: Any = self.async_client.iter_items(*args, **kwargs)
-        try:
-            while True:
-                try:
-                    yield self._loop.run_until_complete(pages.__anext__())
-                except StopAsyncIteration:
-                    return
-        finally:
-            self._loop.run_until_complete(pages.aclose())
+    def _iterate(self, *args: Any, **kwargs: Any) -> BlockingIterator:
+        return BlockingIterator(self.async_client.iter_items(*args, **kwargs), self._loop)
 
     def _with_options(self, **options: Any) -> BlockingAsyncClient:
         """The copy, driven on this facade's loop (where the shared pool's connections live)."""

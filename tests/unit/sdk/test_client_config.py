@@ -156,7 +156,9 @@ def test_with_options_makes_a_configured_copy_and_leaves_the_original_alone(
     with pytest.raises(sdk.ServerError):
         client.get_item(item_id=1)
     assert api.count == 4 and api.requests[-1].extensions["timeout"]["read"] == 7.0
-    assert repr(impatient) == repr(client)
+    assert "timeout=1.0, max_retries=0, retry_budget=5)" in repr(impatient)
+    assert "max_retries=2, retry_budget=60)" in repr(client)
+    assert repr(impatient).split(", timeout=")[0] == repr(client).split(", timeout=")[0]  # same address, auth
 
 
 def test_with_options_keeps_what_is_not_given(connect) -> None:

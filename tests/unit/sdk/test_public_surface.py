@@ -45,7 +45,16 @@ def test_both_clients_take_the_same_parameters_with_the_same_defaults(name: str)
 
 
 def test_every_method_takes_a_per_call_timeout() -> None:
-    operations = ["health", "login", "list_items", "iter_items", "create_item", "get_item", "update_item"]
+    operations = [
+        "health",
+        "login",
+        "list_items",
+        "iter_items",
+        "create_item",
+        "create_items",
+        "get_item",
+        "update_item",
+    ]
     for name in [*operations, "delete_item"]:
         timeout = inspect.signature(getattr(Client, name)).parameters["timeout"]
         assert timeout.kind is inspect.Parameter.KEYWORD_ONLY and timeout.default is sdk.NOT_GIVEN

@@ -134,6 +134,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/items/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Items
+         * @description Create 1 to 1,000 items in one transaction: all of them, or none.
+         *
+         *     Each item is checked as a single create's body (the same fields and limits); one invalid item
+         *     refuses the whole batch with a 422 whose details locate it (`["body", "items", <index>, ...]`)
+         *     and whose message names its index. The answer lists the created items in the order sent.
+         *
+         *     A batch is one request for the rate limit (as a single create is): its cost is bounded by the
+         *     1,000 items and the request body limit. With `Idempotency-Key`, the same key and body
+         *     return the first answer (`Idempotent-Replayed: true`), as for single creates; the same key with
+         *     another body is a 409.
+         */
+        post: operations["create_items_api_v1_items_batch_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/items/{item_id}": {
         parameters: {
             query?: never;
@@ -486,6 +515,25 @@ export interface components {
             rate_limiter: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * ItemBatchIn
+         * @description Up to 1,000 items, each checked as a single create's body; one invalid item refuses them all.
+         */
+        ItemBatchIn: {
+            /**
+             * Items
+             * @description 1 to 1000 items, created in this order
+             */
+            items: components["schemas"]["ItemIn"][];
+        };
+        /** ItemBatchOut */
+        ItemBatchOut: {
+            /**
+             * Items
+             * @description the created items, in the order they were sent
+             */
+            items: components["schemas"]["ItemOut"][];
         };
         /** ItemIn */
         ItemIn: {
@@ -1473,6 +1521,123 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ItemOut"];
+                };
+            };
+            /** @description Bad request (e.g. malformed JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Idempotency key reused with a different body */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation error; details list each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_items_api_v1_items_batch_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description retry-safe creates: the same key returns the first response */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemBatchIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemBatchOut"];
                 };
             };
             /** @description Bad request (e.g. malformed JSON) */
