@@ -1,11 +1,14 @@
 """What the health listener decides on each tick: pure logic over a status, with the clock passed in.
 
-* A RUNNING program with a health check is restarted after ``failures`` (at least 2) consecutive
-  failed probes, so one missed probe never restarts anything; never within ``grace`` seconds of
-  its start, at most ``max_restarts`` times per ``window`` seconds (then it is left alone and that
-  is logged once per window). A program that has not answered once since its start is still
-  booting: it gets twice ``grace`` (probes come every few seconds, and a slow boot on a busy machine
-  must not be taken for a hang).
+* A RUNNING program with a liveness check (its ``liveness_check``, else its ``health_check``) is
+  restarted after ``failures`` (at least 2) consecutive failed liveness probes, so one missed probe
+  never restarts anything; a failing readiness (``health_check`` of a program that declares a
+  ``liveness_check``: the API with its database away) never restarts it. Never within ``grace``
+  seconds of its start, nor while a process of its tree is younger than ``grace`` (a reload forks
+  new workers: it is reloading, not hung), at most ``max_restarts`` times per ``window`` seconds
+  (then it is left alone and that is logged once per window). A program that has not answered once
+  since its start is still booting: it gets twice ``grace`` (probes come every few seconds, and a
+  slow boot on a busy machine must not be taken for a hang).
 * A FATAL program is started again after ``backoff_min`` seconds, doubling up to ``backoff_max``;
   the delay resets once it has been RUNNING and healthy.
 """
@@ -104,15 +107,18 @@ class HealthPolicy:
             if p.state != RUNNING:
                 track.failures = 0
                 continue
-            if p.healthy and (p.uptime_seconds or 0) >= self.limits.grace:
+            if p.live and (p.uptime_seconds or 0) >= self.limits.grace:
                 track.fatal_attempts = 0  # it recovered: the next FATAL starts again from the short delay
-            if p.health is None:
+            if p.liveness is None:
                 continue
-            if p.health.ok:
+            if p.liveness.ok:
                 track.failures = 0
                 track.healthy_run = p.started_at
                 continue
-            why = p.health.summary()
+            if p.newest_process_age is not None and p.newest_process_age < self.limits.grace:
+                track.failures = 0  # reloading (new workers forked): not counted, like a start
+                continue
+            why = p.liveness.summary()
             grace = self.limits.grace if track.healthy_run == p.started_at else 2 * self.limits.grace
             decisions.extend(self._unhealthy(p.full_name, p.uptime_seconds or 0, grace, why, track, now))
         return decisions
@@ -147,7 +153,7 @@ class HealthPolicy:
             Decision(
                 "restart",
                 name,
-                f"{self.limits.failures} consecutive failed health checks ({why}); "
+                f"{self.limits.failures} consecutive failed liveness checks ({why}); "
                 f"restart {len(track.restarts)} of {self.limits.max_restarts} "
                 f"in {self.limits.window:g}s",
             )
