@@ -113,3 +113,19 @@ def on_reload(server: Any) -> None:
     """A reload (HUP) applies the new code's migrations before its workers fork; the old workers
     serve meanwhile."""
     _migrate(server, "reload")
+
+
+def _ready_file(pid: int) -> Path:
+    return Path(_settings.VAR_DIR) / "run" / "api-workers" / str(pid)
+
+
+def post_worker_init(worker: Any) -> None:
+    """A worker has loaded the app: say so in var/run/api-workers/<pid>, which a rolling reload
+    (`python -m ops.reload`) waits for before it retires the old workers."""
+    path = _ready_file(worker.pid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    _ready_file(worker.pid).unlink(missing_ok=True)

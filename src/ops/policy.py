@@ -81,6 +81,7 @@ class _Track:
     fatal_attempts: int = 0
     next_start_at: float | None = None
     healthy_run: int | None = None  # the start time of the run that last answered its probe
+    answered_at: float | None = None  # the clock when its liveness probe last answered
 
 
 class HealthPolicy:
@@ -114,14 +115,25 @@ class HealthPolicy:
             if p.liveness.ok:
                 track.failures = 0
                 track.healthy_run = p.started_at
+                track.answered_at = now
                 continue
-            if p.newest_process_age is not None and p.newest_process_age < self.limits.grace:
+            if self._reloading(p.newest_process_age, track, now):
                 track.failures = 0  # reloading (new workers forked): not counted, like a start
                 continue
             why = p.liveness.summary()
             grace = self.limits.grace if track.healthy_run == p.started_at else 2 * self.limits.grace
             decisions.extend(self._unhealthy(p.full_name, p.uptime_seconds or 0, grace, why, track, now))
         return decisions
+
+    def _reloading(self, age: float | None, track: _Track, now: float) -> bool:
+        """A process of its tree started less than ``grace`` ago, or less than twice that when the
+        program has not answered since (new workers still booting on a busy machine)."""
+        if age is None:
+            return False
+        if age < self.limits.grace:
+            return True
+        not_answered_since = track.answered_at is None or track.answered_at < now - age
+        return not_answered_since and age < 2 * self.limits.grace
 
     def _unhealthy(
         self, name: str, uptime: int, grace: float, why: str, track: _Track, now: float

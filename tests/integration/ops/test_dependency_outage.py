@@ -24,11 +24,11 @@ from tests.support.wait import wait_until
 
 pytestmark = [pytest.mark.stack, pytest.mark.postgres]
 
-# A short failure window: 2 failed probes 1 s apart, past a 5 s grace.
+# A short failure window: 2 failed probes 1 s apart (a start on a busy machine keeps its grace).
 SETTINGS = {
     "HEALTHCHECK_FAILURES": "2",
     "HEALTHCHECK_INTERVAL": "1",
-    "HEALTHCHECK_GRACE_SECONDS": "5",
+    "HEALTHCHECK_GRACE_SECONDS": "20",
     "HEALTH_PROBE_TIMEOUT": "2",
     "RATE_LIMIT_REDIS_DOWN": "local",
 }
@@ -121,6 +121,7 @@ def test_database_and_redis_away_twice_never_restart_the_api(outage: Outage) -> 
     grace = float(SETTINGS["HEALTHCHECK_GRACE_SECONDS"])
     wait_until(lambda: info(stack, "api")["now"] - info(stack, "api")["start"] > grace, timeout=60)
     pid = info(stack, "api")["pid"]
+    before = len(listener_log(stack))
     for _ in range(2):  # away, back, away again, back
         outage.database.close()
         outage.redis.close()
@@ -128,7 +129,7 @@ def test_database_and_redis_away_twice_never_restart_the_api(outage: Outage) -> 
         back(outage)
     assert info(stack, "api")["pid"] == pid
     assert info(stack, "api")["statename"] == "RUNNING"
-    log = listener_log(stack)
+    log = listener_log(stack)[before:]
     assert "restart: api" not in log, log
     assert "api liveness check failed" not in log, log
     assert "alive, so not restarted" in log

@@ -113,5 +113,11 @@ def test_a_failing_liveness_while_a_process_of_it_is_young_is_not_counted() -> N
     # A reload forked new workers 3 s ago: the probe timing out means "reloading", not "hung".
     policy = HealthPolicy(LIMITS)
     assert ticks(policy, stack(ok=False, newest_process_age=3), 10) == [[]] * 10
-    # Once its newest process is past the grace, failures count again.
-    assert ticks(policy, stack(ok=False, newest_process_age=31), 3, start=100) == [[], [], ["restart"]]
+    # Past twice the grace, failures count again even though it never answered since.
+    assert ticks(policy, stack(ok=False, newest_process_age=61), 3, start=100) == [[], [], ["restart"]]
+
+
+def test_new_workers_that_answered_once_get_the_grace_only() -> None:
+    policy = HealthPolicy(LIMITS)
+    policy.decide(stack(ok=True), 1000)  # answered after its newest process started (35 s ago)
+    assert ticks(policy, stack(ok=False, newest_process_age=40), 3, start=1005) == [[], [], ["restart"]]
