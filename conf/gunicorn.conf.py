@@ -82,7 +82,7 @@ def _migrate(server: Any, when: str) -> None:
     import subprocess
 
     command = [sys.executable, "-m", "store.migrate", "upgrade"]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our argv
     said = (result.stderr.strip() or result.stdout.strip()).splitlines()
     line = said[-1] if said else f"exit status {result.returncode}"
     if result.returncode == 0:
@@ -94,7 +94,8 @@ def _migrate(server: Any, when: str) -> None:
             line,
         )
         waiter = [*command, "--wait", "--parent", str(os.getpid())]
-        subprocess.Popen(waiter, stdin=subprocess.DEVNULL)  # its lines go to our log; gunicorn reaps it
+        # Its lines go to our log; gunicorn reaps it when it exits.
+        subprocess.Popen(waiter, stdin=subprocess.DEVNULL)  # noqa: S603 - our own argv
         return
     server.log.error("api: migrations failed on %s: %s", when, line)
     if when == "start":
@@ -104,6 +105,11 @@ def _migrate(server: Any, when: str) -> None:
 def on_starting(server: Any) -> None:
     """Check settings and port, then apply migrations (in a process of their own) before any worker
     forks; with the database unreachable, listen anyway (see _migrate)."""
+    import signal
+
+    # A HUP before gunicorn sets its handlers (right after this hook) would kill the master (the
+    # default action): a reload asked for during a start is moot, the start loads the code as it is.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _refuse_unsafe_settings()
     _refuse_taken_port()
     _migrate(server, "start")

@@ -87,11 +87,7 @@ def read_declarations(config_file: Path) -> HealthChecks:
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
     return HealthChecks(
-        {
-            p.name: Declaration(p)
-            for p in processes
-            if KEY in p.options or LIVENESS_KEY in p.options
-        }
+        {p.name: Declaration(p) for p in processes if KEY in p.options or LIVENESS_KEY in p.options}
     )
 
 

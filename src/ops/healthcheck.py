@@ -117,10 +117,14 @@ class HealthListener:
                 log.warning("%s: %s", p.name, p.check_error)
             if p.liveness is not None and not p.liveness.ok:
                 age = p.newest_process_age
-                note = f"; starting or reloading (a process of it started {age:.0f}s ago): not counted" if (
-                    age is not None and age < grace
-                ) else ""
-                log.info("%s liveness check failed: %s (%s)%s", p.name, p.liveness.summary(), p.liveness_url, note)
+                note = (
+                    f"; starting or reloading (a process of it started {age:.0f}s ago): not counted"
+                    if (age is not None and age < grace)
+                    else ""
+                )
+                log.info(
+                    "%s liveness check failed: %s (%s)%s", p.name, p.liveness.summary(), p.liveness_url, note
+                )
             elif p.health is not None and not p.health.ok:
                 log.info(
                     "%s not ready: %s (%s); alive, so not restarted", p.name, p.health.summary(), p.health_url

@@ -179,10 +179,12 @@ def wait_and_upgrade(database_url: str, *, parent: int | None = None) -> int:
     while parent is None or os.getppid() == parent:
         reason = _unreachable(database_url) or _upgrade_once(database_url)
         if reason is None:
-            print(f"migrate: database reachable again at {_where(database_url)}: migrations applied", flush=True)
+            where = _where(database_url)
+            print(f"migrate: database reachable again at {where}: migrations applied", flush=True)
             return 0
         if reason != reported:  # one line per reason, not one per try
-            print(f"migrate: database still unreachable at {_where(database_url)} ({reason}); retrying", flush=True)
+            where = _where(database_url)
+            print(f"migrate: database still unreachable at {where} ({reason}); retrying", flush=True)
             reported = reason
         time.sleep(WAIT_INTERVAL_SECONDS)
     return 0

@@ -71,8 +71,12 @@ def change_the_code(src: Path) -> None:
     (src / "api" / "routes" / "links.py").write_text(ROUTE)
     app = src / "api" / "app.py"
     text = app.read_text()
-    text = text.replace("    app.include_router(health.router)\n", "    app.include_router(health.router)\n"
-                        "    from api.routes import links\n\n    app.include_router(links.router)\n", 1)
+    text = text.replace(
+        "    app.include_router(health.router)\n",
+        "    app.include_router(health.router)\n"
+        "    from api.routes import links\n\n    app.include_router(links.router)\n",
+        1,
+    )
     app.write_text(text)
     down = head_revision()
     assert down is not None

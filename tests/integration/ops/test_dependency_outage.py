@@ -55,7 +55,10 @@ def through(proxy: TcpProxy, url: str) -> str:
 def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outage]:
     redis_url = require_redis()
     with fresh_postgres_database(require_postgres()) as database_url:
-        with TcpProxy(address(database_url, 5432)) as db_proxy, TcpProxy(address(redis_url, 6379)) as redis_proxy:
+        with (
+            TcpProxy(address(database_url, 5432)) as db_proxy,
+            TcpProxy(address(redis_url, 6379)) as redis_proxy,
+        ):
             env = {
                 **SETTINGS,
                 "DATABASE_URL": through(db_proxy, database_url),
@@ -100,7 +103,9 @@ def ride_out(o: Outage) -> None:
         assert items.status_code == 503 and items.json()["error"]["code"] == "database_unavailable"
         return not_ready_checks(stack) >= seen + 2 * int(SETTINGS["HEALTHCHECK_FAILURES"]) + 2
 
-    wait_until(still_answering_and_window_passed, timeout=120, interval=0.5, message=lambda: listener_log(stack))
+    wait_until(
+        still_answering_and_window_passed, timeout=120, interval=0.5, message=lambda: listener_log(stack)
+    )
 
 
 def back(o: Outage) -> None:

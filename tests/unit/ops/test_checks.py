@@ -28,7 +28,9 @@ def test_the_repository_programs_follow_the_configured_ports() -> None:
     # Liveness: what the listener restarts on (never the API's /health, which fails with its database).
     assert checks.liveness_url(s, "api") == "http://127.0.0.1:9001/livez"
     assert checks.liveness_url(s, "worker_1") == "http://127.0.0.1:9101/livez"
-    assert checks.liveness_url(s, "frontend") == "http://127.0.0.1:9002/"  # no liveness_check: its health_check
+    assert (
+        checks.liveness_url(s, "frontend") == "http://127.0.0.1:9002/"
+    )  # no liveness_check: its health_check
     assert checks.liveness_url(s, "healthcheck") is None
 
 
