@@ -18,10 +18,10 @@ def newest_process_age(pid: int, *, now: float | None = None) -> float | None:
     """Seconds since the youngest process of ``pid``'s tree started; None if ``pid`` is gone."""
     try:
         root = psutil.Process(pid)
-        started = [root.create_time()]
+        started: list[float] = [float(root.create_time())]
         for child in root.children(recursive=True):
             try:
-                started.append(child.create_time())
+                started.append(float(child.create_time()))
             except psutil.Error:
                 continue  # exited meanwhile
     except psutil.Error:
