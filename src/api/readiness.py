@@ -21,6 +21,7 @@ import threading
 from typing import Any
 
 import anyio.to_thread
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.errors import error_response
@@ -71,6 +72,16 @@ class Readiness:
         return self.schema_problem()
 
 
+def _has_route(scope: Scope) -> bool:
+    app = scope.get("app")
+    routes = getattr(getattr(app, "router", None), "routes", [])
+    # Routes only, and not the frontend's catch-all (api.static), which matches every path.
+    return any(
+        isinstance(route, Route) and "{path:path}" not in route.path and route.matches(scope)[0] != Match.NONE
+        for route in routes
+    )
+
+
 class SchemaGate:
     """ASGI middleware: until the schema is seen at the expected revision, ``/api/`` requests get
     ``503 database_unavailable`` while the database answers at another one (pure ASGI, so it costs
@@ -81,7 +92,12 @@ class SchemaGate:
         self.readiness = readiness
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.readiness.schema_ok or scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        if (
+            self.readiness.schema_ok
+            or scope["type"] != "http"
+            or not scope["path"].startswith("/api/")
+            or not _has_route(scope)  # an unknown path is a 404 whatever the schema
+        ):
             await self.app(scope, receive, send)
             return
         problem = await anyio.to_thread.run_sync(self.readiness.schema_problem)

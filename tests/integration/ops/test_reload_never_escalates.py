@@ -88,8 +88,8 @@ class ApiUnderSupervisord:
         return int(text) if text.isdigit() else 0
 
     def ready(self) -> bool:
-        try:
-            return httpx.get(self.url + "/readyz", timeout=5).status_code == 200
+        try:  # /health: ready, with details (what the stack had before /readyz too)
+            return httpx.get(self.url + "/health", timeout=5).status_code == 200
         except httpx.HTTPError:
             return False
 
