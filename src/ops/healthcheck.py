@@ -66,6 +66,7 @@ class HealthListener:
         self._timer: threading.Thread | None = None
         self._stop = threading.Event()
         self._busy: set[str] = set()
+        self._reported: set[str] = set()
         self._lock = threading.Lock()
 
     def on_event(self, headers: dict[str, str], payload: str) -> None:
@@ -91,7 +92,8 @@ class HealthListener:
 
     def check_once(self) -> list[Decision]:
         try:
-            status = collect_status(self.client, self.settings)
+            # Liveness only: what it acts on (a readiness probe would only add load on a busy machine).
+            status = collect_status(self.client, self.settings, liveness_only=True)
         except OpsError as exc:
             log.warning("cannot read the stack's status: %s", exc)
             return []
@@ -113,7 +115,8 @@ class HealthListener:
         for p in status.processes:
             if p.state != "RUNNING":
                 continue
-            if p.check_error is not None:
+            if p.check_error is not None and p.check_error not in self._reported:
+                self._reported.add(p.check_error)  # once: it stays until the conf file is fixed
                 log.warning("%s: %s", p.name, p.check_error)
             if p.liveness is not None and not p.liveness.ok:
                 age = p.newest_process_age
@@ -124,10 +127,6 @@ class HealthListener:
                 )
                 log.info(
                     "%s liveness check failed: %s (%s)%s", p.name, p.liveness.summary(), p.liveness_url, note
-                )
-            elif p.health is not None and not p.health.ok:
-                log.info(
-                    "%s not ready: %s (%s); alive, so not restarted", p.name, p.health.summary(), p.health_url
                 )
 
     def carry_out(self, decision: Decision, status: StackStatus) -> None:

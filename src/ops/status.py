@@ -167,11 +167,14 @@ def collect_status(
     probe: bool = True,
     probe_timeout: float | None = None,
     checks: HealthChecks | None = None,
+    liveness_only: bool = False,
 ) -> StackStatus:
     """One XML-RPC round trip for every process, then (``probe``) every health probe in parallel.
 
     Health URLs come from the programs' conf files (:mod:`ops.checks`); a remote host's are moved
-    to that host. Without ``probe`` the URLs are filled in but nothing is probed.
+    to that host. Without ``probe`` the URLs are filled in but nothing is probed; with
+    ``liveness_only`` (the health listener) only the liveness URLs are (``health`` stays None for a
+    program whose readiness URL differs).
     """
     state, infos = client.snapshot()
     checks = checks or declared_checks(settings)
@@ -189,7 +192,8 @@ def collect_status(
         return StackStatus(state, processes)
     timeout = settings.HEALTH_PROBE_TIMEOUT if probe_timeout is None else probe_timeout
     running = [p for p in processes if p.state == RUNNING]
-    urls = [u for p in running for u in (p.health_url, p.liveness_url) if u]
+    wanted = (lambda p: (p.liveness_url,)) if liveness_only else (lambda p: (p.health_url, p.liveness_url))
+    urls = [u for p in running for u in wanted(p) if u]
     results = probe_all(urls, timeout=timeout)
     for p in running:
         p.health = results.get(p.health_url) if p.health_url else None
