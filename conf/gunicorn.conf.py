@@ -65,49 +65,73 @@ def _refuse_unsafe_settings() -> None:
         sys.exit(2)
 
 
-# While the database does not answer at start, migrations are tried again after 1, 2, 4 ... s, at most
-# this long apart: the API starts by itself when the database comes back.
-MIGRATION_RETRY_MAX_SECONDS = 10.0
+# `python -m store.migrate upgrade` exits with this when the database cannot be reached.
+MIGRATE_EXIT_UNREACHABLE = 75
 
 
-def _migrate_when_reachable(server: Any) -> None:
-    """Apply migrations; while the database is unreachable, say so in one line (again only when the
-    reason changes) and retry. Any other failure (a broken migration) stops the start as before."""
-    import time
+def _migrate(server: Any, when: str) -> None:
+    """Apply migrations in a process of their own: the master imports nothing of the app but
+    `config`, so the workers it forks after a reload (HUP) import all of the new code.
 
-    from sqlalchemy.engine import make_url
+    The database unreachable does not hold the API back: the master listens, the workers answer
+    /livez, /readyz says why they are not ready and data routes 503 database_unavailable; a waiter
+    process (`python -m store.migrate upgrade --wait`, one at a time) applies the migrations as soon
+    as the database answers, and the workers are ready then. A broken migration stops a start; on a
+    reload it is logged and the new workers stay not ready (the old schema) instead of failing."""
+    import os
+    import subprocess
 
-    from store.db import unavailable_reason
-    from store.migrate import upgrade
-
-    where = make_url(_settings.DATABASE_URL).render_as_string(hide_password=True)
-    delay, reported = 1.0, None
-    while True:
-        try:
-            upgrade(_settings.DATABASE_URL)
-        except Exception as exc:
-            reason = unavailable_reason(exc)
-            if reason is None:
-                raise
-            if reason != reported:
-                server.log.error(
-                    "api: database unreachable at %s (%s): not serving yet; retrying every %.0f s at most",
-                    where,
-                    reason,
-                    MIGRATION_RETRY_MAX_SECONDS,
-                )
-                reported = reason
-            time.sleep(delay)
-            delay = min(delay * 2, MIGRATION_RETRY_MAX_SECONDS)
-            continue
-        if reported is not None:
-            server.log.info("api: database reachable again at %s: migrations applied, starting", where)
+    command = [sys.executable, "-m", "store.migrate", "upgrade"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - our argv
+    said = (result.stderr.strip() or result.stdout.strip()).splitlines()
+    line = said[-1] if said else f"exit status {result.returncode}"
+    if result.returncode == 0:
         return
+    if result.returncode == MIGRATE_EXIT_UNREACHABLE:
+        server.log.error(
+            "api: %s: listening anyway (/readyz and data routes answer 503 until it answers); "
+            "migrations are applied as soon as it is back",
+            line,
+        )
+        waiter = [*command, "--wait", "--parent", str(os.getpid())]
+        # Its lines go to our log; gunicorn reaps it when it exits.
+        subprocess.Popen(waiter, stdin=subprocess.DEVNULL)  # noqa: S603 - our own argv
+        return
+    server.log.error("api: migrations failed on %s: %s", when, line)
+    if when == "start":
+        sys.exit(1)
 
 
 def on_starting(server: Any) -> None:
-    """Check settings and port, then apply migrations once in the master, before any worker forks
-    (waiting for the database while it does not answer)."""
+    """Check settings and port, then apply migrations (in a process of their own) before any worker
+    forks; with the database unreachable, listen anyway (see _migrate)."""
+    import signal
+
+    # A HUP before gunicorn sets its handlers (right after this hook) would kill the master (the
+    # default action): a reload asked for during a start is moot, the start loads the code as it is.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _refuse_unsafe_settings()
     _refuse_taken_port()
-    _migrate_when_reachable(server)
+    _migrate(server, "start")
+
+
+def on_reload(server: Any) -> None:
+    """A reload (HUP) applies the new code's migrations before its workers fork; the old workers
+    serve meanwhile."""
+    _migrate(server, "reload")
+
+
+def _ready_file(pid: int) -> Path:
+    return Path(_settings.VAR_DIR) / "run" / "api-workers" / str(pid)
+
+
+def post_worker_init(worker: Any) -> None:
+    """A worker has loaded the app: say so in var/run/api-workers/<pid>, which a rolling reload
+    (`python -m ops.reload`) waits for before it retires the old workers."""
+    path = _ready_file(worker.pid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    _ready_file(worker.pid).unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from api.http_limits import check_input_limits
 from api.idempotency import IdempotencyJanitor
 from api.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from api.ratelimit import RateLimiter
+from api.readiness import Readiness, SchemaGate
 from api.routes import (
     admin,
     admin_control,
@@ -37,6 +38,7 @@ from api.static import mount_frontend
 from config.checks import problems
 from config.config import ConfigError, Settings, get_settings, load
 from store.db import Database
+from store.migrate import head_revision
 
 # gunicorn stops (instead of respawning forever) when a worker exits with this code.
 WORKER_BOOT_ERROR = 3
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # ping="idle": no pool_pre_ping round trip per checkout on the hot path (see store.db).
     app.state.db = database or Database.from_settings(settings, application_name="api", ping="idle")
     app.state.limiter = limiter
+    # /readyz and /health: the database answers, at the schema this code's migrations end at.
+    app.state.readiness = Readiness(app.state.db, expected=head_revision())
     app.state.idempotency_janitor = IdempotencyJanitor(settings.IDEMPOTENCY_KEY_TTL_SECONDS)
     app.state.started_at = time.monotonic()
     configure_metadata_limits(
@@ -73,6 +77,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     install_error_handlers(app)
     install_fault_handlers(app)  # database down: 503 database_unavailable, logged once per interval
     limiter.fault_log = app.state.fault_log
+    # Until the schema is seen at head: /api/ routes 503 while the database is at another revision.
+    app.add_middleware(SchemaGate, readiness=app.state.readiness)
     # Added last = outermost: the request id is set before anything can answer.
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.API_MAX_BODY_BYTES)
     app.add_middleware(RequestIdMiddleware)

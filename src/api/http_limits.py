@@ -13,6 +13,10 @@ API's error shape with ``Connection: close``, and the rest is never read. Other 
 get uvicorn's 400, in the same shape.
 
     gunicorn -k api.http_limits.BoundedUvicornWorker api.app:app      (conf/gunicorn.conf.py does)
+
+gunicorn's master loads the worker class, so this module imports nothing of the app but ``config``
+at import time: whatever the master imports stays at its old version in workers forked after a
+reload (HUP). A change to this module itself needs a restart of the API, not a reload.
 """
 
 from __future__ import annotations
@@ -25,8 +29,6 @@ from typing import Any, ClassVar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
-from api import draining
-from api.errors import code_for
 from config.config import ConfigError, Settings, get_settings
 
 _REASONS = {400: b"Bad Request", 414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
@@ -71,6 +73,8 @@ def check_input_limits(settings: Settings) -> None:
 
 def error_reply(status: int, message: str) -> bytes:
     """A whole HTTP/1.1 error response in the API's error shape, closing the connection."""
+    from api.errors import code_for  # at call time: the master must not import the app
+
     body = json.dumps({"error": {"code": code_for(status), "message": message, "details": []}}).encode()
     head = (
         f"HTTP/1.1 {status} ".encode() + _REASONS.get(status, b"Error") + b"\r\n"
@@ -158,6 +162,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def shutdown(self) -> None:
         # uvicorn's shutdown (a stop, or the worker recycled) asks each open connection to finish:
         # open log streams end now instead of holding the drain (api.draining).
+        from api import draining  # at call time: the master must not import the app
+
         draining.begin()
         super().shutdown()
 

@@ -1,7 +1,8 @@
 """`python -m config check` validates the settings; `python -m config show` prints them.
 
 ``check`` exits 2 with one ``error: ...`` line per problem (a value that does not parse, or settings
-the production guard refuses: see ``config.checks``), or prints ``configuration OK``.
+the production guard refuses: see ``config.checks``; a program's health URL naming a placeholder
+neither its environment= nor the settings define: see ``config.programs``), or prints ``configuration OK``.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "check":
         from config.checks import problems
         from config.deployment import deployment_problems
+        from config.programs import program_problems
 
-        # What any program refuses, then what a production server needs (the built app, the proxy).
-        found = problems(settings) + deployment_problems(settings)
+        # What any program refuses, then what a production server needs (the built app, the proxy),
+        # then health URLs of supervised programs that cannot be filled.
+        found = problems(settings) + deployment_problems(settings) + program_problems(settings)
         for line in found:  # one line per problem, so each can be fixed (and grepped) on its own
             print(f"error: {line}", file=sys.stderr)
         if found:

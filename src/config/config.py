@@ -225,10 +225,10 @@ class Settings:
         2.0, _float, "seconds between the health listener's probes of every program"
     )
     HEALTHCHECK_FAILURES: int = setting(
-        2, _int, "consecutive failed probes before the listener restarts a program (at least 2)"
+        2, _int, "consecutive failed liveness probes before the listener restarts a program (at least 2)"
     )
     HEALTHCHECK_GRACE_SECONDS: float = setting(
-        30.0, _float, "no health restarts this long after a program starts"
+        30.0, _float, "no health restarts this long after a program starts or reloads (a new process)"
     )
     HEALTHCHECK_MAX_RESTARTS: int = setting(
         3, _int, "health restarts per program per window, then it is left alone"

@@ -1,72 +1,61 @@
-"""Each supervised program's health check, declared in the program's own conf file.
+"""Each supervised program's health and liveness checks, declared in the program's own conf file.
 
     [program:api]
     command = ...
-    health_check = http://{API_HOST}:{API_PORT}/health
+    health_check = http://{API_HOST}:{API_PORT}/health       ; readiness: shown by status, monitor
+    liveness_check = http://{API_HOST}:{API_PORT}/livez      ; what the health listener restarts on
 
 supervisord ignores keys it does not know (checked with supervisor 4.3: no warning, no error), so
-the declaration sits beside the command it checks and adding a program takes one conf file under
-``conf/supervisord.d/``. The value is a URL that answers 2xx while the program is healthy, or
-``none``; a program without the key has no health check either. Placeholders, filled from config:
+the declarations sit beside the command they check and adding a program takes one conf file under
+``conf/supervisord.d/``. Each value is a URL that answers 2xx, or ``none``; a program without
+``health_check`` has no health check, and one without ``liveness_check`` is restarted on its
+``health_check`` (one URL that is both). ``health_check`` says whether the program does its job now
+(a database away makes the API's fail); ``liveness_check`` whether a restart could help (it never
+depends on another service).
 
-* ``{SETTING}``: any setting, e.g. ``{API_PORT}``; a ``*_HOST`` bound to every interface
-  (``0.0.0.0``, ``::``, empty) is probed on ``127.0.0.1``;
-* ``{SETTING+process_num}``: that setting plus the process number of a ``numprocs`` program
-  (the workers' per-process health ports), and ``{process_num}`` alone.
-
-The files are found the way supervisord finds them: SUPERVISOR_CONFIG and its ``[include] files``.
-The monitor, ``ctl status``, the health listener and the admin services endpoint all ask
-:func:`declared_checks`; nothing else in the project spells a health URL of a supervised program.
+Placeholders are filled from the program's own ``environment=``, then from config
+(see :mod:`config.programs`): ``{SETTING}``, ``{SETTING+process_num}`` (the workers' per-process
+health ports) and ``{process_num}``. The files are found the way supervisord finds them:
+SUPERVISOR_CONFIG and its ``[include] files``. The monitor, ``ctl status``, the health listener and
+the admin services endpoint all ask :func:`declared_checks`; nothing else in the project spells a
+health URL of a supervised program.
 """
 
 from __future__ import annotations
 
-import configparser
-import glob
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from config.config import ConfigError
+from config.programs import ProgramProcess, fill, program_processes
 from ops.errors import BadInput
 
 if TYPE_CHECKING:
     from config.config import Settings
 
 KEY = "health_check"
-NONE = "none"
-_SECTION = re.compile(r"(?:program|eventlistener|fcgi-program):(.+)")
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(\+process_num)?\}")
-_EVERY_INTERFACE = ("", "0.0.0.0", "::")  # noqa: S104 - recognises a wildcard bind, binds nothing
+LIVENESS_KEY = "liveness_check"
 
 
 @dataclass(frozen=True)
 class Declaration:
-    """One process's ``health_check`` as written, with where it was written."""
+    """One process's checks as written, with where they were written."""
 
-    template: str
-    process_num: int
-    source: str
+    process: ProgramProcess
 
-    def url(self, settings: Settings) -> str | None:
-        if self.template.strip().lower() == NONE:
+    @property
+    def source(self) -> str:
+        return self.process.source
+
+    def url(self, settings: Settings, key: str = KEY) -> str | None:
+        template = self.process.options.get(key)
+        if template is None:
             return None
-        return _PLACEHOLDER.sub(lambda m: self._fill(settings, m), self.template.strip())
-
-    def _fill(self, settings: Settings, match: re.Match[str]) -> str:
-        name, offset = match.group(1), match.group(2)
-        if name == "process_num":
-            return str(self.process_num)
-        if name not in type(settings).__dataclass_fields__:
-            raise BadInput(f"{self.source}: {KEY} names an unknown setting {{{name}}}")
-        value = getattr(settings, name)
-        if offset:
-            if not isinstance(value, int):
-                raise BadInput(f"{self.source}: {KEY} adds process_num to {name}, which is not a number")
-            return str(value + self.process_num)
-        if name.endswith("_HOST") and value in _EVERY_INTERFACE:
-            return "127.0.0.1"  # a server bound to every interface is probed on loopback
-        return str(value)
+        try:
+            return fill(template, self.process, settings)
+        except ConfigError as exc:
+            raise BadInput(str(exc)) from None
 
 
 class HealthChecks:
@@ -80,60 +69,26 @@ class HealthChecks:
         declaration = self.declarations.get(process)
         return declaration.url(settings) if declaration else None
 
-
-def _conf_files(config_file: Path) -> list[Path]:
-    """The main file, then its ``[include] files`` globs (relative to it), as supervisord reads them."""
-    parser = _parser()
-    if not parser.read(config_file):
-        raise BadInput(f"cannot read supervisord's configuration {config_file} (SUPERVISOR_CONFIG)")
-    files = [config_file]
-    here = config_file.parent
-    patterns = parser.get("include", "files", fallback="").replace("%(here)s", str(here)).split()
-    for pattern in patterns:
-        files.extend(Path(p) for p in sorted(glob.glob(str(here / pattern))))  # absolute stays absolute
-    return files
-
-
-def _parser() -> configparser.RawConfigParser:
-    return configparser.RawConfigParser(strict=False, inline_comment_prefixes=(";",), default_section="\0")
-
-
-def _process_names(section: configparser.SectionProxy, program: str) -> list[tuple[str, int]]:
-    numprocs = int(section.get("numprocs", "1"))
-    start = int(section.get("numprocs_start", "0"))
-    pattern = section.get("process_name", "%(program_name)s")
-    out = []
-    for num in range(start, start + numprocs):
-        values = {"program_name": program, "group_name": program, "process_num": num, "numprocs": numprocs}
-        try:
-            out.append((pattern % values, num))
-        except (KeyError, ValueError, TypeError):
-            out.append((program if numprocs == 1 else f"{program}_{num}", num))
-    return out
+    def liveness_url(self, settings: Settings, process: str) -> str | None:
+        """The URL that answers 2xx while ``process`` is alive: its ``liveness_check``, else its
+        ``health_check``; None when it declares neither (or ``none``)."""
+        declaration = self.declarations.get(process)
+        if declaration is None:
+            return None
+        if LIVENESS_KEY in declaration.process.options:
+            return declaration.url(settings, LIVENESS_KEY)
+        return declaration.url(settings)
 
 
 def read_declarations(config_file: Path) -> HealthChecks:
-    """Every ``health_check`` of the programs supervisord runs from ``config_file``."""
-    declarations: dict[str, Declaration] = {}
-    for path in _conf_files(config_file):
-        parser = _parser()
-        try:
-            parser.read(path)
-        except (configparser.Error, UnicodeDecodeError) as exc:
-            raise BadInput(f"cannot read {path}: {exc}") from None
-        for section_name in parser.sections():
-            match = _SECTION.fullmatch(section_name)
-            if match is None or not parser.has_option(section_name, KEY):
-                continue
-            section = parser[section_name]
-            source = f"{path} [{section_name}]"
-            try:
-                names = _process_names(section, match.group(1))
-            except ValueError:
-                raise BadInput(f"{source}: numprocs must be a whole number") from None
-            for name, num in names:
-                declarations[name] = Declaration(section[KEY], num, source)
-    return HealthChecks(declarations)
+    """Every ``health_check`` / ``liveness_check`` of the programs supervisord runs from ``config_file``."""
+    try:
+        processes = program_processes(config_file)
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
+    return HealthChecks(
+        {p.name: Declaration(p) for p in processes if KEY in p.options or LIVENESS_KEY in p.options}
+    )
 
 
 def declared_checks(settings: Settings) -> HealthChecks:

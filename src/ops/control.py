@@ -109,8 +109,10 @@ def resolve(status: StackStatus, names: Iterable[str]) -> list[ProcessStatus]:
 
 
 def restart_candidates(status: StackStatus) -> list[ProcessStatus]:
-    """What ``--restart`` without names restarts: failed, exited, or RUNNING but unhealthy."""
-    return [p for p in status.processes if p.state in FAILED_STATES or (p.state == RUNNING and not p.healthy)]
+    """What ``--restart`` without names restarts: failed, exited, or RUNNING but not live (its
+    liveness check fails). One that is live but not ready (the API with its database away) is left
+    alone: a restart cannot bring a dependency back. Name it to restart it anyway."""
+    return [p for p in status.processes if p.state in FAILED_STATES or (p.state == RUNNING and not p.live)]
 
 
 def start_all(client: SupervisorClient) -> None:
@@ -246,6 +248,14 @@ def restart_and_wait(
     status = collect_status(client, settings)
     targets = resolve(status, names) if names else restart_candidates(status)
     if not targets:
+        waiting = [p for p in status.processes if not p.healthy]
+        if waiting:
+            say(
+                "nothing to restart: "
+                + ", ".join(f"{p.name} is alive but not ready ({p.problem})" for p in waiting)
+                + "; a restart would not help"
+            )
+            return None
         say(f"nothing to restart: all {len(status.processes)} processes are RUNNING and healthy")
         return None
     for p in targets:

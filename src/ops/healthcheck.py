@@ -23,6 +23,7 @@ from supervisor.childutils import listener as protocol
 from ops.control import restart
 from ops.errors import OpsError
 from ops.policy import Decision, HealthPolicy, Limits
+from ops.proctree import newest_process_age
 from ops.rpc import SupervisorClient
 from ops.status import ProcessStatus, StackStatus, collect_status
 
@@ -65,6 +66,7 @@ class HealthListener:
         self._timer: threading.Thread | None = None
         self._stop = threading.Event()
         self._busy: set[str] = set()
+        self._reported: set[str] = set()
         self._lock = threading.Lock()
 
     def on_event(self, headers: dict[str, str], payload: str) -> None:
@@ -90,20 +92,42 @@ class HealthListener:
 
     def check_once(self) -> list[Decision]:
         try:
-            status = collect_status(self.client, self.settings)
+            # Liveness only: what it acts on (a readiness probe would only add load on a busy machine).
+            status = collect_status(self.client, self.settings, liveness_only=True)
         except OpsError as exc:
             log.warning("cannot read the stack's status: %s", exc)
             return []
+        self._note_reloads(status)
         self._log_failures(status)
         decisions = self.policy.decide(status, self.clock())
         for decision in decisions:
             self.carry_out(decision, status)
         return decisions
 
-    def _log_failures(self, status: StackStatus) -> None:
+    def _note_reloads(self, status: StackStatus) -> None:
+        """For each process whose liveness fails: how young its youngest process is (a reload)."""
         for p in status.processes:
-            if p.state == "RUNNING" and p.health is not None and not p.health.ok:
-                log.info("%s health check failed: %s (%s)", p.name, p.health.summary(), p.health_url)
+            if p.state == "RUNNING" and p.liveness is not None and not p.liveness.ok and p.pid:
+                p.newest_process_age = newest_process_age(p.pid)
+
+    def _log_failures(self, status: StackStatus) -> None:
+        grace = self.policy.limits.grace
+        for p in status.processes:
+            if p.state != "RUNNING":
+                continue
+            if p.check_error is not None and p.check_error not in self._reported:
+                self._reported.add(p.check_error)  # once: it stays until the conf file is fixed
+                log.warning("%s: %s", p.name, p.check_error)
+            if p.liveness is not None and not p.liveness.ok:
+                age = p.newest_process_age
+                note = (
+                    f"; starting or reloading (a process of it started {age:.0f}s ago): not counted"
+                    if (age is not None and age < grace)
+                    else ""
+                )
+                log.info(
+                    "%s liveness check failed: %s (%s)%s", p.name, p.liveness.summary(), p.liveness_url, note
+                )
 
     def carry_out(self, decision: Decision, status: StackStatus) -> None:
         if decision.action == "give-up":

@@ -1,11 +1,14 @@
 """What the health listener decides on each tick: pure logic over a status, with the clock passed in.
 
-* A RUNNING program with a health check is restarted after ``failures`` (at least 2) consecutive
-  failed probes, so one missed probe never restarts anything; never within ``grace`` seconds of
-  its start, at most ``max_restarts`` times per ``window`` seconds (then it is left alone and that
-  is logged once per window). A program that has not answered once since its start is still
-  booting: it gets twice ``grace`` (probes come every few seconds, and a slow boot on a busy machine
-  must not be taken for a hang).
+* A RUNNING program with a liveness check (its ``liveness_check``, else its ``health_check``) is
+  restarted after ``failures`` (at least 2) consecutive failed liveness probes, so one missed probe
+  never restarts anything; a failing readiness (``health_check`` of a program that declares a
+  ``liveness_check``: the API with its database away) never restarts it. Never within ``grace``
+  seconds of its start, nor while a process of its tree is younger than ``grace`` (a reload forks
+  new workers: it is reloading, not hung), at most ``max_restarts`` times per ``window`` seconds
+  (then it is left alone and that is logged once per window). A program that has not answered once
+  since its start is still booting: it gets twice ``grace`` (probes come every few seconds, and a
+  slow boot on a busy machine must not be taken for a hang).
 * A FATAL program is started again after ``backoff_min`` seconds, doubling up to ``backoff_max``;
   the delay resets once it has been RUNNING and healthy.
 """
@@ -78,6 +81,7 @@ class _Track:
     fatal_attempts: int = 0
     next_start_at: float | None = None
     healthy_run: int | None = None  # the start time of the run that last answered its probe
+    answered_at: float | None = None  # the clock when its liveness probe last answered
 
 
 class HealthPolicy:
@@ -104,18 +108,32 @@ class HealthPolicy:
             if p.state != RUNNING:
                 track.failures = 0
                 continue
-            if p.healthy and (p.uptime_seconds or 0) >= self.limits.grace:
+            if p.live and (p.uptime_seconds or 0) >= self.limits.grace:
                 track.fatal_attempts = 0  # it recovered: the next FATAL starts again from the short delay
-            if p.health is None:
+            if p.liveness is None:
                 continue
-            if p.health.ok:
+            if p.liveness.ok:
                 track.failures = 0
                 track.healthy_run = p.started_at
+                track.answered_at = now
                 continue
-            why = p.health.summary()
+            if self._reloading(p.newest_process_age, track, now):
+                track.failures = 0  # reloading (new workers forked): not counted, like a start
+                continue
+            why = p.liveness.summary()
             grace = self.limits.grace if track.healthy_run == p.started_at else 2 * self.limits.grace
             decisions.extend(self._unhealthy(p.full_name, p.uptime_seconds or 0, grace, why, track, now))
         return decisions
+
+    def _reloading(self, age: float | None, track: _Track, now: float) -> bool:
+        """A process of its tree started less than ``grace`` ago, or less than twice that when the
+        program has not answered since (new workers still booting on a busy machine)."""
+        if age is None:
+            return False
+        if age < self.limits.grace:
+            return True
+        not_answered_since = track.answered_at is None or track.answered_at < now - age
+        return not_answered_since and age < 2 * self.limits.grace
 
     def _unhealthy(
         self, name: str, uptime: int, grace: float, why: str, track: _Track, now: float
@@ -147,7 +165,7 @@ class HealthPolicy:
             Decision(
                 "restart",
                 name,
-                f"{self.limits.failures} consecutive failed health checks ({why}); "
+                f"{self.limits.failures} consecutive failed liveness checks ({why}); "
                 f"restart {len(track.restarts)} of {self.limits.max_restarts} "
                 f"in {self.limits.window:g}s",
             )

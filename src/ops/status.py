@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ops.checks import HealthChecks, declared_checks
+from ops.errors import BadInput
 from ops.probe import ProbeResult, probe_all
 from ops.rpc import SupervisorClient
 
@@ -34,6 +35,16 @@ class ProcessStatus:
     stderr_logfile: str = ""
     health_url: str | None = None
     health: ProbeResult | None = None
+    # Its liveness check (the health listener restarts on this one only); the same URL as
+    # health_url for a program that declares no liveness_check.
+    liveness_url: str | None = None
+    liveness: ProbeResult | None = None
+    # A health_check / liveness_check that cannot be filled (an unknown placeholder): not probed.
+    check_error: str | None = None
+    # Seconds since the youngest process of its tree (the program and its children) started, when
+    # the health listener looked (it only looks while the liveness check fails): a reload forks
+    # new workers, so a young process means "starting or reloading", not "hung".
+    newest_process_age: float | None = None
 
     @classmethod
     def from_info(cls, info: dict[str, Any], url: str | None) -> ProcessStatus:
@@ -64,13 +75,21 @@ class ProcessStatus:
     @property
     def healthy(self) -> bool:
         """RUNNING, and answering its health check when it declares one."""
-        return self.state == RUNNING and (self.health is None or self.health.ok)
+        return self.state == RUNNING and self.check_error is None and (self.health is None or self.health.ok)
+
+    @property
+    def live(self) -> bool:
+        """RUNNING, and answering its liveness check when it declares one: a restart could not help.
+        (A program whose dependency is away is live but not healthy.)"""
+        return self.state == RUNNING and (self.liveness is None or self.liveness.ok)
 
     @property
     def problem(self) -> str:
         """Why this process is not healthy, in one phrase ('' when it is)."""
         if self.healthy:
             return ""
+        if self.check_error is not None:
+            return self.check_error
         if self.state == RUNNING and self.health is not None:
             return f"health check failed: {self.health.summary()}"
         if self.spawnerr:
@@ -92,6 +111,8 @@ class ProcessStatus:
             "healthy": self.healthy,
             "health_url": self.health_url,
             "health": self.health.to_dict() if self.health else None,
+            "liveness_url": self.liveness_url,
+            "live": self.live,
         }
 
 
@@ -146,22 +167,35 @@ def collect_status(
     probe: bool = True,
     probe_timeout: float | None = None,
     checks: HealthChecks | None = None,
+    liveness_only: bool = False,
 ) -> StackStatus:
     """One XML-RPC round trip for every process, then (``probe``) every health probe in parallel.
 
     Health URLs come from the programs' conf files (:mod:`ops.checks`); a remote host's are moved
-    to that host. Without ``probe`` the URLs are filled in but nothing is probed.
+    to that host. Without ``probe`` the URLs are filled in but nothing is probed; with
+    ``liveness_only`` (the health listener) only the liveness URLs are (``health`` stays None for a
+    program whose readiness URL differs).
     """
     state, infos = client.snapshot()
     checks = checks or declared_checks(settings)
     host = client.remote_host
-    processes = [ProcessStatus.from_info(i, on_host(checks.url(settings, i["name"]), host)) for i in infos]
+    processes = []
+    for info in infos:
+        p = ProcessStatus.from_info(info, None)
+        try:
+            p.health_url = on_host(checks.url(settings, p.name), host)
+            p.liveness_url = on_host(checks.liveness_url(settings, p.name), host)
+        except BadInput as exc:  # this program's declaration only: the others are still checked
+            p.check_error = str(exc)
+        processes.append(p)
     if not probe:
         return StackStatus(state, processes)
     timeout = settings.HEALTH_PROBE_TIMEOUT if probe_timeout is None else probe_timeout
-    urls = [p.health_url for p in processes if p.health_url and p.state == RUNNING]
+    running = [p for p in processes if p.state == RUNNING]
+    wanted = (lambda p: (p.liveness_url,)) if liveness_only else (lambda p: (p.health_url, p.liveness_url))
+    urls = [u for p in running for u in wanted(p) if u]
     results = probe_all(urls, timeout=timeout)
-    for p in processes:
-        if p.health_url and p.state == RUNNING:
-            p.health = results.get(p.health_url)
+    for p in running:
+        p.health = results.get(p.health_url) if p.health_url else None
+        p.liveness = results.get(p.liveness_url) if p.liveness_url else None
     return StackStatus(state, processes)

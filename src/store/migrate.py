@@ -1,13 +1,21 @@
 """Alembic migrations as functions: upgrade, downgrade, current revision, new revision.
 
-Called by gunicorn's ``on_starting`` (once, before workers fork), by ``bin/run`` and by ``ctl db``.
+Called by ``bin/run`` and ``ctl db``, and as a process of its own by gunicorn's ``on_starting`` and
+``on_reload`` (so the master never imports the models; see conf/gunicorn.conf.py):
+
+    python -m store.migrate upgrade          # exit 0 applied, 75 database unreachable, 1 failed
+    python -m store.migrate upgrade --wait   # retry every second until reachable, then apply
+
 Revisions live in ``store/migrations/versions/`` and are numbered ``0001``, ``0002``, ...: a new one
 takes the next number, so the files sort in the order they apply.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sys
+import time
 from pathlib import Path
 
 from alembic import command
@@ -104,3 +112,111 @@ def _ruff_hooks(cfg: Config) -> None:
         cfg.set_section_option("post_write_hooks", f"{name}.type", "exec")
         cfg.set_section_option("post_write_hooks", f"{name}.executable", str(ruff))
         cfg.set_section_option("post_write_hooks", f"{name}.options", options)
+
+
+# sysexits' EX_TEMPFAIL: the database could not be reached; trying again later may work.
+EXIT_UNREACHABLE = 75
+WAIT_INTERVAL_SECONDS = 1.0
+
+
+def _where(database_url: str) -> str:
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
+def _upgrade_once(database_url: str) -> str | None:
+    """Apply every pending revision; the reason when the database cannot be reached (None: applied).
+    Any other failure (a broken revision) raises."""
+    from store.db import unavailable_reason
+
+    try:
+        upgrade(database_url)
+    except Exception as exc:
+        reason = unavailable_reason(exc)
+        if reason is None:
+            raise
+        return reason
+    return None
+
+
+def _unreachable(database_url: str) -> str | None:
+    """Why a bare connection fails (None when it opens): a cheap try before alembic's."""
+    from store.db import unavailable_reason
+
+    url = make_url(database_url)
+    connect_args = {} if url.get_backend_name() == "sqlite" else {"connect_timeout": 5}
+    engine = create_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
+    try:
+        with engine.connect():
+            return None
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is reported as the reason
+        return unavailable_reason(exc) or f"{type(exc).__name__}: {exc}".splitlines()[0]
+    finally:
+        engine.dispose()
+
+
+def _wait_lock(database_url: str) -> int | None:
+    """One waiter per database URL and VAR_DIR: a second ``--wait`` (a reload during an outage) leaves
+    it to the first. The lock file lives beside the pid files; None when another waiter holds it."""
+    from config.config import get_settings
+
+    run_dir = Path(get_settings().VAR_DIR) / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(run_dir / "migrate-wait.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def wait_and_upgrade(database_url: str, *, parent: int | None = None) -> int:
+    """Retry every WAIT_INTERVAL_SECONDS until the database answers, then apply the migrations.
+    Stops (exit 0, nothing done) when ``parent`` (the gunicorn master) is gone."""
+    if _wait_lock(database_url) is None:
+        return 0
+    reported: str | None = None
+    while parent is None or os.getppid() == parent:
+        reason = _unreachable(database_url) or _upgrade_once(database_url)
+        if reason is None:
+            where = _where(database_url)
+            print(f"migrate: database reachable again at {where}: migrations applied", flush=True)
+            return 0
+        if reason != reported:  # one line per reason, not one per try
+            where = _where(database_url)
+            print(f"migrate: database still unreachable at {where} ({reason}); retrying", flush=True)
+            reported = reason
+        time.sleep(WAIT_INTERVAL_SECONDS)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from config.config import ConfigError, get_settings
+
+    parser = argparse.ArgumentParser(prog="python -m store.migrate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["upgrade"])
+    parser.add_argument("--wait", action="store_true", help="retry until the database answers, then apply")
+    parser.add_argument("--parent", type=int, help="with --wait: stop when this process is gone")
+    args = parser.parse_args(argv)
+    try:
+        database_url = get_settings().DATABASE_URL
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.wait:
+        return wait_and_upgrade(database_url, parent=args.parent)
+    try:
+        reason = _upgrade_once(database_url)
+    except Exception as exc:  # noqa: BLE001 - a broken revision: one line, the start stops
+        print(f"error: migrations failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    if reason is not None:
+        print(f"database unreachable at {_where(database_url)} ({reason})", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

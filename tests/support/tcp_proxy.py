@@ -12,6 +12,7 @@ from __future__ import annotations
 import selectors
 import socket
 import threading
+import time
 from types import TracebackType
 
 from tests.support.net import free_port
@@ -56,8 +57,9 @@ class TcpProxy:
             except OSError:
                 pass
             conn.close()
+        deadline = time.monotonic() + 10  # for all of them: a stack may hold dozens of connections
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads = [t for t in self._threads if t.is_alive()]
 
     def _spawn(self, target: object, *args: object) -> None:
@@ -88,7 +90,11 @@ class TcpProxy:
                 selector.register(sock, selectors.EVENT_READ)
             try:
                 while True:
-                    for key, _ in selector.select():
+                    # A socket closed by close() (from another thread) leaves epoll without waking
+                    # it: look again every second, and stop once either side is closed.
+                    if client.fileno() < 0 or upstream.fileno() < 0:
+                        return
+                    for key, _ in selector.select(timeout=1.0):
                         sock = key.fileobj
                         assert isinstance(sock, socket.socket)
                         data = sock.recv(65536)

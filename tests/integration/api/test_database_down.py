@@ -19,7 +19,6 @@ from store.db import Database
 from tests.conftest import require_postgres
 from tests.support.api_server import REPO, ApiServer
 from tests.support.databases import fresh_postgres_database
-from tests.support.net import port_is_free
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.wait import wait_until
 
@@ -36,16 +35,26 @@ def postgres_address(database_url: str) -> tuple[str, int]:
     return url.host or "127.0.0.1", url.port or 5432
 
 
-def test_a_start_with_the_database_down_says_so_once_and_recovers(tmp_path: Path) -> None:
+def test_a_start_with_the_database_down_listens_says_so_once_and_recovers(tmp_path: Path) -> None:
     with fresh_postgres_database(require_postgres()) as database_url:
         proxy = TcpProxy(postgres_address(database_url), start_open=False)
         api = ApiServer(tmp_path, database_url=through(proxy, database_url), workers=1)
         try:
             api.spawn()
-            wait_until(lambda: "database unreachable" in api.log_tail(), timeout=60, message=api.log_tail)
-            assert port_is_free(api.port)  # not serving before its migrations are applied
+            # Listening without its database: alive, not ready (saying why), data routes 503.
+            wait_until(lambda: get(api.url + "/livez") == 200, timeout=60, message=api.log_tail)
+            readyz = httpx.get(api.url + "/readyz", timeout=10)
+            assert readyz.status_code == 503
+            assert readyz.json()["status"] == "not ready"
+            assert "database unavailable" in readyz.json()["reason"]
+            assert "Connection refused" in readyz.json()["reason"]
+            items = httpx.get(api.url + "/api/v1/items", headers={"X-API-Key": "sk_x_y"}, timeout=10)
+            assert items.status_code == 503 and items.json()["error"]["code"] == "database_unavailable"
+            assert httpx.get(api.url + "/health", timeout=10).status_code == 503
             proxy.open()
-            wait_until(lambda: httpx.get(api.url + "/health", timeout=2).status_code == 200, timeout=60)
+            # The migrations are applied by the waiting process, and the worker is ready by itself.
+            wait_until(lambda: get(api.url + "/readyz") == 200, timeout=30, message=api.log_tail)
+            assert httpx.get(api.url + "/health", timeout=10).json()["status"] == "healthy"
             log = api.log_path.read_text()
         finally:
             api.stop()
@@ -53,8 +62,17 @@ def test_a_start_with_the_database_down_says_so_once_and_recovers(tmp_path: Path
     down = [line for line in log.splitlines() if "database unreachable" in line]
     assert len(down) == 1, log
     assert f"127.0.0.1:{proxy.port}" in down[0] and "Connection refused" in down[0]
+    assert "listening anyway" in down[0]
     assert "Traceback" not in log
     assert "database reachable again" in log
+
+
+def get(url: str) -> int | None:
+    """The status of a GET, None when nothing answers (refused, reset, timed out)."""
+    try:
+        return httpx.get(url, timeout=5).status_code
+    except httpx.HTTPError:
+        return None
 
 
 @pytest.fixture(scope="module")

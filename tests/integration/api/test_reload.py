@@ -1,5 +1,6 @@
-"""A reload (gunicorn HUP) answers every request a worker has read: a create whose body is still on
-its way when the old worker is told to stop is completed and answered, not dropped.
+"""A reload (gunicorn HUP, or the rolling `python -m ops.reload`) answers every request a worker has
+read: a create whose body is still on its way when the old worker is told to stop is completed and
+answered, not dropped.
 (What clients see of a reload under load is measured by `bin/bench reload`, not asserted here.)"""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,11 +46,13 @@ def read_until(sock: socket.socket, marker: bytes) -> bytes:
     return data
 
 
-def test_a_request_read_before_a_reload_is_answered(api: LiveApi) -> None:
+@pytest.mark.parametrize("design", ["hup", "rolling"])
+def test_a_request_read_before_a_reload_is_answered(api: LiveApi, design: str) -> None:
     caller = api.new_user()
     body = json.dumps({"title": "sent across a reload"}).encode()
     control = api.server.home / "var" / "run" / "gunicorn.ctl"
     old = worker_pids(control)
+    reloading: subprocess.Popen[str] | None = None
     with socket.create_connection(("127.0.0.1", api.server.port), timeout=60) as sock:
         sock.sendall(
             b"POST /api/v1/items HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
@@ -58,7 +62,18 @@ def test_a_request_read_before_a_reload_is_answered(api: LiveApi) -> None:
         # "100 Continue" comes when the app asks for the body: the worker has read the request.
         assert read_until(sock, b"\r\n\r\n").startswith(b"HTTP/1.1 100 Continue")
         assert api.server.process is not None
-        os.kill(api.server.process.pid, signal.SIGHUP)
+        if design == "hup":
+            os.kill(api.server.process.pid, signal.SIGHUP)
+        else:  # it waits for the old workers to exit, which waits for this request: in the background
+            env = {**api.server.env}
+            reloading = subprocess.Popen(
+                [sys.executable, "-m", "ops.reload"],
+                env=env,
+                cwd=api.server.home,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
         # The new workers are up while the old one still holds the request.
         wait_until(lambda: len(worker_pids(control) - old) == 2, timeout=120, message="new workers")
         sock.sendall(body)
@@ -76,3 +91,6 @@ def test_a_request_read_before_a_reload_is_answered(api: LiveApi) -> None:
     assert head.startswith(b"HTTP/1.1 201"), response
     assert json.loads(payload)["title"] == "sent across a reload"
     wait_until(lambda: not worker_pids(control) & old, timeout=120, message="the old workers to exit")
+    if reloading is not None:
+        output, _ = reloading.communicate(timeout=120)
+        assert reloading.returncode == 0 and "reload: done" in output, output

@@ -109,7 +109,7 @@ def test_the_listener_restarts_the_new_program_when_it_hangs(stack: Stack) -> No
         )
     finally:
         thaw(pid)
-    assert re.search(r"restart: reports: 2 consecutive failed health checks", listener_log(stack))
+    assert re.search(r"restart: reports: 2 consecutive failed liveness checks", listener_log(stack))
 
 
 def health_lines(home: Path) -> int:
@@ -123,3 +123,46 @@ def test_probes_stay_out_of_the_access_log_other_requests_do_not(stack: Stack) -
     assert health_lines(stack.home) == before
     assert httpx.get(stack.api_url + "/health", timeout=5).status_code == 200
     wait_until(lambda: health_lines(stack.home) == before + 1, timeout=10, message="the access line")
+
+
+def team_conf(port: int) -> str:
+    """A team's program in the pattern workers.conf uses, with its own health port in environment=:
+    the example worker reads WORKER_HEALTH_PORT from its environment (--health-port auto)."""
+    return f"""[program:team]
+command = {REPO}/.venv/bin/python -m workers.example_worker --worker-id %(process_num)d --health-port auto
+process_name = %(program_name)s_%(process_num)d
+numprocs = 1
+environment = PATH="{REPO}/.venv/bin:%(ENV_PATH)s",WORKER_HEALTH_PORT="{port}"
+health_check = http://{{WORKER_HEALTH_HOST}}:{{WORKER_HEALTH_PORT+process_num}}/health
+liveness_check = http://{{WORKER_HEALTH_HOST}}:{{WORKER_HEALTH_PORT+process_num}}/livez
+startsecs = 1
+stopasgroup = true
+killasgroup = true
+redirect_stderr = true
+stdout_logfile = logs/team.log
+"""
+
+
+def test_a_programs_own_environment_fills_its_health_urls(stack: Stack) -> None:
+    port = free_port()
+    (stack.home / "conf.d" / "team.conf").write_text(team_conf(port))
+    rpc = stack.rpc().supervisor
+    rpc.reloadConfig()
+    rpc.addProcessGroup("team")
+    try:
+        wait_until(lambda: healthy(f"http://127.0.0.1:{port}/livez"), timeout=60, message="team_0 answering")
+        done = monitor(stack, "--json")
+        team = next(p for p in json.loads(done.stdout)["processes"] if p["name"] == "team_0")
+        # Probed on its own port, not on the stack's workers' (where worker_0 would answer "ok").
+        assert team["health_url"] == f"http://127.0.0.1:{port}/health"
+        assert team["liveness_url"] == f"http://127.0.0.1:{port}/livez"
+        assert team["healthy"] is True and team["live"] is True
+        start = info(stack, "team_0")["start"]
+        grace = float(SETTINGS["HEALTHCHECK_GRACE_SECONDS"])
+        # Several of the listener's checks past its grace: it never restarts the healthy program.
+        wait_until(lambda: info(stack, "team_0")["now"] - start > grace + 8, timeout=60, message="time")
+        assert info(stack, "team_0")["start"] == start, listener_log(stack)
+        assert "team_0 liveness check failed" not in listener_log(stack)
+    finally:
+        rpc.stopProcessGroup("team")
+        rpc.removeProcessGroup("team")

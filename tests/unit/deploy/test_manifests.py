@@ -83,10 +83,11 @@ def test_worker_deployment_matches_the_reference(resources: dict[str, dict[str, 
     assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > 60
 
 
-def test_api_probes_use_health(resources: dict[str, dict[str, Any]]) -> None:
+def test_api_liveness_never_depends_on_the_database(resources: dict[str, dict[str, Any]]) -> None:
     (container,) = containers(resources["Deployment/api"])
-    assert container["readinessProbe"]["httpGet"]["path"] == "/health"
-    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"  # 503 while the database is away
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"  # never touches the database
+    assert container["startupProbe"]["httpGet"]["path"] == "/livez"
     assert (
         resources["Service/api"]["spec"]["selector"]
         == resources["Deployment/api"]["spec"]["template"]["metadata"]["labels"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,13 @@ def test_the_repository_programs_follow_the_configured_ports() -> None:
     assert checks.url(s, "worker_0") == "http://127.0.0.1:9100/health"
     assert checks.url(s, "worker_1") == "http://127.0.0.1:9101/health"
     assert checks.url(s, "healthcheck") is None
+    # Liveness: what the listener restarts on (never the API's /health, which fails with its database).
+    assert checks.liveness_url(s, "api") == "http://127.0.0.1:9001/livez"
+    assert checks.liveness_url(s, "worker_1") == "http://127.0.0.1:9101/livez"
+    assert (
+        checks.liveness_url(s, "frontend") == "http://127.0.0.1:9002/"
+    )  # no liveness_check: its health_check
+    assert checks.liveness_url(s, "healthcheck") is None
 
 
 def _stack_conf(tmp_path: Path, program: str) -> Path:
@@ -47,11 +57,53 @@ def test_a_new_programs_own_file_declares_its_check(tmp_path: Path) -> None:
     assert checks.url(s, "quiet") is None and checks.url(s, "silent") is None
 
 
-def test_a_typo_in_a_placeholder_names_the_file(tmp_path: Path) -> None:
+def test_a_typo_in_a_placeholder_names_the_program_and_file(tmp_path: Path) -> None:
     main = _stack_conf(tmp_path, "[program:x]\ncommand = /bin/true\nhealth_check = http://h:{API_PROT}/\n")
     with pytest.raises(BadInput) as caught:
         read_declarations(main).url(load(environ={}), "x")
+    assert "program x" in str(caught.value)
     assert "new.conf [program:x]" in str(caught.value) and "{API_PROT}" in str(caught.value)
+
+
+TEAM_PROGRAM = """[program:team]
+command = /bin/true
+process_name = %(program_name)s_%(process_num)d
+numprocs = 2
+environment = PATH="%(here)s/bin:%(ENV_PATH)s",WORKER_HEALTH_PORT="28100",TEAM_HOST="0.0.0.0"
+health_check = http://{TEAM_HOST}:{WORKER_HEALTH_PORT+process_num}/health
+liveness_check = http://{WORKER_HEALTH_HOST}:{WORKER_HEALTH_PORT+process_num}/livez
+"""
+
+
+def test_placeholders_come_from_the_programs_own_environment_first(tmp_path: Path) -> None:
+    main = _stack_conf(tmp_path, TEAM_PROGRAM)
+    s = load({"WORKER_HEALTH_PORT": "8090"}, environ={})  # the stack's own workers' port
+    checks = read_declarations(main)
+    assert checks.url(s, "team_0") == "http://127.0.0.1:28100/health"
+    assert checks.url(s, "team_1") == "http://127.0.0.1:28101/health"
+    # A placeholder its environment does not set comes from the settings (the host here).
+    assert checks.liveness_url(s, "team_1") == "http://127.0.0.1:28101/livez"
+
+
+def test_config_check_names_the_program_whose_placeholder_nobody_defines(tmp_path: Path) -> None:
+    main = _stack_conf(tmp_path, TEAM_PROGRAM.replace("{TEAM_HOST}", "{TEAM_HOTS}"))
+    env = {**os.environ, "APP_HOME": str(tmp_path), "SUPERVISOR_CONFIG": str(main), "APP_ENV": "test"}
+    result = subprocess.run(
+        [sys.executable, "-m", "config", "check"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: program team (") and "[program:team]" in line
+    assert "{TEAM_HOTS} in its health_check is neither in its environment= nor a setting" in line
+    assert "Traceback" not in result.stderr
+
+
+def test_config_check_passes_the_repository_programs() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SUPERVISOR_CONFIG"}
+    result = subprocess.run(
+        [sys.executable, "-m", "config", "check"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_missing_config_is_one_line(tmp_path: Path) -> None:

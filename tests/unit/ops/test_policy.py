@@ -10,8 +10,16 @@ LIMITS = Limits(failures=3, grace=30, max_restarts=2, window=600, backoff_min=5,
 
 
 def stack(
-    state: str = "RUNNING", *, ok: bool | None = True, uptime: int = 100, name: str = "api", now: int = 10_000
+    state: str = "RUNNING",
+    *,
+    ok: bool | None = True,
+    uptime: int = 100,
+    name: str = "api",
+    now: int = 10_000,
+    ready: bool | None = None,
+    newest_process_age: float | None = None,
 ) -> StackStatus:
+    """``ok``: its liveness probe (and its health probe, unless ``ready`` says otherwise)."""
     p = ProcessStatus(
         name=name,
         group=name,
@@ -25,7 +33,10 @@ def stack(
         health_url="http://x/health",
     )
     if ok is not None and state == "RUNNING":
-        p.health = ProbeResult("http://x/health", ok, 200 if ok else None, 1.0, None if ok else "timed out")
+        p.liveness = ProbeResult("http://x/livez", ok, 200 if ok else None, 1.0, None if ok else "timed out")
+        healthy = ok if ready is None else ready
+        p.health = ProbeResult("http://x/health", healthy, 200 if healthy else 503, 1.0)
+        p.newest_process_age = newest_process_age
     return StackStatus("RUNNING", [p])
 
 
@@ -90,3 +101,23 @@ def test_a_program_that_never_answered_since_its_start_gets_twice_the_grace() ->
     assert ticks(policy, stack(ok=False, uptime=45), 4) == [[]] * 4  # still booting
     policy.decide(stack(ok=True, uptime=45), 20)  # answered once: this run is up
     assert ticks(policy, stack(ok=False, uptime=45), 3, start=25) == [[], [], ["restart"]]
+
+
+def test_a_program_alive_but_not_ready_is_never_restarted() -> None:
+    # The API with its database away: /health 503, /livez 200. A restart cannot bring it back.
+    policy = HealthPolicy(LIMITS)
+    assert ticks(policy, stack(ok=True, ready=False), 20) == [[]] * 20
+
+
+def test_a_failing_liveness_while_a_process_of_it_is_young_is_not_counted() -> None:
+    # A reload forked new workers 3 s ago: the probe timing out means "reloading", not "hung".
+    policy = HealthPolicy(LIMITS)
+    assert ticks(policy, stack(ok=False, newest_process_age=3), 10) == [[]] * 10
+    # Past twice the grace, failures count again even though it never answered since.
+    assert ticks(policy, stack(ok=False, newest_process_age=61), 3, start=100) == [[], [], ["restart"]]
+
+
+def test_new_workers_that_answered_once_get_the_grace_only() -> None:
+    policy = HealthPolicy(LIMITS)
+    policy.decide(stack(ok=True), 1000)  # answered after its newest process started (35 s ago)
+    assert ticks(policy, stack(ok=False, newest_process_age=40), 3, start=1005) == [[], [], ["restart"]]
