@@ -57,7 +57,7 @@ class Declaration:
         name, offset = match.group(1), match.group(2)
         if name == "process_num":
             return str(self.process_num)
-        if name not in type(settings).__dataclass_fields__:
+        if name not in type(settings).model_fields:
             raise BadInput(f"{self.source}: {KEY} names an unknown setting {{{name}}}")
         value = getattr(settings, name)
         if offset:
@@ -138,4 +138,9 @@ def read_declarations(config_file: Path) -> HealthChecks:
 
 def declared_checks(settings: Settings) -> HealthChecks:
     """The health checks declared in the conf files of this stack (SUPERVISOR_CONFIG)."""
+    from config.config import supervisor_config_problem
+
+    problem = supervisor_config_problem(settings)
+    if problem:
+        raise BadInput(problem)
     return read_declarations(Path(settings.SUPERVISOR_CONFIG))
