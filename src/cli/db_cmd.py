@@ -96,6 +96,10 @@ def upgrade(ctl: Ctl, revision: str) -> None:
     from store.migrate import current_revision
     from store.migrate import upgrade as alembic_upgrade
 
+    from config.checks import problems
+
+    if refused := problems(ctl.settings):  # the migrate Job refuses what the API would refuse
+        raise Refused("; ".join(refused))
     url = ctl.settings.DATABASE_URL
     try:
         alembic_upgrade(url, revision)

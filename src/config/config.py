@@ -313,7 +313,13 @@ class Settings(BaseSettings):
         "production API min(max(2, CPUs), 8), workers max(1, CPUs))",
     )
 
+    # The container image (issue 31): a container's own SQLite file would split the data.
+    REQUIRE_DATABASE_URL: bool = setting(
+        False, _bool, "refuse to start without DATABASE_URL (or DB_HOST): the image sets it"
+    )
+
     _auto_sized: frozenset[str] = PrivateAttr(default=frozenset())
+    _database_url_given: bool = PrivateAttr(default=False)
 
     @classmethod
     def settings_customise_sources(
@@ -334,6 +340,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _derive(self) -> Settings:
         """Fill the paths and URLs left empty, and size the process counts left at 0."""
+        self._database_url_given = bool(self.DATABASE_URL)
         home = Path(self.APP_HOME or os.getcwd()).resolve()
         var = Path(self.VAR_DIR) if self.VAR_DIR else home / "var"
         derived = {
@@ -371,9 +378,9 @@ class Settings(BaseSettings):
         return self.APP_ENV == "production"
 
     @property
-    def conf_dir(self) -> Path:
-        """The ``conf/`` beside SUPERVISOR_CONFIG (the programs' supervisord includes)."""
-        return Path(self.SUPERVISOR_CONFIG).parent / "conf"
+    def database_url_given(self) -> bool:
+        """DATABASE_URL was set (not derived from DB_HOST or VAR_DIR)."""
+        return self._database_url_given
 
     def worker_health_port(self, worker_id: int) -> int:
         return self.WORKER_HEALTH_PORT + worker_id

@@ -215,3 +215,23 @@ def test_a_program_without_stopwaitsecs_is_held_to_supervisords_default(tmp_path
     assert worker_stop_problems(load({"WORKER_STOP_TIMEOUT": "5"}, environ={}), conf) == []
     [problem] = worker_stop_problems(load({"WORKER_STOP_TIMEOUT": "6"}, environ={}), conf)
     assert "stopwaitsecs=10" in problem
+
+
+def test_the_image_refuses_to_start_without_a_database_url(tmp_path: Path) -> None:
+    from config.checks import problems
+
+    home = {"APP_HOME": str(tmp_path), "REQUIRE_DATABASE_URL": "true"}
+    [line] = problems(load(environ=home))
+    assert line.startswith("DATABASE_URL is not set: this image keeps no database of its own")
+    assert problems(load(environ={**home, "DATABASE_URL": "postgresql+psycopg://db/app"})) == []
+    assert problems(load(environ={**home, "DB_HOST": "db.internal"})) == []
+    assert problems(load(environ={"APP_HOME": str(tmp_path)})) == []  # SQLite in var/ otherwise
+
+
+def test_a_missing_home_is_one_line_naming_it(tmp_path: Path) -> None:
+    result = config_check(tmp_path / "nowhere")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: APP_HOME={tmp_path / 'nowhere'} does not exist: create it, or point APP_HOME at the "
+        "stack's home\n"
+    )
