@@ -93,10 +93,9 @@ def upgrade(ctl: Ctl, revision: str) -> None:
     """Apply migrations up to REVISION."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from config.checks import problems
     from store.migrate import current_revision
     from store.migrate import upgrade as alembic_upgrade
-
-    from config.checks import problems
 
     if refused := problems(ctl.settings):  # the migrate Job refuses what the API would refuse
         raise Refused("; ".join(refused))
