@@ -9,8 +9,11 @@ DATABASE_URL or JWT_SECRET, a wrong DATABASE_URL, APP_HOME missing or read-only.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -246,6 +249,15 @@ def test_a_wrong_database_url_the_worker_backs_off_and_the_api_waits(containers:
         timeout=60,
         message=lambda: containers.logs(worker_name)[-2000:],
     )
+    # Its health endpoint says so too: the consecutive errors and the last one.
+    health = wait_until(
+        lambda: (
+            (h := httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json())["consecutive_errors"] and h
+        ),
+        timeout=60,
+        message=lambda: containers.logs(worker_name)[-2000:],
+    )
+    assert "Connection refused" in health["last_error"], health
     # The API says why in one line and keeps waiting for the database (it serves once it answers);
     # /health is not 200 meanwhile. (Readiness of its own: another branch, see docs/production.md.)
     wait_until(
@@ -274,3 +286,37 @@ def test_app_home_missing_or_read_only_is_one_line(
     assert len(lines) == 1 and "VAR_DIR=/app/var is not writable (in APP_HOME=/app)" in lines[0], (
         read_only.stderr
     )
+
+
+def test_kube_play_takes_the_deployments_but_not_the_job_nor_the_probes(tmp_path: Path) -> None:
+    """What docs/production.md says `podman kube play` does with conf/k8s (so it is not tested running:
+    the migrate Job is skipped and the probes cannot work; the manifests stay validated offline)."""
+    rendered = subprocess.run(
+        [str(Path(sys.executable).parent / "kubectl"), "kustomize", str(REPO / "conf" / "k8s")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    manifest = tmp_path / "all.yaml"
+    manifest.write_text(rendered.replace("image: app:latest", f"image: {IMAGE}"))
+    values = {"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/none", "JWT_SECRET": "k" * 40}
+    secret = tmp_path / "secret.json"
+    secret.write_text(json.dumps({k: base64.b64encode(v.encode()).decode() for k, v in values.items()}))
+    assert podman("secret", "create", "app-secrets", str(secret)).returncode == 0
+    try:
+        host = podman("kube", "play", "--start=false", "--network", "host", str(manifest))
+        assert "PortMappings can only be used with Bridge or slirp4netns networking" in host.stderr
+        podman("kube", "down", str(manifest))
+        played = podman("kube", "play", "--start=false", str(manifest), timeout=300)
+        assert played.returncode == 0, played.stderr
+        names = podman("ps", "-a", "--format", "{{.Names}}").stdout.split()
+        assert {"api-pod-0-api", "api-pod-1-api", "example-worker-pod-0-worker"} <= set(names)
+        assert not [name for name in names if "migrate" in name], "the Job is skipped"
+        probe = podman("inspect", "--format", "{{json .Config.Healthcheck.Test}}", "api-pod-0-api").stdout
+        assert "http://localhost:0/health" in probe and "curl" in probe
+        env_of = podman("inspect", "--format", "{{json .Config.Env}}", "api-pod-0-api").stdout
+        assert "WORKER_BATCH_SIZE=10" in env_of and "JWT_SECRET=" in env_of  # ConfigMap and Secret
+    finally:
+        podman("kube", "down", str(manifest))
+        podman("secret", "rm", "app-secrets")
