@@ -3,14 +3,19 @@
 
 STACK_HOME="${APP_HOME:-$PWD}"
 # Programs find the stack home from APP_HOME (config's default is the working directory). A home
-# other than this checkout (APP_HOME=DIR bin/run) runs the checkout's supervisord.conf and serves
-# the app bin/run builds here, unless it has its own.
+# other than this checkout (APP_HOME=DIR bin/run) runs the checkout's supervisord.conf unless it has
+# its own (and in production serves the app bin/run builds here: serve_built_app).
 mkdir -p "$STACK_HOME" && STACK_HOME="$(cd "$STACK_HOME" && pwd)"
 export APP_HOME="$STACK_HOME"
+FOREIGN_HOME=false
 if [ "$STACK_HOME" != "$PWD" ] && [ ! -f "$STACK_HOME/supervisord.conf" ]; then
+  FOREIGN_HOME=true
   export SUPERVISOR_CONFIG="${SUPERVISOR_CONFIG:-$PWD/supervisord.conf}"
-  export STATIC_DIR="${STATIC_DIR:-$PWD/src/frontend/dist}"
 fi
+
+serve_built_app() {  # production from a home other than this checkout: the app built here
+  if "$FOREIGN_HOME"; then export STATIC_DIR="${STATIC_DIR:-$PWD/src/frontend/dist}"; fi
+}
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
