@@ -2,6 +2,20 @@
 # Each step is skipped when its inputs have not changed since it last succeeded.
 
 STACK_HOME="${APP_HOME:-$PWD}"
+# Programs find the stack home from APP_HOME (config's default is the working directory). A home
+# other than this checkout (APP_HOME=DIR bin/run) runs the checkout's supervisord.conf unless it has
+# its own (and in production serves the app bin/run builds here: serve_built_app).
+mkdir -p "$STACK_HOME" && STACK_HOME="$(cd "$STACK_HOME" && pwd)"
+export APP_HOME="$STACK_HOME"
+FOREIGN_HOME=false
+if [ "$STACK_HOME" != "$PWD" ] && [ ! -f "$STACK_HOME/supervisord.conf" ]; then
+  FOREIGN_HOME=true
+  export SUPERVISOR_CONFIG="${SUPERVISOR_CONFIG:-$PWD/supervisord.conf}"
+fi
+
+serve_built_app() {  # production from a home other than this checkout: the app built here
+  if "$FOREIGN_HOME"; then export STATIC_DIR="${STATIC_DIR:-$PWD/src/frontend/dist}"; fi
+}
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -16,7 +30,7 @@ stamp_write() {
   cat "$@" 2>/dev/null | sha256sum | cut -c1-16 > "var/.stamp-$name"
 }
 
-setup_dirs() {  # the stack home (APP_HOME, default the repository root) holds var/ and logs/
+setup_dirs() {  # the stack home (APP_HOME, default the checkout bin/run runs from) holds var/ and logs/
   mkdir -p var "$STACK_HOME/var/run" "$STACK_HOME/logs"
   chmod 700 "$STACK_HOME/var"  # the SQLite database (password and key hashes) lives here
   chmod 700 "$STACK_HOME/var/run"

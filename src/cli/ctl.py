@@ -38,8 +38,22 @@ class CtlGroup(click.Group):
             failed = exit_for(exc)
             if failed is None:
                 raise
-            click.echo(f"Error: {failed.message}", err=True)
+            click.echo(f"Error: {_home_without_conf(ctx, exc) or failed.message}", err=True)
             raise click.exceptions.Exit(failed.code) from None
+
+
+def _home_without_conf(ctx: click.Context, exc: Exception) -> str | None:
+    """Why supervisord is unreachable when the stack home has no supervisord.conf (an installed
+    package run from another directory): that line, not the socket's."""
+    from config.config import ConfigError, supervisor_config_problem
+    from ops.errors import SupervisorUnreachable
+
+    if not isinstance(exc, SupervisorUnreachable) or not isinstance(ctx.obj, Ctl):
+        return None
+    try:
+        return supervisor_config_problem(ctx.obj.settings)
+    except ConfigError:
+        return None
 
 
 @click.group(cls=CtlGroup)

@@ -93,9 +93,12 @@ def upgrade(ctl: Ctl, revision: str) -> None:
     """Apply migrations up to REVISION."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from config.checks import problems
     from store.migrate import current_revision
     from store.migrate import upgrade as alembic_upgrade
 
+    if refused := problems(ctl.settings):  # the migrate Job refuses what the API would refuse
+        raise Refused("; ".join(refused))
     url = ctl.settings.DATABASE_URL
     try:
         alembic_upgrade(url, revision)

@@ -10,6 +10,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from config.config import DEFAULT_JWT_SECRET, Settings
 
 MIN_SECRET_BYTES = 32
@@ -52,8 +55,39 @@ def limit_problems(settings: Settings) -> list[str]:
     return found
 
 
+def database_problems(settings: Settings) -> list[str]:
+    """REQUIRE_DATABASE_URL (the image's): no database of the container's own."""
+    if settings.REQUIRE_DATABASE_URL and not (settings.database_url_given or settings.DB_HOST):
+        return [
+            "DATABASE_URL is not set: this image keeps no database of its own "
+            "(REQUIRE_DATABASE_URL=true); set DATABASE_URL=postgresql+psycopg://USER:PASSWORD@HOST:5432/NAME"
+        ]
+    return []
+
+
+def home_problems(settings: Settings) -> list[str]:
+    """The stack home must exist, and VAR_DIR (database, sockets, pid files) must be writable."""
+    home = Path(settings.APP_HOME)
+    if not home.is_dir():
+        return [f"APP_HOME={home} does not exist: create it, or point APP_HOME at the stack's home"]
+    var = Path(settings.VAR_DIR)
+    existing = next((p for p in (var, *var.parents) if p.exists()), var)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return [
+            f"VAR_DIR={var} is not writable (in APP_HOME={home}): the stack writes its database, "
+            "sockets and pid files there (give its user write access, or mount a volume there)"
+        ]
+    return []
+
+
 def problems(settings: Settings) -> list[str]:
     """Every reason ``settings`` must not run, one line each."""
     from config.config import worker_stop_problems
 
-    return [*production_problems(settings), *limit_problems(settings), *worker_stop_problems(settings)]
+    return [
+        *home_problems(settings),
+        *production_problems(settings),
+        *database_problems(settings),
+        *limit_problems(settings),
+        *worker_stop_problems(settings),
+    ]

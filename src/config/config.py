@@ -1,30 +1,42 @@
 """Every setting of the stack, read from the environment and an optional ``.env`` file.
 
-This is the only module that reads environment variables. Precedence, highest first:
-the process environment, then ``$APP_HOME/.env``, then the defaults below.
+This is the only module that reads environment variables. :class:`Settings` is a pydantic-settings
+``BaseSettings``; its sources, highest first: the overrides handed to :func:`load`, the process
+environment, then ``$APP_HOME/.env``, then the defaults below.
 
 Library code is handed a :class:`Settings`; it never looks one up. Two ways to make one::
 
     settings = get_settings()              # an entry point (a main(), gunicorn.conf.py): loaded once
     settings = load({"API_PORT": "9001"})  # explicit, fresh: tests, tools, a library's fallback
 
-Importing is cheap (standard library only); the ``.env`` file is read on first use.
-A value that does not parse raises :class:`ConfigError` naming the setting.
+Nothing is located relative to the source tree: the stack home (``APP_HOME``, default the working
+directory) holds ``.env``, ``supervisord.conf``, ``conf/``, ``var/`` and ``logs/``; every path left
+empty below is derived from it. A value that does not parse raises :class:`ConfigError`, one line
+naming the setting, its value and where it came from.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, NamedTuple
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from pydantic import BeforeValidator, Field, PrivateAttr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
 DEFAULT_JWT_SECRET = "dev-insecure-change-me"  # noqa: S105 - the development default; production refuses it
-
-
-BUILT_APP_DIR = PROJECT_ROOT / "src" / "frontend" / "dist"
+SUPERVISOR_CONFIG_NAME = "supervisord.conf"
+WORKERS_CONF = Path("conf") / "supervisord.d" / "workers.conf"  # beside SUPERVISOR_CONFIG
+BUILT_APP = Path("src") / "frontend" / "dist"  # in the home: where bin/run builds the app
 
 
 class Sizing(NamedTuple):
@@ -56,6 +68,11 @@ class ConfigError(ValueError):
     """A setting has a value that cannot be used; the message names the setting."""
 
 
+# ----- values pydantic does not parse the way an operator writes them ---------------------------
+# A field's second argument to setting(): _int, _float and _str leave the parsing to pydantic (the
+# field's type), the others run before it and raise ValueError with the message the operator sees.
+
+
 def _int(value: str) -> int:
     return int(value.strip())
 
@@ -64,9 +81,16 @@ def _float(value: str) -> float:
     return float(value.strip())
 
 
-def _seconds_up_to(most: float) -> Callable[[str], float]:
-    def parse(value: str) -> float:
-        seconds = float(value.strip())
+def _str(value: str) -> str:
+    return value
+
+
+_PYDANTIC_PARSES = (_int, _float, _str)
+
+
+def _seconds_up_to(most: float) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        seconds = float(str(value).strip())
         if not 0 < seconds <= most:
             raise ValueError(f"must be more than 0 and at most {most:g} seconds")
         return seconds
@@ -74,9 +98,9 @@ def _seconds_up_to(most: float) -> Callable[[str], float]:
     return parse
 
 
-def _port(value: str) -> int:
+def _port(value: Any) -> int:
     try:
-        port = int(value.strip())
+        port = int(str(value).strip())
     except ValueError:
         port = 0
     if not 1 <= port <= 65535:
@@ -84,17 +108,15 @@ def _port(value: str) -> int:
     return port
 
 
-def _bool(value: str) -> bool:
-    lowered = value.strip().lower()
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
         return True
     if lowered in {"0", "false", "no", "off", ""}:
         return False
     raise ValueError("must be true or false")
-
-
-def _str(value: str) -> str:
-    return value
 
 
 APP_ENVS = ("development", "test", "production")
@@ -133,19 +155,40 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
-_KIND = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}
-
-
 def setting(default: Any, parse: Callable[[str], Any] = _str, doc: str = "") -> Any:
-    return field(default=default, metadata={"parse": parse, "doc": doc})
+    """A field: its default, how a value given as text is read (see above), and its meaning."""
+    info = Field(default, description=doc)
+    if parse not in _PYDANTIC_PARSES:
+        info.metadata.append(BeforeValidator(parse))
+    return info
 
 
-@dataclass(frozen=True)
-class Settings:
+# The sources of one load(): overrides, an environment mapping and the .env file it names.
+_SOURCES: ContextVar[tuple[Mapping[str, str], Mapping[str, str], Path]] = ContextVar("config_sources")
+
+
+class _MappingSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (os.environ, or a test's)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], mapping: Mapping[str, str]) -> None:
+        self._mapping = mapping
+        super().__init__(settings_cls, case_sensitive=True)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return dict(self._mapping)
+
+
+class Settings(BaseSettings):
     """All settings with their defaults. Paths left empty are derived from ``APP_HOME``."""
 
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+
     APP_ENV: str = setting("development", _app_env, "development, test or production (nothing else)")
-    APP_HOME: str = setting("", doc="stack home: .env, var/ and logs/ live here (default: repository root)")
+    APP_HOME: str = setting(
+        "",
+        doc="stack home: .env, supervisord.conf, conf/, var/ and logs/ live here "
+        "(default: the working directory)",
+    )
 
     API_HOST: str = setting("127.0.0.1", doc="API bind address")
     API_PORT: int = setting(8001, _port, "API port")
@@ -165,7 +208,8 @@ class Settings:
     )
     STATIC_DIR: str = setting(
         "",
-        doc="built frontend the API serves at / (default in production: src/frontend/dist, built by bin/run)",
+        doc="built frontend the API serves at / "
+        "(default in production: APP_HOME/src/frontend/dist, built by bin/run)",
     )
     API_URL: str = setting("", doc="URL tools use to reach the API (default http://API_HOST:API_PORT)")
 
@@ -216,7 +260,7 @@ class Settings:
     SUPERVISOR_CONFIG: str = setting(
         "",
         doc="supervisord.conf whose [include] files declare each program's health_check "
-        "(default: the repository's supervisord.conf)",
+        "(default: APP_HOME/supervisord.conf)",
     )
     HEALTH_PROBE_TIMEOUT: float = setting(
         2.0, _float, "seconds one health probe may take (monitor, ctl, listener)"
@@ -289,25 +333,53 @@ class Settings:
         "production API min(max(2, CPUs), 8), workers max(1, CPUs))",
     )
 
-    def __post_init__(self) -> None:
-        home = Path(self.APP_HOME or PROJECT_ROOT).resolve()
+    # The container image (issue 31): a container's own SQLite file would split the data.
+    REQUIRE_DATABASE_URL: bool = setting(
+        False, _bool, "refuse to start without DATABASE_URL (or DB_HOST): the image sets it"
+    )
+
+    _auto_sized: frozenset[str] = PrivateAttr(default=frozenset())
+    _database_url_given: bool = PrivateAttr(default=False)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        overrides, environ, dotenv_path = _SOURCES.get(({}, os.environ, _home_of({}, os.environ) / ".env"))
+        return (
+            _MappingSource(settings_cls, overrides),
+            _MappingSource(settings_cls, environ),
+            DotEnvSettingsSource(settings_cls, env_file=dotenv_path, case_sensitive=True),
+        )
+
+    @model_validator(mode="after")
+    def _derive(self) -> Settings:
+        """Fill the paths and URLs left empty, and size the process counts left at 0."""
+        self._database_url_given = bool(self.DATABASE_URL)
+        home = Path(self.APP_HOME or os.getcwd()).resolve()
         var = Path(self.VAR_DIR) if self.VAR_DIR else home / "var"
         derived = {
             "APP_HOME": str(home),
             "VAR_DIR": str(var),
             "LOG_DIR": self.LOG_DIR or str(home / "logs"),
             "SUPERVISOR_SOCKET": self.SUPERVISOR_SOCKET or str(var / "run" / "supervisor.sock"),
-            "SUPERVISOR_CONFIG": self.SUPERVISOR_CONFIG or str(PROJECT_ROOT / "supervisord.conf"),
+            "SUPERVISOR_CONFIG": self.SUPERVISOR_CONFIG or str(home / SUPERVISOR_CONFIG_NAME),
             "API_URL": self.API_URL or f"http://{self.API_HOST}:{self.API_PORT}",
             "DATABASE_URL": self.DATABASE_URL or self._default_database_url(var),
-            "STATIC_DIR": self.STATIC_DIR or (str(BUILT_APP_DIR) if self.is_production else ""),
+            "STATIC_DIR": self.STATIC_DIR or (str(home / BUILT_APP) if self.is_production else ""),
         }
         sizing = auto_size(self.APP_ENV, cpu_count())
         auto = {"API_WORKERS": sizing.api_workers, "WORKER_PROCESSES": sizing.worker_processes}
         auto = {name: value for name, value in auto.items() if getattr(self, name) <= 0}
-        object.__setattr__(self, "_auto_sized", frozenset(auto))
         for name, value in {**derived, **auto}.items():
-            object.__setattr__(self, name, value)
+            object.__setattr__(self, name, value)  # frozen: derived once, here
+        self._auto_sized = frozenset(auto)
+        return self
 
     def _default_database_url(self, var: Path) -> str:
         if self.DB_HOST:
@@ -319,27 +391,45 @@ class Settings:
 
     def explicit(self, name: str) -> bool:
         """False for a process count sized from the machine (API_WORKERS, WORKER_PROCESSES at 0)."""
-        return name not in getattr(self, "_auto_sized", frozenset())
+        return name not in self._auto_sized
 
     @property
     def is_production(self) -> bool:
         return self.APP_ENV == "production"
 
+    @property
+    def database_url_given(self) -> bool:
+        """DATABASE_URL was set (not derived from DB_HOST or VAR_DIR)."""
+        return self._database_url_given
+
     def worker_health_port(self, worker_id: int) -> int:
         return self.WORKER_HEALTH_PORT + worker_id
 
 
+def supervisor_config_problem(settings: Settings) -> str | None:
+    """One line when the stack home has no supervisord configuration (e.g. an installed package
+    run from a home without conf/): what supervisor-related commands print instead of failing."""
+    config = Path(settings.SUPERVISOR_CONFIG)
+    if config.is_file():
+        return None
+    return (
+        f"{config} does not exist: APP_HOME={settings.APP_HOME} holds no supervisord.conf and conf/ "
+        "(run from the stack's home, or set APP_HOME or SUPERVISOR_CONFIG)"
+    )
+
+
 # ----- workers: the warm stop against supervisord's stopwaitsecs --------------------------------
-WORKERS_CONF = PROJECT_ROOT / "conf" / "supervisord.d" / "workers.conf"
 SUPERVISOR_DEFAULT_STOPWAITSECS = 10.0  # supervisord's own default when a program sets none
 
 
-def worker_stop_problems(settings: Settings, conf_path: Path = WORKERS_CONF) -> list[str]:
+def worker_stop_problems(settings: Settings, conf_path: Path | None = None) -> list[str]:
     """WORKER_STOP_TIMEOUT must stay well under (at most half) the ``stopwaitsecs`` of every
-    program in ``workers.conf``: after the timeout the item in progress still has to finish
-    before supervisord sends SIGKILL."""
+    program in ``workers.conf`` (beside SUPERVISOR_CONFIG): after the timeout the item in progress
+    still has to finish before supervisord sends SIGKILL. No such file (a container, where no
+    supervisord runs the workers): nothing to compare."""
     import configparser
 
+    conf_path = conf_path or Path(settings.SUPERVISOR_CONFIG).parent / WORKERS_CONF
     parser = configparser.RawConfigParser()
     try:
         read = parser.read(conf_path)
@@ -366,54 +456,58 @@ def worker_stop_problems(settings: Settings, conf_path: Path = WORKERS_CONF) -> 
     return problems
 
 
-def _read_env_file(path: Path) -> dict[str, str]:
-    if not path.is_file():
-        return {}
-    from dotenv import dotenv_values  # small and pure Python; only when a .env exists
+# ----- loading ----------------------------------------------------------------------------------
+_REASONS = {
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "int_type": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+}
 
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+def _home_of(overrides: Mapping[str, str], environ: Mapping[str, str]) -> Path:
+    return Path(overrides.get("APP_HOME") or environ.get("APP_HOME") or os.getcwd())
 
 
-def _first(layers: list[Mapping[str, str]], name: str) -> str | None:
-    """The value of ``name`` in the first layer that has it (what a ChainMap lookup does)."""
-    return next((layer[name] for layer in layers if name in layer), None)
+@contextmanager
+def _sources(overrides: Mapping[str, str], environ: Mapping[str, str], dotenv_path: Path) -> Iterator[None]:
+    token = _SOURCES.set((overrides, environ, dotenv_path))
+    try:
+        yield
+    finally:
+        _SOURCES.reset(token)
+
+
+def _one_line(exc: ValidationError, layers: list[tuple[str, Mapping[str, Any]]]) -> ConfigError:
+    """The first error as ``setting NAME='value' (from SOURCE): reason``."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    origin, raw = next(((label, layer[name]) for label, layer in layers if name in layer), ("default", None))
+    reason = _REASONS.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
+    return ConfigError(f"setting {name}={raw!r} (from {origin}): {reason}")
 
 
 def load(overrides: Mapping[str, str] | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from ``overrides`` > ``environ`` (default ``os.environ``) > ``.env`` > defaults."""
+    overrides = dict(overrides or {})
     env = os.environ if environ is None else environ
-    layers: list[Mapping[str, str]] = [dict(overrides or {}), env]
-    home = _first(layers, "APP_HOME") or str(PROJECT_ROOT)
-    dotenv_path = Path(home) / ".env"
-    layers.append(_read_env_file(dotenv_path))
-    values: dict[str, Any] = {}
-    for f in fields(Settings):
-        raw = _first(layers, f.name)
-        if raw is None:
-            continue
-        parse = f.metadata["parse"]
+    dotenv_path = _home_of(overrides, env) / ".env"
+    with _sources(overrides, env, dotenv_path):
         try:
-            values[f.name] = parse(raw)
-        except ValueError as exc:
-            origin = next(
-                (
-                    label
-                    for label, layer in zip(
-                        ("override", "environment", str(dotenv_path)), layers, strict=False
-                    )
-                    if f.name in layer
-                ),
-                "environment",
-            )
-            kind = _KIND.get(type(f.default), "valid")
-            reason = f"must be {kind}" if parse in (_int, _float) else str(exc)
-            raise ConfigError(f"setting {f.name}={raw!r} (from {origin}): {reason}") from None
-    return Settings(**values)
+            return Settings()
+        except ValidationError as exc:
+            from dotenv import dotenv_values
+
+            dotenv = dotenv_values(dotenv_path) if dotenv_path.is_file() else {}
+            layers = [("override", overrides), ("environment", env), (str(dotenv_path), dotenv)]
+            raise _one_line(exc, layers) from None
 
 
 def describe() -> list[tuple[str, str, str]]:
     """(name, default, description) for every setting: docs/configuration.md's table comes from here."""
-    return [(f.name, str(f.default), f.metadata["doc"]) for f in fields(Settings)]
+    return [(name, str(f.default), f.description or "") for name, f in Settings.model_fields.items()]
 
 
 _settings: Settings | None = None

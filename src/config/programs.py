@@ -145,7 +145,7 @@ def fill(template: str, process: ProgramProcess, settings: Settings) -> str | No
         value: object
         if name in process.environment:
             value = process.environment[name]
-        elif name in type(settings).__dataclass_fields__:
+        elif name in type(settings).model_fields:
             value = getattr(settings, name)
         else:
             raise ConfigError(

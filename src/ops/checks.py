@@ -93,4 +93,9 @@ def read_declarations(config_file: Path) -> HealthChecks:
 
 def declared_checks(settings: Settings) -> HealthChecks:
     """The health checks declared in the conf files of this stack (SUPERVISOR_CONFIG)."""
+    from config.config import supervisor_config_problem
+
+    problem = supervisor_config_problem(settings)
+    if problem:
+        raise BadInput(problem)
     return read_declarations(Path(settings.SUPERVISOR_CONFIG))

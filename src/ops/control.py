@@ -5,6 +5,7 @@ Clock and sleep are passed in so tests of the waiting logic need no real time.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterable
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ops.errors import OpsError, ProgramFailed, SupervisorUnreachable, UnknownProgram
+from config.config import supervisor_config_problem
+from ops.errors import BadInput, OpsError, ProgramFailed, SupervisorUnreachable, UnknownProgram
 from ops.rpc import SupervisorClient
 from ops.status import FAILED_STATES, RUNNING, ProcessStatus, StackStatus, collect_status
 
@@ -80,8 +82,12 @@ def ensure_supervisord(
         Path(settings.VAR_DIR),
     ):
         directory.mkdir(parents=True, exist_ok=True)
+    if not Path(config_file).is_file():
+        raise BadInput(supervisor_config_problem(settings) or f"{config_file} does not exist")
+    # The programs find the home from APP_HOME (the Vite dev server runs in src/frontend).
+    env = {**os.environ, "APP_HOME": str(home)}
     done = subprocess.run(  # noqa: S603 - fixed argv: supervisord and our config file
-        [supervisord, "-c", config_file], cwd=home, capture_output=True, text=True, timeout=timeout
+        [supervisord, "-c", config_file], cwd=home, env=env, capture_output=True, text=True, timeout=timeout
     )
     if done.returncode != 0:
         reason = (done.stderr or done.stdout).strip().splitlines()

@@ -41,7 +41,9 @@ def render_shape(settings: Settings) -> str:
         "[supervisord]",
         "; Programs started by plain `supervisord -c supervisord.conf` (e.g. at boot) get the same",
         "; environment and home as the bin/run that wrote this file.",
-        f"environment = APP_ENV={_quoted(settings.APP_ENV)},APP_HOME={_quoted(settings.APP_HOME)}",
+        f"environment = APP_ENV={_quoted(settings.APP_ENV)},APP_HOME={_quoted(settings.APP_HOME)}"
+        # The built app bin/run built (config finds nothing from the source tree by itself).
+        + (f",STATIC_DIR={_quoted(settings.STATIC_DIR)}" if settings.is_production else ""),
         "",
         "[program:worker]",
         f"numprocs = {settings.WORKER_PROCESSES}",

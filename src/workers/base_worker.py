@@ -41,6 +41,7 @@ from collections.abc import Callable, MutableMapping
 from types import FrameType
 from typing import Any
 
+from config.checks import problems as refusals
 from config.config import ConfigError, Settings, get_settings, load
 from workers.backoff import Backoff
 from workers.health import BACKING_OFF, DRAINING, IDLE, RUNNING, STARTING, STOPPED, HealthServer, HealthStatus
@@ -440,6 +441,9 @@ class BaseWorker(ABC):
             settings = get_settings()
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if refused := refusals(settings):  # what `python -m config check` reports, e.g. no JWT_SECRET
+            print("\n".join(f"error: {line}" for line in refused), file=sys.stderr)
             return 2
         level = logging.getLevelName((args.log_level or settings.LOG_LEVEL).upper())
         if not isinstance(level, int):

@@ -95,8 +95,10 @@ class Stack:
             "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
             **(env or {}),
         }
-        if extra_programs:  # the tools read the programs' conf files (health_check) from this one
-            self.env["SUPERVISOR_CONFIG"] = str(home / "supervisord.conf")
+        # The tools read the programs' conf files (health_check) from the file supervisord runs: the
+        # home has no supervisord.conf of its own (config finds nothing in the source tree).
+        config = home / "supervisord.conf" if extra_programs else REPO / "supervisord.conf"
+        self.env.setdefault("SUPERVISOR_CONFIG", str(config))
         self.started = False
 
     @property

@@ -13,7 +13,15 @@ import httpx
 from tests.support.stack import REPO, Stack
 
 MONITOR = str(REPO / "bin" / "monitor.py")
-STACK_SETTINGS = ("APP_HOME", "APP_ENV", "API_PORT", "FRONTEND_PORT", "WORKER_HEALTH_PORT", "JWT_SECRET")
+STACK_SETTINGS = (
+    "APP_HOME",
+    "APP_ENV",
+    "API_PORT",
+    "FRONTEND_PORT",
+    "WORKER_HEALTH_PORT",
+    "JWT_SECRET",
+    "SUPERVISOR_CONFIG",  # the home runs the repository's supervisord.conf
+)
 
 
 def stack_settings(stack: Stack) -> dict[str, str]:

@@ -134,7 +134,15 @@ def _shut_down(host: Host) -> None:
 
 def _env(tmp: Path, password: str = PASSWORD) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERVISOR_")}
-    return {**env, "APP_HOME": str(tmp), "SUPERVISOR_USERNAME": USERNAME, "SUPERVISOR_PASSWORD": password}
+    # The health checks the tools probe are declared by the repository's conf files.
+    config = str(REPO / "supervisord.conf")
+    return {
+        **env,
+        "APP_HOME": str(tmp),
+        "SUPERVISOR_CONFIG": config,
+        "SUPERVISOR_USERNAME": USERNAME,
+        "SUPERVISOR_PASSWORD": password,
+    }
 
 
 def monitor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -23,6 +23,8 @@ def env(tmp_path: Path) -> dict[str, str]:
         "FRONTEND_PORT": str(free_port()),
         "WORKER_HEALTH_PORT": str(free_port(2)),
         "APP_ENV": "test",
+        # A home run with the repository's supervisord.conf (a home without one is refused earlier).
+        "SUPERVISOR_CONFIG": str(Path(__file__).resolve().parents[3] / "supervisord.conf"),
     }
 
 

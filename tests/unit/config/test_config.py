@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from config.config import PROJECT_ROOT, ConfigError, Settings, load
+from config.config import ConfigError, Settings, load
 from tests.support.api_server import stand_in_built_app
 
 REPO = Path(__file__).resolve().parents[3]
@@ -33,9 +33,24 @@ def test_paths_derive_from_the_home(tmp_path: Path) -> None:
     assert settings.API_URL == "http://127.0.0.1:8001"
 
 
-def test_default_home_is_the_repository() -> None:
-    assert PROJECT_ROOT == REPO
-    assert load(environ={}).APP_HOME == str(REPO)
+def test_default_home_is_the_working_directory(tmp_path: Path) -> None:
+    # Nothing is found from the source tree: run from a checkout, the checkout is the home.
+    code = "from config.config import load; s = load(); print(s.APP_HOME, s.SUPERVISOR_CONFIG, sep='|')"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "SUPERVISOR_"))}
+    for cwd in (tmp_path, REPO):
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=30
+        )
+        assert result.stdout.strip() == f"{cwd}|{cwd / 'supervisord.conf'}", result.stderr
+
+
+def test_a_home_without_conf_is_one_line_for_supervisor_commands(tmp_path: Path) -> None:
+    from config.config import supervisor_config_problem
+
+    problem = supervisor_config_problem(load(environ={"APP_HOME": str(tmp_path)}))
+    assert problem is not None and "\n" not in problem
+    assert problem.startswith(f"{tmp_path / 'supervisord.conf'} does not exist: APP_HOME={tmp_path}")
+    assert supervisor_config_problem(load(environ={"APP_HOME": str(REPO)})) is None
 
 
 def test_environment_beats_dotenv_beats_defaults(tmp_path: Path) -> None:
@@ -93,10 +108,12 @@ def test_a_broken_dotenv_gives_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_importing_config_is_cheap() -> None:
+def test_importing_config_brings_no_database_or_web_framework() -> None:
+    # Settings are pydantic-settings (pydantic comes along); tools that only read settings
+    # (bin/with-config, ctl --help) still load no database driver or web framework.
     code = (
         "import sys, config.config; "
-        "print(sorted(m for m in ('dotenv', 'sqlalchemy', 'pydantic') if m in sys.modules))"
+        "print(sorted(m for m in ('sqlalchemy', 'fastapi', 'starlette', 'psycopg') if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
@@ -113,7 +130,7 @@ def test_configuration_page_lists_every_setting() -> None:
         "docs/configuration.md: the settings table is stale: paste `python -m config markdown`"
     )
     listed = {line.split("`")[1] for line in result.stdout.splitlines()[2:]}
-    assert set(Settings.__dataclass_fields__) == listed
+    assert set(Settings.model_fields) == listed
 
 
 def config_check(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -178,7 +195,8 @@ def test_problems_is_a_list_other_tools_can_use(tmp_path: Path) -> None:
 
 
 def test_config_check_compares_the_worker_stop_timeout_with_stopwaitsecs(tmp_path: Path) -> None:
-    env = {**os.environ, "APP_HOME": str(tmp_path)}
+    # A home running the repository's supervisord.conf (the workers.conf beside it is compared).
+    env = {**os.environ, "APP_HOME": str(tmp_path), "SUPERVISOR_CONFIG": str(REPO / "supervisord.conf")}
     check = [sys.executable, "-m", "config", "check"]
     ok = subprocess.run(check, env=env, capture_output=True, text=True, timeout=30)
     assert ok.returncode == 0 and ok.stdout.strip().startswith("configuration OK"), ok.stderr
@@ -197,3 +215,23 @@ def test_a_program_without_stopwaitsecs_is_held_to_supervisords_default(tmp_path
     assert worker_stop_problems(load({"WORKER_STOP_TIMEOUT": "5"}, environ={}), conf) == []
     [problem] = worker_stop_problems(load({"WORKER_STOP_TIMEOUT": "6"}, environ={}), conf)
     assert "stopwaitsecs=10" in problem
+
+
+def test_the_image_refuses_to_start_without_a_database_url(tmp_path: Path) -> None:
+    from config.checks import problems
+
+    home = {"APP_HOME": str(tmp_path), "REQUIRE_DATABASE_URL": "true"}
+    [line] = problems(load(environ=home))
+    assert line.startswith("DATABASE_URL is not set: this image keeps no database of its own")
+    assert problems(load(environ={**home, "DATABASE_URL": "postgresql+psycopg://db/app"})) == []
+    assert problems(load(environ={**home, "DB_HOST": "db.internal"})) == []
+    assert problems(load(environ={"APP_HOME": str(tmp_path)})) == []  # SQLite in var/ otherwise
+
+
+def test_a_missing_home_is_one_line_naming_it(tmp_path: Path) -> None:
+    result = config_check(tmp_path / "nowhere")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: APP_HOME={tmp_path / 'nowhere'} does not exist: create it, or point APP_HOME at the "
+        "stack's home\n"
+    )

@@ -36,7 +36,9 @@ def test_an_explicit_setting_wins_and_the_summary_says_so(tmp_path: Path) -> Non
 def test_the_shape_drops_vite_only_in_production(tmp_path: Path) -> None:
     production = render_shape(load(environ={"APP_HOME": str(tmp_path), "APP_ENV": "production"}))
     assert "[program:frontend]\n" in production and "numprocs = 0" in production
-    assert f'APP_ENV="production",APP_HOME="{tmp_path}"' in production
+    assert (
+        f'APP_ENV="production",APP_HOME="{tmp_path}",STATIC_DIR="{tmp_path}/src/frontend/dist"' in production
+    )
     development = render_shape(load(environ={"APP_HOME": str(tmp_path), "WORKER_PROCESSES": "3"}))
     assert "[program:frontend]" not in development
     assert "[program:worker]\nnumprocs = 3\n" in development

@@ -18,7 +18,15 @@ PAGE = REPO / "docs" / "troubleshooting.md"
 
 
 def run(home: Path, *argv: str, env: dict[str, str] | None = None) -> str:
-    full_env = {**os.environ, "APP_HOME": str(home), "APP_ENV": "test", **(env or {})}
+    # A home run with the repository's supervisord.conf (its workers.conf is compared, for one).
+    config = str(REPO / "supervisord.conf")
+    full_env = {
+        **os.environ,
+        "APP_HOME": str(home),
+        "SUPERVISOR_CONFIG": config,
+        "APP_ENV": "test",
+        **(env or {}),
+    }
     result = subprocess.run(argv, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=120)
     return result.stdout + result.stderr
 

@@ -49,6 +49,7 @@ def test_ctl_turns_them_into_one_line_and_the_exit_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APP_HOME", str(tmp_path))
+    monkeypatch.setenv("SUPERVISOR_CONFIG", str(Path(__file__).resolve().parents[3] / "supervisord.conf"))
     result = CliRunner().invoke(cli, ["restart", "api"])
     socket = tmp_path / "var" / "run" / "supervisor.sock"
     assert result.exit_code == 2
