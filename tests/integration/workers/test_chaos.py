@@ -1,7 +1,7 @@
 """Chaos: three workers on 2,000 items, one of them SIGKILLed again and again and restarted.
 
 At the end every item is done, its result written exactly once (by the claim that finished it),
-attempts within the limit, nothing lost and nothing left processing. Twice: ``ExampleWorker`` on
+nothing lost and nothing left processing, and a kill charged at most one item an attempt. Twice: ``ExampleWorker`` on
 the items table, and a test-only worker that changes titles on a table of its own (``notes``).
 """
 
@@ -90,7 +90,8 @@ def check_rows(rows: list[Any], kills: int, written_by_last_claim: Callable[[Any
     assert all(row.status == ItemStatus.DONE and row.claim_token is None for row in rows)  # none stuck
     assert max(row.attempts for row in rows) <= 1 + KILLS
     assert all(written_by_last_claim(row) for row in rows)
-    assert sum(row.attempts > 1 for row in rows) >= kills  # each kill took items from the victim
+    # A kill costs at most the item in progress an attempt; the rest of the victim's batch none.
+    assert sum(row.attempts > 1 for row in rows) <= kills
 
 
 def test_sigkill_loses_nothing_and_does_nothing_twice(items_db: ItemsDatabase, tmp_path: Path) -> None:
