@@ -2,7 +2,8 @@
 
 At the end every item is done, its result written exactly once (by the claim that finished it),
 nothing lost and nothing left processing, and a kill charged at most one item an attempt. Twice: ``ExampleWorker`` on
-the items table, and a test-only worker that changes titles on a table of its own (``notes``).
+the items table, a test-only worker that changes titles on a table of its own (``notes``), and
+one on a team's table with nothing of the items table (``links``: two columns written per item).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from store.models import ItemStatus
+from tests.integration.workers.links import LinksDatabase
 from tests.integration.workers.notes import NotesDatabase, suffix_counts
 from tests.integration.workers.support import ItemsDatabase, WorkerProcess, completions
 from tests.support.wait import wait_until
@@ -116,3 +118,21 @@ def test_a_title_changing_worker_on_its_own_table_loses_nothing_either(
         check_rows(notes, kills, lambda note: note.title.endswith(f" [titled by attempt {note.attempts}]"))
     finally:
         notes_db.close()
+
+
+def test_kill_9_on_a_teams_own_table_loses_nothing_and_writes_nothing_twice(
+    database_url: str, tmp_path: Path
+) -> None:
+    links_db = LinksDatabase(database_url)
+    try:
+        links_db.add_links([f"https://example.org/{n}" for n in range(ITEMS)])
+        workers, kills = run_chaos(links_db, tmp_path, "tests.integration.workers.links")
+        check_logs(workers, kills)
+        # The status code says which attempt wrote it (200 + attempt - 1): the last claim's.
+        check_rows(
+            links_db.links(),
+            kills,
+            lambda link: link.status_code == 199 + link.attempts and link.checked_at is not None,
+        )
+    finally:
+        links_db.close()
