@@ -160,7 +160,7 @@ class Item(QueueItemMixin, Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
     # `metadata` is reserved by SQLAlchemy's declarative base; the column keeps the public name.
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict, server_default="{}")
 
 
 class IdempotencyRecord(Base):

@@ -253,3 +253,20 @@ def test_two_programs_on_one_table_share_its_rows(links_db: LinksDatabase, tmp_p
     for row in rows:
         expected = 200 if "link_stamper" in row.checked_by else len(row.url)
         assert (row.status_code, row.attempts) == (expected, 1)
+
+
+def test_the_migrated_items_table_takes_a_plain_sql_insert_too(items_db: ItemsDatabase) -> None:
+    """Migration 0005 gave the items table the mixin's database-side defaults."""
+    with items_db.db.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO items (user_id, title) VALUES (:user, 'from psql')"), {"user": items_db.user_id}
+        )
+    [item] = items_db.items()
+    assert (item.status, item.attempts, item.description, item.metadata_, item.error) == (
+        ItemStatus.PENDING,
+        0,
+        "",
+        {},
+        None,
+    )
+    assert item.available_at <= datetime.now(UTC) and item.created_at.tzinfo is not None
