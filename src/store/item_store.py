@@ -312,7 +312,7 @@ class ItemStore:
             # guessing how many rows it takes.
             returning = ", ".join(quote(c.name) for c in self.table.c)
             self._pg_finish_and_claim = (
-                f"WITH fin AS ({finish.replace('{token}', 'old_token')}), "
+                f"WITH fin AS ({finish.replace('{token}', 'old_token')}), "  # noqa: S608 - names from the model
                 f"claimed AS (UPDATE {name} SET status = 'processing', claimed_by = :worker, "
                 "claim_token = :token, lease_expires_at = :expires, attempts = attempts + 1, "
                 f"updated_at = :now WHERE id IN (SELECT id FROM {name} WHERE status = 'pending' "
@@ -718,7 +718,9 @@ class ItemStore:
                 base = {"b_id": row.id, "b_token": row.claim_token}
                 if first and row.error in SUSPECT_ERRORS:  # it died on this one
                     status = ItemStatus.FAILED if row.attempts >= max_attempts else ItemStatus.PENDING
-                    changes.append({**base, "b_status": status, "b_error": WORKER_DIED_ERROR, "b_attempts": row.attempts})
+                    changes.append(
+                        {**base, "b_status": status, "b_error": WORKER_DIED_ERROR, "b_attempts": row.attempts}
+                    )
                 else:  # never started, or not to blame yet: the attempt is given back
                     changes.append(
                         {

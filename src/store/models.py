@@ -120,7 +120,9 @@ class QueueItemMixin:
     """
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default=ItemStatus.PENDING, server_default=ItemStatus.PENDING)
+    status: Mapped[str] = mapped_column(
+        String(16), default=ItemStatus.PENDING, server_default=ItemStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text, default=None)
     # Worker bookkeeping, never in the public schema.

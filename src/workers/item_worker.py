@@ -289,9 +289,7 @@ class ItemWorker(BaseWorker):
                 "expired leases: %d item(s) requeued, %d failed (no attempts left)", requeued, failed
             )
 
-    def _process_claim(
-        self, store: ItemStore, claim: Claim, claimed_at: float
-    ) -> tuple[int, list[Outcome]]:
+    def _process_claim(self, store: ItemStore, claim: Claim, claimed_at: float) -> tuple[int, list[Outcome]]:
         """Process the claim's items in id order; (items handled, the outcomes not written yet).
 
         Outcomes are written as the batch goes, so a worker that dies costs only the item it

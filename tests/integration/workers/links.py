@@ -92,7 +92,9 @@ class LinksDatabase:
 
     def add_links(self, urls: list[str]) -> list[int]:
         with self.db.session() as session:
-            return list(session.execute(insert(Link).returning(Link.id), [{"url": u} for u in urls]).scalars())
+            return list(
+                session.execute(insert(Link).returning(Link.id), [{"url": u} for u in urls]).scalars()
+            )
 
     def counts(self) -> dict[str, int]:
         with self.db.session() as session:

@@ -1,9 +1,10 @@
 """Chaos: three workers on 2,000 items, one of them SIGKILLed again and again and restarted.
 
 At the end every item is done, its result written exactly once (by the claim that finished it),
-nothing lost and nothing left processing, and a kill charged at most one item an attempt. Twice: ``ExampleWorker`` on
-the items table, a test-only worker that changes titles on a table of its own (``notes``), and
-one on a team's table with nothing of the items table (``links``: two columns written per item).
+nothing lost and nothing left processing, a kill charged to one item at most. Three times:
+``ExampleWorker`` on the items table, a test-only worker that changes titles on a table of its
+own (``notes``), and one on a team's table with nothing of the items table (``links``: two
+columns written per item).
 """
 
 from __future__ import annotations

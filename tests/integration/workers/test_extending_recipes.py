@@ -136,13 +136,18 @@ def test_the_own_table_recipe(project: Path, tmp_path: Path) -> None:
         sql = re.search(r"```sql\n(?P<sql>.*?)```", GUIDE.read_text(), re.DOTALL)
         assert sql is not None and "INSERT INTO links (url)" in sql["sql"]
         with engine.begin() as conn:  # the guide's plain INSERT, then two more like it
-            conn.execute(text(sql["sql"].replace("https://example.org/", f"http://127.0.0.1:{port}/here.html")))
+            conn.execute(
+                text(sql["sql"].replace("https://example.org/", f"http://127.0.0.1:{port}/here.html"))
+            )
             conn.execute(text(f"INSERT INTO links (url) VALUES ('http://127.0.0.1:{port}/gone')"))
             conn.execute(text("INSERT INTO links (url) VALUES ('ftp://example.org/')"))
         run(project, "-m", "myapp.links", "--once")
         with engine.connect() as conn:
             rows = conn.execute(
-                text("SELECT status, status_code, checked_at IS NOT NULL, attempts, error FROM links ORDER BY id")
+                text(
+                    "SELECT status, status_code, checked_at IS NOT NULL, attempts, error "
+                    "FROM links ORDER BY id"
+                )
             ).all()
     finally:
         engine.dispose()
@@ -162,16 +167,21 @@ def test_the_trigger_snippet_runs_in_a_migration_on_both_backends(database_url: 
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
 
-    snippet = re.search(r"<!-- recipe-migration: links -->\n```python\n(?P<code>.*?)```", GUIDE.read_text(), re.DOTALL)
+    snippet = re.search(
+        r"<!-- recipe-migration: links -->\n```python\n(?P<code>.*?)```", GUIDE.read_text(), re.DOTALL
+    )
     assert snippet is not None
     upgrade, downgrade = snippet["code"].split("\nfor statement in drop_notify_trigger_sql")
-    downgrade = "from store.item_store import drop_notify_trigger_sql\nfor statement in drop_notify_trigger_sql" + downgrade
+    downgrade = (
+        "from store.item_store import drop_notify_trigger_sql\nfor statement in drop_notify_trigger_sql"
+        + downgrade
+    )
     engine = create_engine(database_url)
     postgres = engine.dialect.name == "postgresql"
     try:
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE links (id INTEGER PRIMARY KEY, status VARCHAR(16))"))
-            exec(upgrade, {"op": Operations(MigrationContext.configure(conn))})  # noqa: S102 - the guide's code
+            exec(upgrade, {"op": Operations(MigrationContext.configure(conn))})
         with engine.connect() as conn:
             triggers = "SELECT count(*) FROM pg_trigger WHERE tgname = 'links_notify_pending'"
             if postgres:
@@ -184,7 +194,7 @@ def test_the_trigger_snippet_runs_in_a_migration_on_both_backends(database_url: 
                 assert raw is not None
                 assert [n.channel for n in raw.notifies(timeout=5, stop_after=1)] == ["links_pending"]
         with engine.begin() as conn:
-            exec(downgrade, {"op": Operations(MigrationContext.configure(conn))})  # noqa: S102 - the guide's code
+            exec(downgrade, {"op": Operations(MigrationContext.configure(conn))})
             if postgres:
                 assert conn.execute(text(triggers)).scalar_one() == 0
     finally:

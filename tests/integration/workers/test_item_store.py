@@ -56,7 +56,9 @@ def test_an_item_its_worker_dies_on_fails_after_max_attempts_and_costs_the_other
     clock.now += timedelta(seconds=6)
     assert store.requeue_expired(max_attempts=3) == (4, 0)
     rows = items_db.items()
-    assert [(r.status, r.attempts, r.error) for r in rows] == [(ItemStatus.PENDING, 0, LEASE_EXPIRED_ERROR)] * 4
+    assert [(r.status, r.attempts, r.error) for r in rows] == [
+        (ItemStatus.PENDING, 0, LEASE_EXPIRED_ERROR)
+    ] * 4
     # From now on it dies on the killer each time, which runs first and on its own terms: each
     # death is charged to it alone; the three after it get their attempt back every time.
     for attempt in range(1, 4):
@@ -76,7 +78,9 @@ def test_an_item_its_worker_dies_on_fails_after_max_attempts_and_costs_the_other
     assert claim is not None and [i.id for i in claim.items] == others
     assert store.finish(claim, [Outcome.done(i.id) for i in claim.items]) == others
     rows = {r.id: r for r in items_db.items()}
-    assert all(rows[i].status == ItemStatus.DONE and rows[i].attempts == 1 and rows[i].error is None for i in others)
+    assert all(
+        rows[i].status == ItemStatus.DONE and rows[i].attempts == 1 and rows[i].error is None for i in others
+    )
     store.close()
 
 

@@ -98,7 +98,7 @@ def test_the_worker_gets_the_whole_row_typed_and_sets_its_own_columns(
         (ItemResult(lease_expires_at=datetime.now(UTC)), "'lease_expires_at' is a queue column"),
         (ItemResult(title="x"), "table 'links' has no column 'title'"),
         (ItemResult(status_code="200"), "ItemResult.status_code must be int, got '200'"),
-        (ItemResult(checked_at=datetime(2026, 1, 1)), "naive datetime"),  # noqa: DTZ001 - the mistake under test
+        (ItemResult(checked_at=datetime(2026, 1, 1)), "naive datetime"),
         (ItemResult(checked_by="x" * 101), "checked_by of 101 characters; at most 100 fit"),
     ],
 )
@@ -178,7 +178,9 @@ def test_a_worker_killed_by_one_item_costs_only_that_item(links_db: LinksDatabas
     def settled() -> bool:
         current = processes[-1] if processes else None
         if current is None or (current.process is not None and current.process.poll() is not None):
-            processes.append(WorkerProcess(tmp_path, links_db.url, env=env, module=LINKS, health=False).start())
+            processes.append(
+                WorkerProcess(tmp_path, links_db.url, env=env, module=LINKS, health=False).start()
+            )
         return links_db.counts() == {ItemStatus.DONE: 9, ItemStatus.FAILED: 1}
 
     try:
@@ -210,8 +212,10 @@ def test_two_workers_on_two_queue_tables_in_one_stack(
             WorkerProcess(tmp_path, database_url, worker_id=1, module=LINKS) as stamper,
         ):
             wait_until(
-                lambda: items_db.counts() == {ItemStatus.DONE: 100}
-                and links_db.counts() == {ItemStatus.DONE: 100},
+                lambda: (
+                    items_db.counts() == {ItemStatus.DONE: 100}
+                    and links_db.counts() == {ItemStatus.DONE: 100}
+                ),
                 timeout=60,
                 message=lambda: f"both done: {items_db.counts()} {links_db.counts()}",
             )

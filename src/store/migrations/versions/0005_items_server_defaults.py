@@ -11,6 +11,7 @@ Revises: 0004
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,7 +21,7 @@ down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-DEFAULTS = {
+DEFAULTS: dict[str, tuple[str | sa.ColumnElement[Any], sa.types.TypeEngine[Any]]] = {
     "status": ("pending", sa.String(length=16)),
     "attempts": ("0", sa.Integer()),
     "description": ("", sa.Text()),
@@ -42,7 +43,10 @@ def _alter(with_defaults: bool) -> None:
     with op.batch_alter_table("items", **kwargs) as batch_op:  # type: ignore[arg-type]
         for name, (default, type_) in DEFAULTS.items():
             batch_op.alter_column(
-                name, existing_type=type_, existing_nullable=False, server_default=default if with_defaults else None
+                name,
+                existing_type=type_,
+                existing_nullable=False,
+                server_default=default if with_defaults else None,
             )
 
 
