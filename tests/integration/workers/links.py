@@ -4,6 +4,7 @@ and a time out), and workers on it. Made by ``create_all`` (it exists only in te
     python -m tests.integration.workers.links --worker-id 0     # LinkStamper
     LINKS_PROGRAM=killer python -m tests.integration.workers.links  # SIGKILLs itself on "kill"
     LINKS_PROGRAM=lengths python -m tests.integration.workers.links # another program, same table
+    LINKS_PROGRAM=two-columns ...                                   # bin/bench workers' own table
 """
 
 from __future__ import annotations
@@ -69,6 +70,23 @@ class Killer(LinkStamper):
         return super().process_item(item)
 
 
+class TwoColumns(ItemWorker):
+    """For ``bin/bench workers``: two columns written per link, nothing else."""
+
+    worker_name = "two_columns"
+    model = Link
+
+    def process_item(self, item: ClaimedItem) -> ItemResult:
+        return ItemResult(status_code=200, checked_at=datetime.now(UTC))
+
+
+class TwoColumnsEachWritten(TwoColumns):
+    """The same, each outcome written as its item ends (flush_interval 0): what per-item costs."""
+
+    worker_name = "two_columns_each"
+    flush_interval = 0.0
+
+
 class UrlLengths(ItemWorker):
     """A second program on the same table: writes the URL's length as the status code."""
 
@@ -91,10 +109,12 @@ class LinksDatabase:
                 conn.execute(text(statement))
 
     def add_links(self, urls: list[str]) -> list[int]:
-        with self.db.session() as session:
-            return list(
-                session.execute(insert(Link).returning(Link.id), [{"url": u} for u in urls]).scalars()
-            )
+        ids: list[int] = []
+        with self.db.session() as session:  # one commit
+            for start in range(0, len(urls), 5000):
+                rows = [{"url": u} for u in urls[start : start + 5000]]
+                ids += session.execute(insert(Link).returning(Link.id), rows).scalars()
+        return ids
 
     def counts(self) -> dict[str, int]:
         with self.db.session() as session:
@@ -116,7 +136,12 @@ class LinksDatabase:
         self.db.dispose()
 
 
-PROGRAMS: dict[str, type[ItemWorker]] = {"killer": Killer, "lengths": UrlLengths}
+PROGRAMS: dict[str, type[ItemWorker]] = {
+    "killer": Killer,
+    "lengths": UrlLengths,
+    "two-columns": TwoColumns,
+    "two-columns-each": TwoColumnsEachWritten,
+}
 
 if __name__ == "__main__":
     sys.exit(PROGRAMS.get(os.environ.get("LINKS_PROGRAM", ""), LinkStamper).main())
