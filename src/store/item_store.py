@@ -241,6 +241,33 @@ def _bind_type(col: Column[Any]) -> TypeEngine[Any]:
     return JSON(none_as_null=True) if isinstance(col.type, JSON) else col.type
 
 
+@dataclass(frozen=True)
+class _ColumnRule:
+    """What a value for one of a table's own columns must be (worked out once per table)."""
+
+    is_json: bool
+    dict_only: bool
+    python_type: type | None
+    length: int | None
+    processor: Callable[[Any], Any] | None
+    decorator: TypeDecorator[Any] | None
+
+    @classmethod
+    def of(cls, col: Column[Any], dialect: Dialect, *, dict_only: bool) -> _ColumnRule:
+        try:
+            python_type: type | None = col.type.python_type
+        except NotImplementedError:
+            python_type = None
+        return cls(
+            is_json=_is_json(col.type),
+            dict_only=dict_only,
+            python_type=python_type,
+            length=getattr(col.type, "length", None) if isinstance(col.type, String) else None,
+            processor=col.type.bind_processor(dialect),
+            decorator=col.type if isinstance(col.type, TypeDecorator) else None,
+        )
+
+
 class ItemStore:
     """Queue operations on the items table (or ``table``: any table or model with the columns of
     ``store.models.QueueItemMixin``), through ``store.db.Database``."""
@@ -271,6 +298,10 @@ class ItemStore:
             c.key: c for c in self.table.c if c.key not in QUEUE_COLUMNS
         }
         self._own_params = {key: f"v{n}" for n, key in enumerate(self.own_columns)}
+        self._rules = {
+            key: _ColumnRule.of(col, self.dialect, dict_only=self.table is ITEMS and key == "metadata")
+            for key, col in self.own_columns.items()
+        }
         self._finish_done = self._finish_statement(
             **{
                 key: func.coalesce(bindparam(self._own_params[key], type_=_bind_type(col)), col)
@@ -369,41 +400,36 @@ class ItemStore:
             self._check_value(col, value)
 
     def _check_value(self, col: Column[Any], value: Any) -> None:
-        if _is_json(col.type):
-            if col.name == "metadata" and self.table is ITEMS and not isinstance(value, dict):
-                raise TypeError(f"ItemResult.metadata must be a dict, got {value!r:.200}")
+        rule = self._rules[col.key]
+        if rule.is_json:
+            if rule.dict_only and not isinstance(value, dict):
+                raise TypeError(f"ItemResult.{col.name} must be a dict, got {value!r:.200}")
             json.dumps(value)  # TypeError naming the value that JSON cannot hold
             return
-        try:
-            expected: type | None = col.type.python_type
-        except NotImplementedError:
-            expected = None
+        expected = rule.python_type
         if expected is not None:
-            ok = isinstance(value, expected)
             if expected is float:
                 ok = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
             elif expected is int:
                 ok = isinstance(value, int) and not isinstance(value, bool)
-            elif expected is datetime:
-                ok = isinstance(value, datetime)
+            else:
+                ok = isinstance(value, expected)
             if not ok:
                 kind = "text" if expected is str else expected.__name__
                 raise TypeError(f"ItemResult.{col.name} must be {kind}, got {value!r:.200}")
-        length = getattr(col.type, "length", None)
-        if isinstance(col.type, String) and length is not None and len(value) > length:
-            raise ValueError(f"{col.name} of {len(value)} characters; at most {length} fit")
-        processor = col.type.bind_processor(self.dialect)
-        processed = processor(value) if processor is not None else value  # e.g. a naive datetime
-        if self.is_postgres:
+        if rule.length is not None and len(value) > rule.length:
+            raise ValueError(f"{col.name} of {len(value)} characters; at most {rule.length} fit")
+        processed = rule.processor(value) if rule.processor is not None else value  # a naive datetime
+        if self.is_postgres and not isinstance(processed, str | int | float):
             json.dumps(processed, default=_json_default)
 
     def _pg_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
         out = {}
         for name, value in values.items():
-            col = self.own_columns[name]
-            if isinstance(col.type, TypeDecorator):
-                value = col.type.process_bind_param(value, self.dialect)
-            out[self._own_params[name]] = value
+            decorator = self._rules[name].decorator
+            out[self._own_params[name]] = (
+                value if decorator is None else decorator.process_bind_param(value, self.dialect)
+            )
         return out
 
     def _outcomes_json(self, outcomes: Sequence[Outcome], now: datetime) -> str:
