@@ -161,8 +161,10 @@ LINKS = "tests.integration.workers.links"
 
 
 def test_a_worker_killed_by_one_item_costs_only_that_item(links_db: LinksDatabase, tmp_path: Path) -> None:
-    """10 links, batch 10, max retries 3; the worker SIGKILLs itself on one, and is restarted
-    (as supervisord would) until all settle: nine done with one attempt each, the killer failed."""
+    """10 links, batch 10, max retries 3; the worker SIGKILLs itself on the fifth, and is restarted
+    (as supervisord would) until all settle: nine done with one attempt each, the killer failed
+    with an error saying its worker died. Each link takes 0.15 s, longer than the worker's
+    flush_interval: the four finished before the first death are written by then."""
     urls = [f"https://example.org/{n}" for n in range(10)]
     urls[4] = "kill"
     ids = links_db.add_links(urls)
@@ -172,12 +174,16 @@ def test_a_worker_killed_by_one_item_costs_only_that_item(links_db: LinksDatabas
         "WORKER_MAX_RETRIES": "3",
         "WORKER_LEASE_SECONDS": "1",
         "WORKER_IDLE_INTERVAL": "0.3",
+        "WORKER_SIMULATED_WORK": "0.15",
     }
     processes: list[WorkerProcess] = []
+    done_at_deaths: list[int] = []
 
     def settled() -> bool:
         current = processes[-1] if processes else None
         if current is None or (current.process is not None and current.process.poll() is not None):
+            if current is not None:
+                done_at_deaths.append(links_db.counts().get(ItemStatus.DONE, 0))
             processes.append(
                 WorkerProcess(tmp_path, links_db.url, env=env, module=LINKS, health=False).start()
             )
@@ -189,7 +195,8 @@ def test_a_worker_killed_by_one_item_costs_only_that_item(links_db: LinksDatabas
         for process in processes:
             process.stop()
     died = [p for p in processes if p.process is not None and p.process.returncode == -signal.SIGKILL]
-    assert len(died) >= 3  # the killer ran max-retries times (and once more, uncharged)
+    assert len(died) == 4  # once uncharged (a batch of ten: which one?), then three times on its own
+    assert done_at_deaths[0] == 4  # the results finished before the first death were kept
     rows = {r.id: r for r in links_db.links()}
     killer = rows[ids[4]]
     assert (killer.status, killer.attempts, killer.error) == (ItemStatus.FAILED, 3, WORKER_DIED_ERROR)
