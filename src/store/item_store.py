@@ -141,6 +141,13 @@ class ClaimedItem:
     def __init__(self, row: Mapping[str, Any]) -> None:
         object.__setattr__(self, "_row", MappingProxyType(dict(row)))
 
+    @classmethod
+    def _of(cls, row: dict[str, Any]) -> ClaimedItem:
+        """One of a dict no one else holds (the store's): no copy."""
+        item = cls.__new__(cls)
+        object.__setattr__(item, "_row", MappingProxyType(row))
+        return item
+
     @property
     def id(self) -> int:
         return int(self._row["id"])
@@ -293,6 +300,7 @@ class ItemStore:
         self.is_postgres = db.url.get_backend_name() == "postgresql"
         self.dialect = db.engine.dialect
         self.notify_channel = notify_channel(self.table)
+        self._column_names = tuple(c.name for c in self.table.c)
         # The table's own columns: what a done outcome may set.
         self.own_columns: dict[str, Column[Any]] = {
             c.key: c for c in self.table.c if c.key not in QUEUE_COLUMNS
@@ -449,15 +457,17 @@ class ItemStore:
         )
 
     def _claim_from_rows(
-        self, rows: Sequence[Any], token: str, worker: str, expires: datetime
+        self, rows: Sequence[Any], token: str, worker: str, expires: datetime, *, skip: int = 0
     ) -> Claim | None:
-        columns = list(self.table.c)
+        """The claim of the rows of a ``RETURNING`` of every column in table order (after
+        ``skip`` leading columns of its own)."""
+        names = self._column_names
         claimed = []
         for row in rows:
-            mapping = row._mapping
-            if mapping[self.table.c.id] is None:
+            values = dict(zip(names, row[skip:] if skip else row, strict=True))
+            if values["id"] is None:
                 continue  # finish_and_claim's row when nothing was claimed
-            claimed.append(ClaimedItem({c.name: mapping[c] for c in columns}))
+            claimed.append(ClaimedItem._of(values))
         if not claimed:
             return None
         claimed.sort(key=lambda item: item.id)
@@ -626,7 +636,7 @@ class ItemStore:
                 landed = self._finish_sqlite(conn, claim, outcomes, now)
                 claimed = list(conn.execute(self._claim_statement(limit), params).all())
         return [o.item_id for o in outcomes if o.item_id in landed], self._claim_from_rows(
-            claimed, token, worker, expires
+            claimed, token, worker, expires, skip=1 if self.is_postgres else 0
         )
 
     def release(self, claim: Claim, item_ids: Sequence[int] | None = None) -> list[int]:
