@@ -73,6 +73,7 @@ QUEUE_COLUMNS = frozenset(
     | {"lease_expires_at", "created_at", "updated_at"}
 )
 ITEMS: Table = Item.__table__  # type: ignore[assignment]  # declared as FromClause; it is a Table
+ITEMS_OWNER_COLUMNS = frozenset({"user_id"})
 items = ITEMS  # the name this module used before tables became a parameter
 # The error of an item whose worker died (or stalled past its lease) while processing it.
 WORKER_DIED_ERROR = (
@@ -301,9 +302,11 @@ class ItemStore:
         self.dialect = db.engine.dialect
         self.notify_channel = notify_channel(self.table)
         self._column_names = tuple(c.name for c in self.table.c)
-        # The table's own columns: what a done outcome may set.
+        # The table's own columns: what a done outcome may set (on the items table, not whose
+        # item it is: the API shows each user only their own items).
+        fixed = ITEMS_OWNER_COLUMNS if self.table is ITEMS else frozenset()
         self.own_columns: dict[str, Column[Any]] = {
-            c.key: c for c in self.table.c if c.key not in QUEUE_COLUMNS
+            c.key: c for c in self.table.c if c.key not in QUEUE_COLUMNS and c.key not in fixed
         }
         self._own_params = {key: f"v{n}" for n, key in enumerate(self.own_columns)}
         self._rules = {
@@ -398,6 +401,11 @@ class ItemStore:
                     "(raise to retry, PermanentError to fail)"
                 )
             col = self.own_columns.get(name)
+            if col is None and name in self.table.c:
+                raise ValueError(
+                    f"{name!r} of {table!r} is not for a worker to change (it may set "
+                    f"{', '.join(self.own_columns)})"
+                )
             if col is None:
                 raise ValueError(
                     f"table {table!r} has no column {name!r} (its own columns: "
