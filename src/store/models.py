@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -104,32 +105,35 @@ class ApiKey(Base):
 class QueueItemMixin:
     """The queue's columns: a table with them can be processed by ``workers.item_worker.ItemWorker``.
 
-        class Note(QueueItemMixin, Base):
-            __tablename__ = "notes"
-            body: Mapped[str] = mapped_column(Text, default="")   # your own columns besides
+        class Link(QueueItemMixin, Base):
+            __tablename__ = "links"
+            url: Mapped[str] = mapped_column(Text)                        # your own columns
+            status_code: Mapped[int | None] = mapped_column(default=None)
 
-    The types are spelled out, so the mixin works on a declarative base of your own too. A worker
-    may change ``title``, ``description`` and ``metadata`` under its lease; the other
-    columns are the queue's bookkeeping (``store.item_store.ItemStore`` writes them). The mixin
-    also declares the two indexes a claim needs (``ix_<table>_status_id``, ``ix_<table>_claimable``);
-    a model with ``__table_args__`` of its own lists them there too.
+    Nothing else is imposed: the worker receives the whole row and its result may set any of the
+    table's own columns; these ones are the queue's bookkeeping (``store.item_store.ItemStore``
+    writes them). Each has a database-side default too, so a plain SQL ``INSERT`` of your own
+    columns makes a pending row. The types are spelled out, so the mixin works on a declarative
+    base of your own too. The mixin also declares the two indexes a claim needs
+    (``ix_<table>_status_id``, ``ix_<table>_claimable``); a model with ``__table_args__`` of its
+    own lists them there too (``queue_indexes``).
     """
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    title: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default=ItemStatus.PENDING)
-    # `metadata` is reserved by SQLAlchemy's declarative base; the column keeps the public name.
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(
+        String(16), default=ItemStatus.PENDING, server_default=ItemStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text, default=None)
     # Worker bookkeeping, never in the public schema.
-    available_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())
     claimed_by: Mapped[str | None] = mapped_column(String(100), default=None)
     claim_token: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
 
     @declared_attr.directive
     def __table_args__(self) -> tuple[Any, ...]:
@@ -154,6 +158,11 @@ class Item(QueueItemMixin, Base):
     )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The items' own columns (the queue's come from the mixin); a worker may change them.
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # `metadata` is reserved by SQLAlchemy's declarative base; the column keeps the public name.
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict, server_default="{}")
 
 
 class IdempotencyRecord(Base):

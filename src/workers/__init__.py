@@ -1,7 +1,7 @@
 """Background workers: the generic loop (``BaseWorker``), the item pipeline (``ItemWorker``,
-``ItemResult``) and its example (``ExampleWorker``).
+``ClaimedItem``, ``ItemResult``, ``PermanentError``) and its example (``ExampleWorker``).
 
-    from workers import BaseWorker, ItemWorker, ItemResult, ExampleWorker
+    from workers import BaseWorker, ItemWorker, ItemResult, PermanentError, ExampleWorker
 
 The item classes are imported on first use: ``workers.base_worker`` stays a plain library that
 loads neither the database layer nor the API.
@@ -15,9 +15,17 @@ from workers.base_worker import BaseWorker, WorkerError
 
 if TYPE_CHECKING:
     from workers.example_worker import ExampleWorker
-    from workers.item_worker import ItemResult, ItemWorker
+    from workers.item_worker import ClaimedItem, ItemResult, ItemWorker, PermanentError
 
-__all__ = ["BaseWorker", "ExampleWorker", "ItemResult", "ItemWorker", "WorkerError"]
+__all__ = [
+    "BaseWorker",
+    "ClaimedItem",
+    "ExampleWorker",
+    "ItemResult",
+    "ItemWorker",
+    "PermanentError",
+    "WorkerError",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -25,7 +33,7 @@ def __getattr__(name: str) -> Any:
         from workers.example_worker import ExampleWorker
 
         return ExampleWorker
-    if name in ("ItemWorker", "ItemResult"):
+    if name in ("ClaimedItem", "ItemWorker", "ItemResult", "PermanentError"):
         from workers import item_worker
 
         return getattr(item_worker, name)

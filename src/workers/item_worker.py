@@ -10,16 +10,20 @@
         sys.exit(Shouter.main())     # --batch-size, --lease-seconds, ... besides BaseWorker's flags
 
 What the base owns, on the items table or on any table of ``store.models.QueueItemMixin``
-(``model = Note``):
+(``model = Link``):
 
 - each batch claims up to WORKER_BATCH_SIZE due items with a lease (WORKER_LEASE_SECONDS) and a
-  claim token, renews the lease at half-time while it works, and writes what ``process_item``
-  returned (title, description, metadata; None keeps a field) fenced by the token, so a worker
-  that lost its lease writes nothing;
+  claim token, renews the lease at half-time while it works, hands ``process_item`` the whole
+  row (``ClaimedItem``: every column, typed) and writes what it returned (any of the table's own
+  columns; None keeps a value) fenced by the token, so a worker that lost its lease writes
+  nothing. Outcomes are written as the batch goes (``flush_interval``), so a worker that dies
+  costs only the item it was on: items not started get their attempt back, results written
+  before stay, and the item it died on is ``failed`` after WORKER_MAX_RETRIES such deaths;
 - ``process_item`` raising puts the item back to ``pending`` with its ``error``, due again after
   an exponential backoff (BACKOFF_MIN_DELAY .. BACKOFF_MAX_DELAY); after WORKER_MAX_RETRIES
-  attempts it is ``failed`` for good. Returning anything but an ``ItemResult`` (or None: done,
-  nothing changed) counts as raising, with a message saying so;
+  attempts it is ``failed`` for good; ``PermanentError`` fails it at once, with its message.
+  Returning anything but an ``ItemResult`` (or None: done, nothing changed), or a result naming
+  a column the table lacks or a queue column, counts as raising, with a message saying so;
 - while the loop goes straight on (WORKER_ACTIVE_INTERVAL 0, not ``--once``, no stop requested),
   writing a batch's outcomes and claiming the next batch are one transaction; a stop that
   arrives meanwhile gives that claim back untouched;
@@ -37,11 +41,9 @@ What the base owns, on the items table or on any table of ``store.models.QueueIt
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 from abc import abstractmethod
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -53,17 +55,57 @@ from store.item_store import Claim, ClaimedItem, ItemStore, Outcome, utcnow
 from workers.backoff import backoff_delay
 from workers.base_worker import BaseWorker, WorkerError, non_negative_seconds
 
-__all__ = ["ClaimedItem", "ItemResult", "ItemWorker"]
+__all__ = ["ClaimedItem", "ItemResult", "ItemWorker", "PermanentError"]
 
 
-@dataclass(frozen=True)
+class PermanentError(Exception):
+    """Raised in ``process_item``: the item is ``failed`` at once with this message, no retry
+    (a URL that can never succeed, input that will never parse). Any other exception is retried."""
+
+
 class ItemResult:
-    """What ``process_item`` made of an item; each field left None keeps the item's value.
-    ``metadata`` replaces the item's metadata as a whole (spread ``item.metadata`` to keep it)."""
+    """What ``process_item`` made of an item: the columns of its table to set, by name. On the
+    items table ``title``, ``description`` and ``metadata``; on a table of your own, its own
+    columns (``ItemResult(status_code=200, checked_at=now)``). A column left out or given as
+    None keeps its value; ``metadata`` replaces the item's metadata as a whole (spread
+    ``item.metadata`` to keep it). All of it is written in the same fenced write as the status."""
 
-    title: str | None = None
-    description: str | None = None
-    metadata: dict[str, Any] | None = None
+    __slots__ = ("values",)
+
+    def __init__(
+        self,
+        title: str | None = None,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        **columns: Any,
+    ) -> None:
+        given = {"title": title, "description": description, "metadata": metadata, **columns}
+        object.__setattr__(self, "values", {k: v for k, v in given.items() if v is not None})
+
+    values: dict[str, Any]
+
+    @property
+    def title(self) -> str | None:
+        return self.values.get("title")
+
+    @property
+    def description(self) -> str | None:
+        return self.values.get("description")
+
+    @property
+    def metadata(self) -> dict[str, Any] | None:
+        return self.values.get("metadata")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("ItemResult is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ItemResult) and self.values == other.values
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ItemResult({', '.join(f'{k}={v!r}' for k, v in self.values.items())})"
 
 
 class ItemWorker(BaseWorker):
@@ -77,6 +119,9 @@ class ItemWorker(BaseWorker):
 
     worker_name = "item_worker"
     model: type[Any] | Table | None = None
+    # Seconds of work after which the outcomes so far are written before the next item starts:
+    # what a crash can cost besides its own item. 0 writes each outcome as its item ends.
+    flush_interval: float = 0.1
 
     def __init__(
         self,
@@ -180,14 +225,17 @@ class ItemWorker(BaseWorker):
                     self.request_wakeup(due + 0.05)
                 return 0
             claim = next_claim
-        outcomes = self._process_claim(store, claim, claimed_at)
-        landed = set(self._finish(store, claim, outcomes))
+        handled, outcomes = self._process_claim(store, claim, claimed_at)
+        self._log_landed(outcomes, self._finish(store, claim, outcomes))
+        return handled
+
+    def _log_landed(self, outcomes: list[Outcome], landed: list[int]) -> None:
+        written = set(landed)
         for outcome in outcomes:
-            if outcome.item_id in landed:
+            if outcome.item_id in written:
                 self.log.debug("item %d %s", outcome.item_id, outcome.status)
             else:
                 self.log.warning("item %d: lease lost to another worker; result dropped", outcome.item_id)
-        return len(outcomes)
 
     def _claims_ahead(self) -> bool:
         """Claim the next batch in the finish's transaction? Only when the loop goes straight on
@@ -241,8 +289,17 @@ class ItemWorker(BaseWorker):
                 "expired leases: %d item(s) requeued, %d failed (no attempts left)", requeued, failed
             )
 
-    def _process_claim(self, store: ItemStore, claim: Claim, claimed_at: float) -> list[Outcome]:
-        outcomes: list[Outcome] = []
+    def _process_claim(self, store: ItemStore, claim: Claim, claimed_at: float) -> tuple[int, list[Outcome]]:
+        """Process the claim's items in id order; (items handled, the outcomes not written yet).
+
+        Outcomes are written as the batch goes, so a worker that dies costs only the item it
+        was on (see ``store.item_store``): before an item starts, the outcomes so far are
+        written when they have waited ``flush_interval`` seconds of work, or when the next item
+        or one of them is a suspect (back from an expired lease). Quick items cost one write per
+        batch, as before; the last outcomes go with the next claim (``_finish``)."""
+        pending: list[Outcome] = []
+        pending_since = claimed_at
+        handled = 0
         held = {item.id for item in claim.items}
         renew_at = claimed_at + self.lease_seconds / 2
         for index, item in enumerate(claim.items):
@@ -257,13 +314,27 @@ class ItemWorker(BaseWorker):
             if item.id not in held:
                 self.log.warning("item %d: lease lost before processing; skipped", item.id)
                 continue
-            outcomes.append(self._outcome(item))
+            if pending and (
+                item.id in claim.suspects
+                or any(o.item_id in claim.suspects for o in pending)
+                or self.clock() - pending_since >= self.flush_interval
+            ):
+                self._log_landed(pending, store.finish(claim, pending))
+                pending = []
+            if not pending:
+                pending_since = self.clock()
+            pending.append(self._outcome(item))
+            handled += 1
             self.heartbeat()
-        return outcomes
+        return handled, pending
 
     def _outcome(self, item: ClaimedItem) -> Outcome:
         try:
             result = self._checked(self.process_item(item))
+        except PermanentError as exc:
+            error = (str(exc) or type(exc).__name__)[:2000]
+            self.log.warning("item %d failed for good (permanent error): %s", item.id, error)
+            return Outcome.failed(item.id, error)
         except Exception as exc:  # noqa: BLE001 - an item's failure is recorded on the item
             error = f"{type(exc).__name__}: {exc}"[:2000]
             if item.attempts >= self.max_retries:
@@ -278,27 +349,20 @@ class ItemWorker(BaseWorker):
                 "item %d attempt %d failed (%s); retry in %.1fs", item.id, item.attempts, error, delay
             )
             return Outcome.retry(item.id, error, utcnow() + timedelta(seconds=delay))
-        return Outcome.done(item.id, result.metadata, title=result.title, description=result.description)
+        return Outcome.done(item.id, values=result.values)
 
     def _checked(self, result: object) -> ItemResult:
         """The result, or an error naming what is wrong with it (one bad item must not fail the
-        whole batch's write)."""
+        whole batch's write): a column the table lacks, a queue column, a value it cannot hold."""
         method = f"{type(self).__name__}.process_item()"
         if result is None:
             return ItemResult()
         if not isinstance(result, ItemResult):
             raise TypeError(f"{method} must return an ItemResult or None, it returned {result!r:.200}")
-        for name in ("title", "description"):
-            value = getattr(result, name)
-            if value is not None and not isinstance(value, str):
-                raise TypeError(f"{method}: ItemResult.{name} must be text, got {value!r:.200}")
-        limit = getattr(self.store.table.c.title.type, "length", None)
-        if result.title is not None and limit is not None and len(result.title) > limit:
-            raise ValueError(f"{method}: title of {len(result.title)} characters; at most {limit} fit")
-        if result.metadata is not None:
-            if not isinstance(result.metadata, dict):
-                raise TypeError(f"{method}: ItemResult.metadata must be a dict, got {result.metadata!r:.200}")
-            json.dumps(result.metadata)  # TypeError naming the value that JSON cannot hold
+        try:
+            self.store.check_values(result.values)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{method}: {exc}") from None
         return result
 
     # ----- command line --------------------------------------------------------------------

@@ -3,9 +3,12 @@
     bin/bench workers                       # all four, 20,000 items, 3 runs each
     bin/bench workers --items 5000 --repeat 1 --only throughput,sigterm
 
-1. throughput: no-op processing of N items with 1, 2 and 4 worker processes, on SQLite and on
-   PostgreSQL, and pgqueuer with as many processes on the same PostgreSQL server. Timed from the
-   commit of the items (jobs) to the last one done; the workers are up and idle before.
+1. throughput: no-op processing of N items with 1, 2 and 4 worker processes: ``ExampleWorker``'s
+   queue on SQLite and on PostgreSQL, a worker on a table of its own (``links``, two columns
+   written per item) on PostgreSQL, and pgqueuer with as many processes on the same PostgreSQL
+   server. Timed from the commit of the items (jobs) to the last one done; the workers are up and
+   idle before. The sides are interleaved round by round (the order turns each round); every
+   round's ratios are printed with the machine's load average and CPU steal over the round.
 2. latency: pick-up while idle with WORKER_IDLE_INTERVAL=30: item created through the API
    (real gunicorn) to its claim (``created_at`` to ``metadata.result.processed_at``); pgqueuer:
    enqueue to the handler's start.
@@ -21,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import json
 import os
 import signal
 import statistics
@@ -39,6 +41,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from store.models import Item, ItemStatus
+from tests.integration.workers.links import Link, LinksDatabase
 from tests.integration.workers.support import REPO, ItemsDatabase, WorkerProcess
 from tests.support.databases import fresh_postgres_database
 from tests.support.wait import wait_until
@@ -145,10 +148,11 @@ def pgq_remaining(engine: Any) -> int:
 
 
 # ----- our side --------------------------------------------------------------------------------
-def remaining(db: ItemsDatabase) -> int:
+def remaining(db: ItemsDatabase | LinksDatabase) -> int:
+    table = Link if isinstance(db, LinksDatabase) else Item
     with db.db.session() as session:
         return session.execute(
-            select(func.count()).where(Item.status.in_([ItemStatus.PENDING, ItemStatus.PROCESSING]))
+            select(func.count()).where(table.status.in_([ItemStatus.PENDING, ItemStatus.PROCESSING]))
         ).scalar_one()
 
 
@@ -170,22 +174,32 @@ def throughput_ours(
     pg_server: str,
     *,
     measure: AbstractContextManager[Any] | None = None,
+    own_table: bool = False,
+    each_written: bool = False,
 ) -> float:
-    """Items per second; ``measure`` (e.g. a CpuShare) is entered for the timed window only."""
+    """Items per second; ``measure`` (e.g. a CpuShare) is entered for the timed window only.
+    ``own_table``: the links table and a worker writing two of its columns per item (with
+    ``each_written``, each outcome in a write of its own: flush_interval 0)."""
     with database(kind, home, pg_server) as url, ExitStack() as stack:
-        db = ItemsDatabase.create(url)
+        env = {"LOG_LEVEL": "WARNING", "WORKER_BATCH_SIZE": str(BATCH_SIZE)}
+        db: ItemsDatabase | LinksDatabase
+        if own_table:
+            db = LinksDatabase(url)
+            env["LINKS_PROGRAM"] = "two-columns-each" if each_written else "two-columns"
+            module = "tests.integration.workers.links"
+        else:
+            db = ItemsDatabase.create(url)
+            module = "workers.example_worker"
         stack.callback(db.close)
-        procs = [
-            WorkerProcess(
-                home, url, worker_id=n, env={"LOG_LEVEL": "WARNING", "WORKER_BATCH_SIZE": str(BATCH_SIZE)}
-            )
-            for n in range(workers)
-        ]
+        procs = [WorkerProcess(home, url, worker_id=n, env=env, module=module) for n in range(workers)]
         for proc in procs:
             stack.enter_context(proc)
         for proc in procs:
             proc.wait_ready(timeout=60)
-        db.add_items(items)
+        if isinstance(db, LinksDatabase):
+            db.add_links([f"https://example.org/{n}" for n in range(items)])
+        else:
+            db.add_items(items)
         started = time.perf_counter()
         with measure if measure is not None else nullcontext():
             wait_until(lambda: remaining(db) == 0, timeout=900, interval=0.05, message="all items done")
@@ -353,6 +367,109 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
 
+class MachineWindow:
+    """The load average and the CPU steal (/proc/stat) over a window: is the machine's noise ours?"""
+
+    def __enter__(self) -> MachineWindow:
+        self._start = self._cpu()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        end = self._cpu()
+        total = sum(end) - sum(self._start)
+        steal = end[7] - self._start[7] if len(end) > 7 else 0
+        self.steal_percent = 100 * steal / total if total else 0.0
+        self.load = os.getloadavg()[0]
+
+    @staticmethod
+    def _cpu() -> list[int]:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        return [int(x) for x in fields[:8]]
+
+
+SIDES = ("ours SQLite", "ours PostgreSQL", "own table PostgreSQL", "own table, each written", "pgqueuer")
+
+
+def _run_side(side: str, workers: int, items: int, home: Path, pg_server: str) -> float:
+    if side == "pgqueuer":
+        return throughput_pgqueuer(workers, items, home, pg_server)
+    kind = "sqlite" if "SQLite" in side else "postgresql"
+    return throughput_ours(
+        kind,
+        workers,
+        items,
+        home,
+        pg_server,
+        own_table=side.startswith("own table"),
+        each_written="each" in side,
+    )
+
+
+def throughput_rounds(
+    worker_counts: list[int], items: int, rounds: int, home: Path, pg_server: str
+) -> dict[str, Any]:
+    """Every side at every worker count once per round, the order turned each round; each round's
+    ratios to pgqueuer printed with the load average and CPU steal over the round."""
+    cells: dict[int, dict[str, list[float]]] = {w: {side: [] for side in SIDES} for w in worker_counts}
+    per_round: list[dict[str, Any]] = []
+    print(
+        f"\n1. Throughput, no-op items/s, {items} items, {rounds} round(s), batch size {BATCH_SIZE} "
+        "on every side; own table: two columns written per item; each written: every outcome in a "
+        "write of its own (flush_interval 0) instead of with the batch",
+        flush=True,
+    )
+    header = ["round", "workers", *SIDES, "PG/pgq", "own/pgq", "each/pgq", "load", "steal %"]
+    print("| " + " | ".join(header) + " |", flush=True)
+    for round_ in range(1, rounds + 1):
+        for workers in worker_counts:
+            order = SIDES[round_ % len(SIDES) :] + SIDES[: round_ % len(SIDES)]
+            figures: dict[str, float] = {}
+            with MachineWindow() as window:
+                for side in order:
+                    figures[side] = _run_side(side, workers, items, home, pg_server)
+            for side, value in figures.items():
+                cells[workers][side].append(value)
+            pgq = figures["pgqueuer"]
+            row = {
+                "round": round_,
+                "workers": workers,
+                **figures,
+                "pg_ratio": figures["ours PostgreSQL"] / pgq,
+                "own_ratio": figures["own table PostgreSQL"] / pgq,
+                "each_ratio": figures["own table, each written"] / pgq,
+                "load": window.load,
+                "steal": window.steal_percent,
+            }
+            per_round.append(row)
+            cols = [str(round_), str(workers), *(f"{figures[s]:.0f}" for s in SIDES)]
+            cols += [f"{row[k]:.2f}" for k in ("pg_ratio", "own_ratio", "each_ratio")]
+            cols.append(f"{window.load:.1f}")
+            cols.append(f"{window.steal_percent:.1f}")
+            print("| " + " | ".join(cols) + " |", flush=True)
+    rows = []
+    for workers, cell in cells.items():
+        med = {side: statistics.median(values) for side, values in cell.items()}
+        ratios = [r for r in per_round if r["workers"] == workers]
+        pg = sorted(r["pg_ratio"] for r in ratios)
+        own = sorted(r["own_ratio"] for r in ratios)
+        each = sorted(r["each_ratio"] for r in ratios)
+        rows.append(
+            [
+                str(workers),
+                *(f"{med[side]:.0f}" for side in SIDES),
+                f"{statistics.median(pg):.2f} ({pg[0]:.2f}-{pg[-1]:.2f})",
+                f"{statistics.median(own):.2f} ({own[0]:.2f}-{own[-1]:.2f})",
+                f"{statistics.median(each):.2f} ({each[0]:.2f}-{each[-1]:.2f})",
+            ]
+        )
+    print(f"\nMedians of {rounds} round(s); ratios: median of the rounds' ratios (range)")
+    print(
+        table(["workers", *SIDES, "PG / pgqueuer", "own table / pgqueuer", "each written / pgqueuer"], rows),
+        flush=True,
+    )
+    return {"cells": cells, "rounds": per_round}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bin/bench workers", description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=20_000)
@@ -373,45 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
         home = Path(tmp)
         if "throughput" in only:
-            rows = []
-            for workers in [int(w) for w in args.workers.split(",")]:
-                cell: dict[str, list[float]] = {"sqlite": [], "postgresql": [], "pgqueuer": []}
-                for _ in range(args.repeat):  # interleaved, so drift in machine load hits all alike
-                    cell["sqlite"].append(throughput_ours("sqlite", workers, args.items, home, pg_server))
-                    cell["postgresql"].append(
-                        throughput_ours("postgresql", workers, args.items, home, pg_server)
-                    )
-                    cell["pgqueuer"].append(throughput_pgqueuer(workers, args.items, home, pg_server))
-                med = {k: statistics.median(v) for k, v in cell.items()}
-                results[f"throughput_{workers}"] = cell
-                rows.append(
-                    [
-                        str(workers),
-                        f"{med['sqlite']:.0f}",
-                        f"{med['postgresql']:.0f}",
-                        f"{med['pgqueuer']:.0f}",
-                        f"{med['postgresql'] / med['pgqueuer']:.2f}",
-                        f"{med['sqlite'] / med['pgqueuer']:.2f}",
-                    ]
-                )
-                print(f"throughput {workers} worker(s): {json.dumps(cell)}", flush=True)
-            print(
-                f"\n1. Throughput, no-op items/s, {args.items} items, median of {args.repeat} "
-                f"(batch size {BATCH_SIZE} on both sides)"
-            )
-            print(
-                table(
-                    [
-                        "workers",
-                        "ours SQLite",
-                        "ours PostgreSQL",
-                        "pgqueuer",
-                        "ratio PG/pgqueuer",
-                        "ratio SQLite/pgqueuer",
-                    ],
-                    rows,
-                ),
-                flush=True,
+            results["throughput"] = throughput_rounds(
+                [int(w) for w in args.workers.split(",")], args.items, args.repeat, home, pg_server
             )
         if "latency" in only:
             lat = {

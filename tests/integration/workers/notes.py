@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import String, func, insert, select, text
+from sqlalchemy import JSON, String, func, insert, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from store.db import Database
@@ -30,7 +30,10 @@ class NotesBase(DeclarativeBase):
 class Note(QueueItemMixin, NotesBase):
     __tablename__ = "notes"
 
-    author: Mapped[str] = mapped_column(String(50), default="tests")  # a column of the team's own
+    # The team's own columns (the mixin brings only the queue's).
+    title: Mapped[str] = mapped_column(String(200))
+    author: Mapped[str] = mapped_column(String(50), default="tests")
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
 
 
 class TitleWorker(ItemWorker):
@@ -59,7 +62,7 @@ class NotesDatabase:
         NotesBase.metadata.create_all(self.db.engine)
         if not self.db.is_sqlite:
             with self.db.engine.begin() as conn:
-                for statement in notify_trigger_sql("notes"):
+                for statement in notify_trigger_sql("notes", conn):
                     conn.execute(text(statement))
 
     def add_notes(self, count: int, *, metadata: dict[str, Any] | None = None) -> list[int]:

@@ -50,7 +50,7 @@ def recipes() -> dict[str, str]:
     found = {m["path"]: m["code"] for m in RECIPE.finditer(GUIDE.read_text())}
     assert set(found) == {
         "src/myapp/shouter.py",
-        "src/myapp/notes.py",
+        "src/myapp/links.py",
         "src/myapp/inbox.py",
         "conf/supervisord.d/shouter.conf",
         "conf/k8s/shouter-deployment.yaml",
@@ -115,29 +115,90 @@ def test_the_item_worker_recipe(project: Path) -> None:
     assert items[forbidden].error == "ValueError: will not shout that"
 
 
-def test_the_own_table_recipe(project: Path) -> None:
+def test_the_own_table_recipe(project: Path, tmp_path: Path) -> None:
     url = env_for(project)["DATABASE_URL"]
     # The table as its migration would make it (created in a child process, so this test
     # process's models never learn of it).
-    create = "from myapp.notes import Note; from store.db import Database; "
-    run(project, "-c", create + f"Note.__table__.create(Database({url!r}).engine)")
+    create = "from myapp.links import Link; from store.db import Database; "
+    run(project, "-c", create + f"Link.__table__.create(Database({url!r}).engine)")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "here.html").write_text("hello")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     engine = create_engine(url)
     try:
-        with engine.begin() as conn:
+        wait_until(lambda: not port_is_free(port), timeout=10, message="http.server listening")
+        sql = re.search(r"```sql\n(?P<sql>.*?)```", GUIDE.read_text(), re.DOTALL)
+        assert sql is not None and "INSERT INTO links (url)" in sql["sql"]
+        with engine.begin() as conn:  # the guide's plain INSERT, then two more like it
             conn.execute(
-                text(
-                    "INSERT INTO notes (title, description, status, metadata, attempts, available_at, "
-                    "created_at, updated_at, author) VALUES ('untitled', :text, 'pending', '{}', 0, "
-                    "'2020-01-01 00:00:00', '2020-01-01 00:00:00', '2020-01-01 00:00:00', 'me')"
-                ),
-                {"text": "Shopping list\nmilk\neggs"},
+                text(sql["sql"].replace("https://example.org/", f"http://127.0.0.1:{port}/here.html"))
             )
-        run(project, "-m", "myapp.notes", "--once")
+            conn.execute(text(f"INSERT INTO links (url) VALUES ('http://127.0.0.1:{port}/gone')"))
+            conn.execute(text("INSERT INTO links (url) VALUES ('ftp://example.org/')"))
+        run(project, "-m", "myapp.links", "--once")
         with engine.connect() as conn:
-            row = conn.execute(text("SELECT title, status, attempts, claim_token FROM notes")).one()
+            rows = conn.execute(
+                text(
+                    "SELECT status, status_code, checked_at IS NOT NULL, attempts, error "
+                    "FROM links ORDER BY id"
+                )
+            ).all()
     finally:
         engine.dispose()
-    assert tuple(row) == ("Shopping list", ItemStatus.DONE, 1, None)
+        server.terminate()
+        server.wait(timeout=10)
+    assert [tuple(row) for row in rows] == [
+        (ItemStatus.DONE, 200, 1, 1, None),
+        (ItemStatus.DONE, 404, 1, 1, None),
+        (ItemStatus.FAILED, None, 0, 1, "not an http(s) URL: ftp://example.org/"),  # PermanentError
+    ]
+
+
+def test_the_trigger_snippet_runs_in_a_migration_on_both_backends(database_url: str) -> None:
+    """The guide's snippet as written, in an Alembic migration context: on PostgreSQL it creates
+    the trigger (a pending row then NOTIFYs ``links_pending``) and drops it; on SQLite it does
+    nothing, and breaks nothing."""
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    snippet = re.search(
+        r"<!-- recipe-migration: links -->\n```python\n(?P<code>.*?)```", GUIDE.read_text(), re.DOTALL
+    )
+    assert snippet is not None
+    upgrade, downgrade = snippet["code"].split("\nfor statement in drop_notify_trigger_sql")
+    downgrade = (
+        "from store.item_store import drop_notify_trigger_sql\nfor statement in drop_notify_trigger_sql"
+        + downgrade
+    )
+    engine = create_engine(database_url)
+    postgres = engine.dialect.name == "postgresql"
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE links (id INTEGER PRIMARY KEY, status VARCHAR(16))"))
+            exec(upgrade, {"op": Operations(MigrationContext.configure(conn))})
+        with engine.connect() as conn:
+            triggers = "SELECT count(*) FROM pg_trigger WHERE tgname = 'links_notify_pending'"
+            if postgres:
+                assert conn.execute(text(triggers)).scalar_one() == 1
+                conn.execute(text("LISTEN links_pending"))
+                conn.commit()
+                conn.execute(text("INSERT INTO links (id, status) VALUES (1, 'pending')"))
+                conn.commit()
+                raw = conn.connection.driver_connection
+                assert raw is not None
+                assert [n.channel for n in raw.notifies(timeout=5, stop_after=1)] == ["links_pending"]
+        with engine.begin() as conn:
+            exec(downgrade, {"op": Operations(MigrationContext.configure(conn))})
+            if postgres:
+                assert conn.execute(text(triggers)).scalar_one() == 0
+    finally:
+        engine.dispose()
 
 
 def test_the_base_worker_recipe(project: Path, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
-from store.item_store import LEASE_EXPIRED_ERROR, ItemStore, Outcome
+from store.item_store import LEASE_EXPIRED_ERROR, WORKER_DIED_ERROR, ItemStore, Outcome
 from store.models import ItemStatus
 from tests.integration.workers.support import ItemsDatabase
 
@@ -29,7 +29,8 @@ def test_a_lost_lease_never_overwrites_the_new_owners_result(items_db: ItemsData
     clock.now += timedelta(seconds=11)  # the slow worker's lease runs out
     assert store.requeue_expired(max_attempts=5) == (1, 0)
     second = store.claim_batch(worker="fast", limit=5, lease_seconds=10)
-    assert second is not None and second.items[0].attempts == 2
+    # Not charged for the first expiry (nothing says it was this item's fault), but a suspect now.
+    assert second is not None and second.items[0].attempts == 1 and second.suspects == {item_id}
     assert store.finish(second, [Outcome.done(item_id, {"result": "fast"})]) == [item_id]
 
     # The slow worker finishes late: its write lands nowhere.
@@ -37,21 +38,49 @@ def test_a_lost_lease_never_overwrites_the_new_owners_result(items_db: ItemsData
     assert store.finish(first, [Outcome.retry(item_id, "late", clock.now)]) == []
     assert store.renew_lease(first, 10) == set()
     [item] = items_db.items()
-    assert item.status == ItemStatus.DONE and item.metadata_ == {"result": "fast"} and item.attempts == 2
+    assert item.status == ItemStatus.DONE and item.metadata_ == {"result": "fast"} and item.attempts == 1
+    assert item.error is None
     store.close()
 
 
-def test_expired_leases_with_no_attempts_left_fail(items_db: ItemsDatabase) -> None:
-    items_db.add_items(1)
+def test_an_item_its_worker_dies_on_fails_after_max_attempts_and_costs_the_others_nothing(
+    items_db: ItemsDatabase,
+) -> None:
+    killer, *others = items_db.add_items(4)
     clock = Clock()
     store = ItemStore(items_db.db, now=clock)
+    # A batch of four; the worker dies on the first before writing anything: nobody is charged,
+    # all four come back as suspects.
+    claim = store.claim_batch(worker="dies", limit=4, lease_seconds=5)
+    assert claim is not None and claim.suspects == frozenset()
+    clock.now += timedelta(seconds=6)
+    assert store.requeue_expired(max_attempts=3) == (4, 0)
+    rows = items_db.items()
+    assert [(r.status, r.attempts, r.error) for r in rows] == [
+        (ItemStatus.PENDING, 0, LEASE_EXPIRED_ERROR)
+    ] * 4
+    # From now on it dies on the killer each time, which runs first and on its own terms: each
+    # death is charged to it alone; the three after it get their attempt back every time.
     for attempt in range(1, 4):
-        claim = store.claim_batch(worker="dies", limit=1, lease_seconds=5)
-        assert claim is not None and claim.items[0].attempts == attempt
+        claim = store.claim_batch(worker="dies", limit=4, lease_seconds=5)
+        assert claim is not None and [i.id for i in claim.items] == [killer, *others]
+        assert claim.suspects == {killer, *others} and claim.items[0].attempts == attempt
         clock.now += timedelta(seconds=6)
         store.requeue_expired(max_attempts=3)
-    [item] = items_db.items()
-    assert item.status == ItemStatus.FAILED and item.error == LEASE_EXPIRED_ERROR and item.attempts == 3
+    rows = {r.id: r for r in items_db.items()}
+    assert (rows[killer].status, rows[killer].attempts, rows[killer].error) == (
+        ItemStatus.FAILED,
+        3,
+        WORKER_DIED_ERROR,
+    )
+    assert all(rows[i].status == ItemStatus.PENDING and rows[i].attempts == 0 for i in others)
+    claim = store.claim_batch(worker="lives", limit=4, lease_seconds=5)
+    assert claim is not None and [i.id for i in claim.items] == others
+    assert store.finish(claim, [Outcome.done(i.id) for i in claim.items]) == others
+    rows = {r.id: r for r in items_db.items()}
+    assert all(
+        rows[i].status == ItemStatus.DONE and rows[i].attempts == 1 and rows[i].error is None for i in others
+    )
     store.close()
 
 

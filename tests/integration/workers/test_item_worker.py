@@ -75,6 +75,9 @@ def test_a_result_changes_title_description_and_metadata_under_the_lease(
         (ItemResult(title=5), "ItemResult.title must be text, got 5"),  # type: ignore[arg-type]
         (ItemResult(metadata=[1]), "ItemResult.metadata must be a dict, got [1]"),  # type: ignore[arg-type]
         (ItemResult(metadata={"when": object}), "is not JSON serializable"),
+        (ItemResult(user_id=1), "'user_id' of 'items' is not for a worker to change"),
+        (ItemResult(status="done"), "'status' is a queue column of 'items'"),
+        (ItemResult(priority=1), "table 'items' has no column 'priority'"),
     ],
 )
 def test_a_wrong_result_is_that_items_error_and_the_others_are_written(
