@@ -41,8 +41,10 @@ class Worker(threading.Thread):
             wait_until(lambda: reads_of(self.counter, self.item_id) >= 2, timeout=60, message="2 reads")
             claim: Claim | None = self.store.claim_batch(worker="test", limit=1000, lease_seconds=60)
             assert claim is not None and self.item_id in [i.id for i in claim.items], claim
+            # A read is counted when it is sent; the client reads one at a time, so once the second
+            # read after the claim is sent, the first was answered: the client has seen it processing.
             seen = reads_of(self.counter, self.item_id)
-            wait_until(lambda: reads_of(self.counter, self.item_id) > seen, timeout=60, message="a read")
+            wait_until(lambda: reads_of(self.counter, self.item_id) > seen + 1, timeout=60, message="2 reads")
             self.store.finish(claim, [self.finish_with(i.id) for i in claim.items])
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             self.error = exc
