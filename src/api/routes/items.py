@@ -12,7 +12,6 @@ import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
-from fastapi import Path as PathParam
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 
 from api.deps import CurrentPrincipal, JanitorDep, Principal, RequestDb
 from api.errors import AUTH_ERROR_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, NotFound
+from api.path_ids import path_id
 from api.idempotency import (
     DuplicateKey,
     IdempotencyJanitor,
@@ -48,7 +48,7 @@ MAX_PAGE = 100_000  # deeper than this, use the cursor (`after`): OFFSET costs g
 # costs index entries read on every list request: 1,000 is 20 pages of 50 ahead, for a fraction of a
 # millisecond (10,000 cost more than fetching the page itself, at 100,000 items).
 COUNT_CAP = 1_000
-ItemId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="item id")]
+ItemId = path_id("item")  # plain digits only: /items/010 or /items/1_0 is a 404
 # The public columns, named as ItemOut's fields: reads are Core rows, never ORM objects (no identity
 # map, no lease fields fetched).
 ITEMS: Table = Item.__table__  # type: ignore[assignment]  # declared as FromClause; it is a Table
