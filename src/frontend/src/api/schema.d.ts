@@ -66,7 +66,8 @@ export interface paths {
         };
         /**
          * List Keys
-         * @description The caller's API keys (without the keys themselves), revoked ones included.
+         * @description The caller's API keys (without the keys themselves), revoked ones included, newest first, by
+         *     page (`page`) or by cursor (`after` = the previous `next_cursor`), as `GET /api/v1/items`.
          */
         get: operations["list_keys_api_v1_api_keys_get"];
         put?: never;
@@ -451,6 +452,24 @@ export interface components {
             last_used_at: string | null;
             /** Revoked At */
             revoked_at: string | null;
+        };
+        /**
+         * ApiKeyPage
+         * @description One page of the caller's API keys, newest first (the shape of ItemPage; `total` is exact).
+         */
+        ApiKeyPage: {
+            /** Items */
+            items: components["schemas"]["ApiKeyOut"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+            /** Pages */
+            pages: number;
+            /** Next Cursor */
+            next_cursor: number | null;
         };
         /** ErrorBody */
         ErrorBody: {
@@ -1024,7 +1043,13 @@ export interface operations {
     };
     list_keys_api_v1_api_keys_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 1-based page; ignored with `after` */
+                page?: number;
+                limit?: number;
+                /** @description cursor: keys with id < after */
+                after?: number | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1037,7 +1062,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKeyOut"][];
+                    "application/json": components["schemas"]["ApiKeyPage"];
                 };
             };
             /** @description Bad request (e.g. malformed JSON) */
@@ -1172,6 +1197,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description As many active keys as API_KEYS_MAX_ACTIVE: revoke one first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -1233,7 +1267,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description API key id */
+                /** @description API key id (decimal digits, no leading zero) */
                 key_id: number;
             };
             cookie?: never;
@@ -1572,7 +1606,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description item id */
+                /** @description item id (decimal digits, no leading zero) */
                 item_id: number;
             };
             cookie?: never;
@@ -1685,7 +1719,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description item id */
+                /** @description item id (decimal digits, no leading zero) */
                 item_id: number;
             };
             cookie?: never;
@@ -1796,7 +1830,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description item id */
+                /** @description item id (decimal digits, no leading zero) */
                 item_id: number;
             };
             cookie?: never;
@@ -2807,7 +2841,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description user id */
+                /** @description user id (decimal digits, no leading zero) */
                 user_id: number;
             };
             cookie?: never;
@@ -2929,7 +2963,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description user id */
+                /** @description user id (decimal digits, no leading zero) */
                 user_id: number;
             };
             cookie?: never;
@@ -3042,7 +3076,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description user id */
+                /** @description user id (decimal digits, no leading zero) */
                 user_id: number;
             };
             cookie?: never;
