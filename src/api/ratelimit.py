@@ -194,7 +194,7 @@ class MachineCounters:
             self._hits += 1
             if self._hits % self.SWEEP_EVERY == 0:
                 conn.execute("DELETE FROM windows WHERE ends <= ?", (now,))
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             self._local.conn = None
             raise CounterStoreError(f"{self.path}: {exc}") from exc
         return int(hits), float(ends)
@@ -202,7 +202,7 @@ class MachineCounters:
     def check(self) -> None:
         try:
             self._connection().execute("SELECT 1 FROM windows LIMIT 1").fetchall()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             self._local.conn = None
             raise CounterStoreError(f"{self.path}: {exc}") from exc
 
