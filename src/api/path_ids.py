@@ -6,7 +6,7 @@ the canonical form of a number from 1 to ``MAX_ID`` names nothing, so it is answ
 id would be: ``404 not_found``, "no item '1_0'" (Django's ``<int:pk>`` matches ``[0-9]+`` alone,
 likewise). ``0`` and ids above ``MAX_ID`` are missing ids too.
 
-    ItemId = path_id("item")
+    ItemId = Annotated[int, plain_digits("item"), id_path("item")]
     @router.get("/{item_id}")
     async def get_item(item_id: ItemId) -> ...
 """
@@ -14,7 +14,7 @@ likewise). ``0`` and ids above ``MAX_ID`` are missing ids too.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Path
 from pydantic import BeforeValidator
@@ -26,7 +26,9 @@ NOT_FOUND_TYPE = "id_not_found"  # the validation error type api.errors answers 
 _CANONICAL = re.compile(r"[1-9][0-9]{0,18}")
 
 
-def _canonical_id(noun: str) -> Any:
+def plain_digits(noun: str) -> Any:
+    """The validator: the canonical decimal form of 1 to MAX_ID, else a 404 "no <noun> <value>"."""
+
     def check(value: object) -> int:
         text = str(value)
         if _CANONICAL.fullmatch(text) and int(text) <= MAX_ID:
@@ -34,13 +36,9 @@ def _canonical_id(noun: str) -> Any:
         shown = text if text.isdigit() else repr(text)
         raise PydanticCustomError(NOT_FOUND_TYPE, "no {noun} {value}", {"noun": noun, "value": shown})
 
-    return check
+    return BeforeValidator(check)
 
 
-def path_id(noun: str) -> Any:
-    """An ``Annotated`` int path parameter for ``noun``'s ids, documented as 1 to MAX_ID."""
-    return Annotated[
-        int,
-        BeforeValidator(_canonical_id(noun)),
-        Path(ge=1, le=MAX_ID, description=f"{noun} id (decimal digits, no leading zero)"),
-    ]
+def id_path(noun: str) -> Any:
+    """The path parameter, documented as 1 to MAX_ID."""
+    return Path(ge=1, le=MAX_ID, description=f"{noun} id (decimal digits, no leading zero)")

@@ -354,4 +354,6 @@ class RateLimiter:
 
     def _count(self, counters: Counters, item: RateLimitItem, name: str, identity: str) -> RateLimitState:
         hits, ends = counters.hit(item.key_for(self.prefix, name, identity), item.get_expiry())
-        return RateLimitState(limit=item.amount, remaining=max(0, item.amount - hits), reset_at=ends, hits=hits)
+        return RateLimitState(
+            limit=item.amount, remaining=max(0, item.amount - hits), reset_at=ends, hits=hits
+        )

@@ -245,7 +245,8 @@ class Settings:
         "one machine, in VAR_DIR/run/ratelimits.sqlite3)",
     )
     RATE_LIMIT_DEFAULT: str = setting(
-        "600/minute", doc="per account (all of a user's API keys and tokens together), or per IP when anonymous"
+        "600/minute",
+        doc="per account (all of a user's API keys and tokens together), or per IP when anonymous",
     )
     RATE_LIMIT_LOGIN: str = setting("10/minute", doc="login attempts per IP")
     RATE_LIMIT_KEY_PREFIX: str = setting("ratelimit", doc="namespace of rate-limit counters (shared Redis)")

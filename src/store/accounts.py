@@ -167,7 +167,9 @@ def create_api_key(
 
 
 def count_active_api_keys(session: Session, *, user_id: int) -> int:
-    query = select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+    query = (
+        select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+    )
     return session.scalar(query) or 0
 
 

@@ -15,14 +15,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import AdminPrincipal, Principal, RequestDb
-from api.path_ids import path_id
 from api.errors import AUTH_ERROR_RESPONSES, ApiError, ErrorResponse, NotFound
+from api.path_ids import id_path, plain_digits
 from store import accounts
 from store.models import User
 
 router = APIRouter(prefix="/api/v1/admin/users", tags=["admin"], responses=AUTH_ERROR_RESPONSES)
 
-UserId = path_id("user")
+UserId = Annotated[int, plain_digits("user"), id_path("user")]
 NO_USER: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "No such user"}}
 NOT_YOURSELF: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorResponse, "description": "An admin cannot switch off their own account"}

@@ -12,8 +12,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentPrincipal, RequestDb, SettingsDep
-from api.errors import AUTH_ERROR_RESPONSES, NOT_FOUND_RESPONSE, Conflict, ErrorResponse, NotFound, Unauthorized
-from api.path_ids import path_id
+from api.errors import (
+    AUTH_ERROR_RESPONSES,
+    NOT_FOUND_RESPONSE,
+    Conflict,
+    ErrorResponse,
+    NotFound,
+    Unauthorized,
+)
+from api.path_ids import id_path, plain_digits
 from api.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, ApiKeyPage
 from store.accounts import (
     MAX_ID,
@@ -26,10 +33,13 @@ from store.accounts import (
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"], responses=AUTH_ERROR_RESPONSES)
 
-KeyId = path_id("API key")
+KeyId = Annotated[int, plain_digits("API key"), id_path("API key")]
 MAX_PAGE = 100_000
 TOO_MANY: dict[int | str, dict[str, Any]] = {
-    409: {"model": ErrorResponse, "description": "As many active keys as API_KEYS_MAX_ACTIVE: revoke one first"}
+    409: {
+        "model": ErrorResponse,
+        "description": "As many active keys as API_KEYS_MAX_ACTIVE: revoke one first",
+    }
 }
 
 

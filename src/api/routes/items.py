@@ -27,7 +27,6 @@ from sqlalchemy import (
 
 from api.deps import CurrentPrincipal, JanitorDep, Principal, RequestDb
 from api.errors import AUTH_ERROR_RESPONSES, CONFLICT_RESPONSE, NOT_FOUND_RESPONSE, NotFound
-from api.path_ids import path_id
 from api.idempotency import (
     DuplicateKey,
     IdempotencyJanitor,
@@ -36,6 +35,7 @@ from api.idempotency import (
     request_fingerprint,
     stored_response,
 )
+from api.path_ids import id_path, plain_digits
 from api.schemas import ItemIn, ItemOut, ItemPage, ItemPatch, SafeStr, StatusName
 from store.accounts import MAX_ID
 from store.db import RequestScope
@@ -48,7 +48,8 @@ MAX_PAGE = 100_000  # deeper than this, use the cursor (`after`): OFFSET costs g
 # costs index entries read on every list request: 1,000 is 20 pages of 50 ahead, for a fraction of a
 # millisecond (10,000 cost more than fetching the page itself, at 100,000 items).
 COUNT_CAP = 1_000
-ItemId = path_id("item")  # plain digits only: /items/010 or /items/1_0 is a 404
+# Plain digits only: /items/010 or /items/1_0 is a 404, as a missing id (api.path_ids).
+ItemId = Annotated[int, plain_digits("item"), id_path("item")]
 # The public columns, named as ItemOut's fields: reads are Core rows, never ORM objects (no identity
 # map, no lease fields fetched).
 ITEMS: Table = Item.__table__  # type: ignore[assignment]  # declared as FromClause; it is a Table

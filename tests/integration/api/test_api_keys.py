@@ -28,7 +28,9 @@ def active(http: httpx.Client, headers: dict[str, str]) -> list[dict[str, object
 def test_a_user_at_the_cap_gets_a_409_until_revoking_one(capped: LiveApi) -> None:
     caller = capped.new_user()  # holds one key already
     with capped.client() as http:
-        made = [http.post("/api/v1/api-keys", json={"name": f"k{n}"}, headers=caller.headers) for n in range(CAP)]
+        made = [
+            http.post("/api/v1/api-keys", json={"name": f"k{n}"}, headers=caller.headers) for n in range(CAP)
+        ]
         assert [r.status_code for r in made] == [201] * (CAP - 1) + [409]
         assert_error(made[-1], 409, "conflict")
         assert "revoke one" in made[-1].json()["error"]["message"]
@@ -39,9 +41,15 @@ def test_a_user_at_the_cap_gets_a_409_until_revoking_one(capped: LiveApi) -> Non
         again = http.post("/api/v1/api-keys", json={"name": "after revoking"}, headers=caller.headers)
         assert again.status_code == 201, again.text
         assert http.get("/api/v1/auth/me", headers={"X-API-Key": again.json()["key"]}).status_code == 200
-        assert http.post("/api/v1/api-keys", json={"name": "one too many"}, headers=caller.headers).status_code == 409
+        assert (
+            http.post("/api/v1/api-keys", json={"name": "one too many"}, headers=caller.headers).status_code
+            == 409
+        )
         # Another user's cap is their own.
-        assert http.post("/api/v1/api-keys", json={"name": "x"}, headers=capped.new_user().headers).status_code == 201
+        assert (
+            http.post("/api/v1/api-keys", json={"name": "x"}, headers=capped.new_user().headers).status_code
+            == 201
+        )
 
 
 def test_creates_at_once_never_pass_the_cap(capped: LiveApi) -> None:
@@ -69,7 +77,10 @@ def test_the_key_list_comes_by_pages_and_by_cursor(capped: LiveApi) -> None:
             ids.append(key["id"])
             assert http.delete(f"/api/v1/api-keys/{key['id']}", headers=caller.headers).status_code == 204
         newest_first = sorted(ids, reverse=True)
-        pages = [http.get("/api/v1/api-keys", params={"page": p, "limit": 4}, headers=caller.headers).json() for p in (1, 2, 3)]
+        pages = [
+            http.get("/api/v1/api-keys", params={"page": p, "limit": 4}, headers=caller.headers).json()
+            for p in (1, 2, 3)
+        ]
         assert [k["id"] for page in pages for k in page["items"]] == newest_first
         assert {(p["total"], p["pages"], p["limit"]) for p in pages} == {(len(ids), 3, 4)}
         seen, cursor = [], None
@@ -82,4 +93,6 @@ def test_the_key_list_comes_by_pages_and_by_cursor(capped: LiveApi) -> None:
                 break
         assert seen == newest_first
         for bad in ({"limit": 0}, {"limit": 101}, {"page": 0}, {"after": "x"}):
-            assert_error(http.get("/api/v1/api-keys", params=bad, headers=caller.headers), 422, "validation_error")
+            assert_error(
+                http.get("/api/v1/api-keys", params=bad, headers=caller.headers), 422, "validation_error"
+            )

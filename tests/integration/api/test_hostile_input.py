@@ -2,8 +2,9 @@
 
 Every request is bounded before anything is written: metadata depth and size (422), the request
 line (414), each header and all headers (431), the body (413), the time to send the headers (408).
-Ids are plain digits: any other form of an id (``1_0``, ``+10``, ``010``, ``%2010``) is a 404. Every answer is a 4xx in the one
-error shape, nothing is stored, no row the API accepted can break a read, and the stack stays healthy.
+Ids are plain digits: any other form of an id (``1_0``, ``+10``, ``010``, ``%2010``) is a 404.
+Every answer is a 4xx in the one error shape, nothing is stored, no row the API accepted can break
+a read, and the stack stays healthy.
 """
 
 from __future__ import annotations
@@ -288,9 +289,7 @@ def odd_forms(real_id: int) -> list[str]:
     return [form.format(id=real_id) for form in ODD_FORMS] + [inside]
 
 
-def test_an_item_id_in_an_odd_form_is_a_404_and_touches_nothing(
-    http: httpx.Client, owner: Caller
-) -> None:
+def test_an_item_id_in_an_odd_form_is_a_404_and_touches_nothing(http: httpx.Client, owner: Caller) -> None:
     item = http.post("/api/v1/items", json={"title": "only at its own address"}, headers=owner.headers).json()
     for form in odd_forms(item["id"]):
         for method in ("GET", "PATCH", "DELETE"):
@@ -307,7 +306,10 @@ def test_an_item_id_in_an_odd_form_is_a_404_and_touches_nothing(
 
 def test_an_api_key_id_in_an_odd_form_revokes_nothing(live_api: LiveApi, http: httpx.Client) -> None:
     caller = live_api.new_user()
-    forms = [*odd_forms(caller.api_key_id), f"%20%{ord(str(caller.api_key_id)[0]):X}{str(caller.api_key_id)[1:]}"]
+    forms = [
+        *odd_forms(caller.api_key_id),
+        f"%20%{ord(str(caller.api_key_id)[0]):X}{str(caller.api_key_id)[1:]}",
+    ]
     for form in forms:
         response = http.delete(f"/api/v1/api-keys/{form}", headers=caller.headers)
         assert_error(response, 404, "not_found")
@@ -399,7 +401,9 @@ HEADER_TIMEOUT = 2.0
 @pytest.fixture(scope="module")
 def slow_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     """Its own server, with a short API_HEADER_TIMEOUT (the default is 30 s)."""
-    yield from boot_api(tmp_path_factory, "sqlite", workers=2, env={"API_HEADER_TIMEOUT": str(HEADER_TIMEOUT)})
+    yield from boot_api(
+        tmp_path_factory, "sqlite", workers=2, env={"API_HEADER_TIMEOUT": str(HEADER_TIMEOUT)}
+    )
 
 
 def read_to_close(sock: socket.socket) -> bytes:
@@ -455,7 +459,9 @@ def read_response(sock: socket.socket) -> bytes:
         assert chunk, f"closed after {data!r}"
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
     while len(body) < length:
         body += sock.recv(65536)
     return head

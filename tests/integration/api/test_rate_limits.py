@@ -149,9 +149,7 @@ def test_limit_is_shared_by_two_workers_through_redis(two_workers_redis: LiveApi
     ]
     assert statuses.count(200) == 10 and statuses.count(429) == 6, statuses
     client = redis.Redis.from_url(REDIS_URL)
-    counters = [
-        int(client.get(k) or 0) for k in client.scan_iter(f"*{redis_prefix}*user:{caller.id}*")
-    ]
+    counters = [int(client.get(k) or 0) for k in client.scan_iter(f"*{redis_prefix}*user:{caller.id}*")]
     client.close()
     assert counters == [16]
 
@@ -199,9 +197,7 @@ def test_ten_per_minute_allows_exactly_ten_logins_across_two_workers_then_the_re
 def test_the_limit_holds_across_a_gunicorn_reload(two_workers_machine: LiveApi) -> None:
     api = two_workers_machine
     caller = api.new_user()
-    statuses = [
-        httpx.get(f"{api.url}/api/v1/auth/me", headers=caller.headers).status_code for _ in range(7)
-    ]
+    statuses = [httpx.get(f"{api.url}/api/v1/auth/me", headers=caller.headers).status_code for _ in range(7)]
     assert statuses == [200] * 5 + [429] * 2, statuses
     control = api.server.home / "var" / "run" / "gunicorn.ctl"
     old = worker_pids(control)

@@ -26,7 +26,11 @@ class Clock:
 def test_a_window_counts_then_starts_again_when_it_ends(tmp_path: Path, kind: str) -> None:
     clock = Clock()
     counters = MachineCounters(tmp_path / "c.sqlite3", clock) if kind == "machine" else ProcessCounters(clock)
-    assert [counters.hit("k", 60) for _ in range(3)] == [(1, clock.now + 60), (2, clock.now + 60), (3, clock.now + 60)]
+    assert [counters.hit("k", 60) for _ in range(3)] == [
+        (1, clock.now + 60),
+        (2, clock.now + 60),
+        (3, clock.now + 60),
+    ]
     assert counters.hit("other", 60)[0] == 1
     clock.now += 59.9
     assert counters.hit("k", 60)[0] == 4  # the same window

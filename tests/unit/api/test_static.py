@@ -113,7 +113,9 @@ async def test_the_app_is_never_framed_and_runs_only_its_own_scripts(client: htt
     for path in ("/", "/items", "/assets/index-1NkdUEl0.js"):
         response = await client.get(path)
         assert response.headers["x-frame-options"] == "DENY"
-        policy = {d.split()[0]: d.split()[1:] for d in response.headers["content-security-policy"].split("; ")}
+        policy = {
+            d.split()[0]: d.split()[1:] for d in response.headers["content-security-policy"].split("; ")
+        }
         assert policy["frame-ancestors"] == ["'none'"]
         assert policy["script-src"] == ["'self'"] and policy["object-src"] == ["'none'"]
     api = await client.get("/api/v1/nothing-here")  # JSON: nothing in it may load or run

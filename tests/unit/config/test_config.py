@@ -185,7 +185,9 @@ def test_production_refuses_a_long_secret_of_few_distinct_characters(tmp_path: P
     [found] = [line for line in problems(load(environ=env)) if "JWT_SECRET" in line]
     assert found.startswith(f"JWT_SECRET has {len(set(secret))} distinct characters: APP_ENV=production")
     hex_secret = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"  # 32 random bytes, hex
-    assert not [line for line in problems(load(environ={**env, "JWT_SECRET": hex_secret})) if "JWT_SECRET" in line]
+    assert not [
+        line for line in problems(load(environ={**env, "JWT_SECRET": hex_secret})) if "JWT_SECRET" in line
+    ]
     assert not problems(load(environ={**env, "APP_ENV": "development"}))  # development may use anything
 
 
