@@ -1,7 +1,8 @@
 """GET /health: liveness of the API, its database and its rate limiter, no authentication.
 
 503 when the database does not answer (with the reason); 200 with ``"status": "degraded"`` when
-only the rate limiter's store (Redis) is down: restarting the API would not bring it back.
+only the rate limiter's store (Redis, or the machine's counter file) is down: restarting the API
+would not bring it back.
 """
 
 from __future__ import annotations
