@@ -54,6 +54,7 @@ def test_processes_sharing_the_file_lose_no_hit(tmp_path: Path) -> None:
         worker.join(timeout=120)
         assert worker.exitcode == 0
     assert MachineCounters(path).hit("shared", 60)[0] == 801
+    assert path.stat().st_mode & 0o777 == 0o600  # it names users and client addresses
 
 
 def test_the_limiter_refuses_past_the_limit_and_starts_no_thread(tmp_path: Path) -> None:
