@@ -7,7 +7,8 @@
   Services page's restart buttons). A response that sets its own policy keeps it (the built app's
   pages: ``APP_CSP`` in api.static); any other gets ``frame-ancestors 'none'`` (HTML: the API docs,
   whose inline scripts a stricter policy would break) or ``default-src 'none'; frame-ancestors
-  'none'`` (JSON and everything else: nothing in it may load or run anything).
+  'none'`` (JSON and everything else: nothing in it may load or run anything). A 304 gets no policy
+  of its own: a browser would put it on the stored response it revalidates.
 
 (``Server`` is not sent at all: see ``api.http_limits.BoundedUvicornWorker``.) Pure ASGI, like
 ``api.middleware``: no body buffering, little cost per request.
@@ -43,7 +44,8 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", []) if h[0].lower() not in _NAMES]
                 extra = list(SECURITY_HEADERS)
-                if not any(name.lower() == CSP for name, _ in headers):
+                # A 304 gets none: its headers replace the stored response's, whose policy stands.
+                if message.get("status") != 304 and not any(name.lower() == CSP for name, _ in headers):
                     html = any(
                         name.lower() == b"content-type" and value.lower().startswith(b"text/html")
                         for name, value in headers

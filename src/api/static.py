@@ -51,7 +51,6 @@ def cache_policy(url: str) -> str:
 
 def _set_cache_control(headers: Any, path: str, url: str) -> None:
     headers["Cache-Control"] = cache_policy(url)
-    headers["Content-Security-Policy"] = APP_CSP
 
 
 class _StaticFileResponse(Response):
@@ -63,7 +62,19 @@ class _StaticFileResponse(Response):
         self.url = url
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.files({**scope, "path": self.url, "raw_path": self.url.encode()}, receive, send)
+        async def send_with_policy(message: Any) -> None:
+            # Every answer of the build carries the app's policy, a 304 too: a browser updates the
+            # stored page's headers from a 304, so one without it would leave another policy in force.
+            if message["type"] == "http.response.start":
+                headers = [
+                    h for h in message.get("headers", []) if h[0].lower() != b"content-security-policy"
+                ]
+                message["headers"] = [*headers, (b"content-security-policy", APP_CSP.encode())]
+            await send(message)
+
+        await self.files(
+            {**scope, "path": self.url, "raw_path": self.url.encode()}, receive, send_with_policy
+        )
 
 
 def frontend_files(directory: Path) -> ServeStaticASGI:

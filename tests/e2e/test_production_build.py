@@ -196,6 +196,8 @@ def test_the_journey_runs_under_the_apps_csp_without_a_violation(
     expect(page.get_by_role("status").filter(has_text="revoked")).to_be_visible()
     page.reload()  # the page itself once more, straight from the API
     expect(page.get_by_role("heading", name="API keys")).to_be_visible()
+    page.goto(site.url + "/items")  # revalidated (304): the stored page keeps the app's policy
+    expect(page.locator("tbody tr")).to_have_count(25)
     assert page.evaluate("window.__cspViolations") == []
     assert not [text for text in console.errors if "Content Security Policy" in text]
     assert documents

@@ -121,5 +121,9 @@ async def test_the_app_is_never_framed_and_runs_only_its_own_scripts(client: htt
     api = await client.get("/api/v1/nothing-here")  # JSON: nothing in it may load or run
     assert api.headers["x-frame-options"] == "DENY"
     assert api.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    page = await client.get("/items")
+    again = await client.get("/items", headers={"If-None-Match": page.headers["etag"]})
+    assert again.status_code == 304  # revalidated: the stored page keeps the app's policy
+    assert again.headers["content-security-policy"] == page.headers["content-security-policy"]
     docs = await client.get("/docs")  # FastAPI's docs page keeps its inline script, unframed
     assert docs.headers["content-security-policy"] == "frame-ancestors 'none'"
