@@ -11,8 +11,8 @@ sync route and the validation of a sync route's response a thread hop of its own
 
 Authentication accepts ``X-API-Key: <key>`` or ``Authorization: Bearer <JWT or API key>``. API keys
 are checked against the database on every request, so a revoked key stops working at once in every
-worker. Every authenticated request counts against the caller's rate limit; failed and anonymous
-attempts count against the client's IP.
+worker. Every authenticated request counts against its account's rate limit (one budget for all of
+a user's keys and tokens); failed and anonymous attempts count against the client's IP.
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ class Principal:
 
     @property
     def rate_identity(self) -> str:
-        return f"key:{self.api_key_id}" if self.api_key_id is not None else f"user:{self.user_id}"
+        # One budget per account: every API key and token of a user counts against it (a user
+        # with ten keys does not get ten times the limit).
+        return f"user:{self.user_id}"
 
 
 # Trivial dependencies are async: a sync one would cost a thread-pool hop per request.

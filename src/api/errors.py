@@ -25,6 +25,7 @@ CODES: dict[int, str] = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
     414: "uri_too_long",
@@ -161,6 +162,9 @@ def allowed_methods(request: Request) -> list[str]:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - narrowing: registered for this class only
     details = _validation_details(exc)
+    missing = next((d for d in details if d["type"] == "id_not_found"), None)  # see api.path_ids
+    if missing is not None:
+        return error_response(404, missing["msg"], request=request)
     if any(d["type"] == "json_invalid" for d in details):
         return error_response(400, "malformed JSON body", details=details, request=request)
     return error_response(422, _validation_message(details), details=details, request=request)

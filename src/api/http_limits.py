@@ -6,7 +6,13 @@ and gunicorn's ``limit_request_*`` settings do not reach a uvicorn worker. So gu
 
 - the request line (method and target) above ``API_MAX_REQUEST_LINE_BYTES`` is a 414;
 - one header (name and value) above ``API_MAX_HEADER_BYTES``, or all headers of a request above
-  ``API_MAX_HEADERS_TOTAL_BYTES``, is a 431.
+  ``API_MAX_HEADERS_TOTAL_BYTES``, is a 431;
+- a request line and headers not complete ``API_HEADER_TIMEOUT`` seconds after the request's first
+  byte (or after connecting, for a connection that sends nothing) is a 408, and the connection is
+  closed (a silent one is just closed). Neither uvicorn nor gunicorn's uvicorn worker has such a
+  timeout (uvicorn's ``timeout_keep_alive`` runs only between requests), so a client trickling a
+  byte every few seconds would hold its connection for ever. One timer on the event loop per
+  connection (``loop.call_later``): no thread.
 
 The answer goes out as soon as a bound is crossed (at most one read, 256 KiB, past it), in the
 API's error shape with ``Connection: close``, and the rest is never read. Other malformed requests
@@ -21,6 +27,7 @@ reload (HUP). A change to this module itself needs a restart of the API, not a r
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import dataclass
@@ -31,7 +38,12 @@ from uvicorn_worker import UvicornWorker
 
 from config.config import ConfigError, Settings, get_settings
 
-_REASONS = {400: b"Bad Request", 414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
+_REASONS = {
+    400: b"Bad Request",
+    408: b"Request Timeout",
+    414: b"URI Too Long",
+    431: b"Request Header Fields Too Large",
+}
 # Deeper metadata cannot be answered: pydantic refuses to serialize past about 250 levels.
 MAX_METADATA_DEPTH_CEILING = 128
 
@@ -41,6 +53,7 @@ class HeaderLimits:
     request_line: int
     header: int
     headers_total: int
+    header_timeout: float = 30.0  # seconds
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HeaderLimits:
@@ -48,6 +61,7 @@ class HeaderLimits:
             request_line=settings.API_MAX_REQUEST_LINE_BYTES,
             header=settings.API_MAX_HEADER_BYTES,
             headers_total=settings.API_MAX_HEADERS_TOTAL_BYTES,
+            header_timeout=settings.API_HEADER_TIMEOUT,
         )
 
 
@@ -101,11 +115,40 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0  # bytes received while awaiting headers
         self._headers_size = 0
         self._refusal: tuple[int, str] | None = None
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_header_timer()  # a connection that never sends a byte is closed too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def _start_header_timer(self) -> None:
+        self._header_timer = self.loop.call_later(self.limits.header_timeout, self._header_timed_out)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timed_out(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing() or not self._awaiting_headers or self._refusal is not None:
+            return
+        if self._head_bytes == 0:  # connected and silent: nothing to answer
+            self.transport.close()
+            return
+        self._refuse(408, f"request headers not received within {self.limits.header_timeout:g} s")
+        self._send_refusal()
 
     def data_received(self, data: bytes) -> None:
         if self._refusal is not None:
             return  # answered and closing: read nothing more
         if self._awaiting_headers:
+            if self._header_timer is None:  # the first byte of a request after a keep-alive wait
+                self._start_header_timer()
             self._head_bytes += len(data)
         super().data_received(data)
         # httptools buffers an unfinished header itself: bound what it may hold between callbacks.
@@ -152,6 +195,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._awaiting_headers = False
+        self._cancel_header_timer()
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:

@@ -1,17 +1,25 @@
-"""Rate limits with the ``limits`` library: per API key or user, per IP when anonymous, stricter on login.
+"""Rate limits: one budget per account (all of a user's API keys and tokens), per IP when
+anonymous, stricter on login. Fixed windows (rate strings parsed by the ``limits`` library): one
+counter update per request, and exact ``Retry-After``/reset values for clients.
 
-Counters live in memory (per process) by default; with ``REDIS_URL`` set they live in Redis and so are
-shared by every gunicorn worker and host. Fixed windows: one INCR per request, and exact
-``Retry-After``/reset values for clients.
+Where counters live:
 
-When Redis cannot be reached, ``RATE_LIMIT_REDIS_DOWN`` decides: ``local`` (the default) counts in
-this process alone, so the limits still hold per process; ``open`` serves without limits; ``closed``
-answers ``503 rate_limiter_unavailable``. Redis is then left alone for ``STORAGE_RETRY_SECONDS``
-(no request waits on a dead server), the fault is logged once per interval, and ``health()`` (in
-``/health``) says the limiter is degraded until Redis answers again.
+- ``REDIS_URL`` set: in Redis (``limits``' storage), shared by every gunicorn worker and host;
+- otherwise in a small SQLite file on the machine (``VAR_DIR/run/ratelimits.sqlite3``), shared by
+  every worker of the server, kept across a gunicorn reload or restart: "10/minute" allows exactly
+  10 on one server, and a retry after the announced ``Retry-After`` is not refused by another worker.
+  One upsert per request (WAL, no fsync: a counter need not survive the machine's crash).
+
+When that store cannot be reached, ``RATE_LIMIT_REDIS_DOWN`` decides: ``local`` (the default) counts
+on this machine (the SQLite file when Redis is down; in the process when the file itself fails),
+so the limits still hold; ``open`` serves without limits; ``closed`` answers ``503
+rate_limiter_unavailable``. The store is then left alone for ``STORAGE_RETRY_SECONDS`` (no request
+waits on a dead server), the fault is logged once per interval, and ``health()`` (in ``/health``)
+says the limiter is degraded until it answers again. No thread is started per request (``limits``'
+MemoryStorage would start a timer thread to expire its keys): counters expire lazily.
 
     limiter = RateLimiter.from_settings(settings)
-    state = limiter.hit("default", "key:42")     # raises RateLimited (429) when over the limit
+    state = limiter.hit("default", "user:42")    # raises RateLimited (429) when over the limit
     response.headers.update(state.headers())
 """
 
@@ -19,14 +27,18 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
+from limits.storage import Storage, storage_from_string
 
 from api.errors import RateLimited, ServiceUnavailable
 from api.faults import ThrottledLog
@@ -55,6 +67,18 @@ class RateLimitState:
     limit: int
     remaining: int
     reset_at: float  # epoch seconds when the window resets
+    hits: int = 0  # requests counted in the window, this one included
+
+    def checked(self, item: RateLimitItem) -> RateLimitState:
+        """This state, or RateLimited when the request went over the limit."""
+        if self.hits <= self.limit:
+            return self
+        headers = {"Retry-After": str(self.reset_after()), **self.headers()}
+        raise RateLimited(
+            f"rate limit exceeded: {item.amount} per {item.get_expiry()} seconds; "
+            f"retry in {headers['Retry-After']} s",
+            headers=headers,
+        )
 
     def reset_after(self) -> int:
         return max(1, math.ceil(self.reset_at - time.time()))
@@ -78,16 +102,152 @@ def _parse_limit(name: str, value: str) -> RateLimitItem:
         raise ConfigError(f"setting {name}={value!r}: not a rate limit like '600/minute' ({exc})") from None
 
 
+class CounterStoreError(Exception):
+    """The counters' store did not answer (Redis unreachable, the SQLite file unusable)."""
+
+
+class Counters(Protocol):
+    """Fixed-window counters: add one to ``key``'s window (started now if none is open, lasting
+    ``expiry`` seconds) and return (hits in the window, epoch seconds when it ends)."""
+
+    kind: str
+    shared: bool
+
+    def hit(self, key: str, expiry: int) -> tuple[int, float]: ...
+
+    def check(self) -> None: ...
+
+
+class ProcessCounters:
+    """Counters in this process alone (the last resort when the shared store fails). Expired
+    windows are dropped lazily, a sweep every ``SWEEP_EVERY`` hits: no timer, no thread."""
+
+    kind = "process"
+    shared = False
+    SWEEP_EVERY = 1000
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._windows: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+        self._hits = 0
+
+    def hit(self, key: str, expiry: int) -> tuple[int, float]:
+        now = self.clock()
+        with self._lock:
+            self._hits += 1
+            if self._hits % self.SWEEP_EVERY == 0:
+                self._windows = {k: w for k, w in self._windows.items() if w[1] > now}
+            count, ends = self._windows.get(key, (0, 0.0))
+            window = (count + 1, ends) if ends > now else (1, now + expiry)
+            self._windows[key] = window
+            return window
+
+    def check(self) -> None:
+        return None
+
+
+class MachineCounters:
+    """Counters in a SQLite file, shared by every process of the machine that opens it.
+
+    One statement per hit (an upsert that opens, counts in, or restarts the window, returning the
+    count and the window's end); SQLite serializes writers across processes. Each thread has its
+    own connection (a forked process opens new ones). Expired windows are deleted every
+    ``SWEEP_EVERY`` hits of a process."""
+
+    kind = "machine"
+    shared = True
+    SWEEP_EVERY = 1000
+    _UPSERT = (
+        "INSERT INTO windows (key, hits, ends) VALUES (?1, 1, ?2 + ?3) ON CONFLICT (key) DO UPDATE SET "
+        "hits = CASE WHEN ends <= ?2 THEN 1 ELSE hits + 1 END, "
+        "ends = CASE WHEN ends <= ?2 THEN ?2 + ?3 ELSE ends END "
+        "RETURNING hits, ends"
+    )
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.clock = clock
+        self._local = threading.local()
+        self._hits = 0
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The counters name users and client addresses: readable by the stack's owner only.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=OFF")  # counters need not survive the machine's crash
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS windows "
+            "(key TEXT PRIMARY KEY, hits INTEGER NOT NULL, ends REAL NOT NULL) WITHOUT ROWID"
+        )
+        self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def hit(self, key: str, expiry: int) -> tuple[int, float]:
+        now = self.clock()
+        try:
+            conn = self._connection()
+            hits, ends = conn.execute(self._UPSERT, (key, now, expiry)).fetchone()
+            self._hits += 1
+            if self._hits % self.SWEEP_EVERY == 0:
+                conn.execute("DELETE FROM windows WHERE ends <= ?", (now,))
+        except (sqlite3.Error, OSError) as exc:
+            self._local.conn = None
+            raise CounterStoreError(f"{self.path}: {exc}") from exc
+        return int(hits), float(ends)
+
+    def check(self) -> None:
+        try:
+            self._connection().execute("SELECT 1 FROM windows LIMIT 1").fetchall()
+        except (sqlite3.Error, OSError) as exc:
+            self._local.conn = None
+            raise CounterStoreError(f"{self.path}: {exc}") from exc
+
+
+class StorageCounters:
+    """Counters in a ``limits`` storage (Redis): INCR (the window's expiry set when it opens), then
+    its TTL."""
+
+    kind = "redis"
+    shared = True
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def hit(self, key: str, expiry: int) -> tuple[int, float]:
+        try:
+            hits = self.storage.incr(key, expiry)
+            return hits, self.storage.get_expiry(key)
+        except StorageError as exc:
+            raise CounterStoreError(str(exc.storage_error) or type(exc.storage_error).__name__) from exc
+
+    def check(self) -> None:
+        try:
+            self.storage.get("health")  # a read, to learn why it fails if it does
+        except StorageError as exc:
+            raise CounterStoreError(str(exc.storage_error) or type(exc.storage_error).__name__) from exc
+
+
+def machine_counters_path(settings: Settings) -> Path:
+    return Path(settings.VAR_DIR) / "run" / "ratelimits.sqlite3"
+
+
 class RateLimiter:
-    """Named limits ("default", "login") over one storage, keyed by caller identity."""
+    """Named limits ("default", "login") over one store of counters, keyed by caller identity."""
 
     def __init__(
         self,
         limits: dict[str, RateLimitItem],
-        storage: Storage,
+        counters: Counters,
         *,
         prefix: str,
         when_down: str = "local",
+        fallback: Counters | None = None,
         fault_log: ThrottledLog | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -96,14 +256,12 @@ class RateLimiter:
                 f"setting RATE_LIMIT_REDIS_DOWN={when_down!r}: must be one of {', '.join(POLICIES)}"
             )
         self.limits = limits
-        self.storage = storage
+        self.counters = counters
         self.prefix = prefix
-        self.strategy = FixedWindowRateLimiter(storage)
         self.when_down = when_down
         self.fault_log = fault_log or ThrottledLog(log)
         self.clock = clock
-        self.shared = not isinstance(storage, MemoryStorage)
-        self._local = FixedWindowRateLimiter(MemoryStorage())
+        self._local: Counters = fallback or ProcessCounters()
         self._error: str | None = None  # why the store failed last; None while it answers
         self._skip_until = 0.0
 
@@ -113,16 +271,21 @@ class RateLimiter:
             "default": _parse_limit("RATE_LIMIT_DEFAULT", settings.RATE_LIMIT_DEFAULT),
             "login": _parse_limit("RATE_LIMIT_LOGIN", settings.RATE_LIMIT_LOGIN),
         }
-        storage: Storage
+        machine = MachineCounters(machine_counters_path(settings))
+        counters: Counters = machine
+        fallback: Counters = ProcessCounters()
         if settings.REDIS_URL:
             try:
-                storage = storage_from_string(settings.REDIS_URL, wrap_exceptions=True)  # type: ignore[assignment]
+                storage = storage_from_string(settings.REDIS_URL, wrap_exceptions=True)
             except Exception as exc:  # noqa: BLE001 - limits raises assorted errors for bad URLs
                 raise ConfigError(f"setting REDIS_URL={settings.REDIS_URL!r}: {exc}") from None
-        else:
-            storage = MemoryStorage()
+            counters, fallback = StorageCounters(storage), machine  # type: ignore[arg-type]
         return cls(
-            limits, storage, prefix=settings.RATE_LIMIT_KEY_PREFIX, when_down=settings.RATE_LIMIT_REDIS_DOWN
+            limits,
+            counters,
+            prefix=settings.RATE_LIMIT_KEY_PREFIX,
+            when_down=settings.RATE_LIMIT_REDIS_DOWN,
+            fallback=fallback,
         )
 
     def hit(self, name: str, identity: str) -> RateLimitState | None:
@@ -132,22 +295,25 @@ class RateLimiter:
         if self._error is not None and self.clock() < self._skip_until:
             return self._degraded(item, name, identity)
         try:
-            return self._count(self.strategy, item, name, identity)
-        except StorageError as exc:
-            self._storage_failed(str(exc.storage_error) or type(exc.storage_error).__name__)
+            state = self._count(self.counters, item, name, identity)
+        except CounterStoreError as exc:
+            self._storage_failed(str(exc))
             return self._degraded(item, name, identity)
+        if self._error is not None:
+            self._storage_answered()
+        return state.checked(item)
 
     def health(self) -> dict[str, object]:
         """For /health: where counters live, ok or degraded (and why), and the policy."""
-        if self.shared and (self._error is None or self.clock() >= self._skip_until):
+        if self._error is None or self.clock() >= self._skip_until:
             try:
-                self.storage.get(f"{self.prefix}/health")  # a read, to learn why it fails if it does
-            except StorageError as exc:
-                self._storage_failed(str(exc.storage_error) or type(exc.storage_error).__name__)
+                self.counters.check()
+            except CounterStoreError as exc:
+                self._storage_failed(str(exc))
             else:
                 self._storage_answered()
         return {
-            "storage": "redis" if self.shared else "memory",
+            "storage": self.counters.kind,
             "state": "ok" if self._error is None else "degraded",
             "when_down": self.when_down,
             "error": self._error,
@@ -157,7 +323,7 @@ class RateLimiter:
         self._error = reason
         self._skip_until = self.clock() + STORAGE_RETRY_SECONDS
         effect = {
-            "local": "counting in each process alone",
+            "local": f"counting {'on this machine' if self._local.shared else 'in each process'} alone",
             "open": "not limiting",
             "closed": "answering 503 rate_limiter_unavailable",
         }[self.when_down]
@@ -181,23 +347,15 @@ class RateLimiter:
             return None
         if self.when_down == "closed":
             raise RateLimiterUnavailable()
-        return self._count(self._local, item, name, identity)
+        try:
+            state = self._count(self._local, item, name, identity)
+        except CounterStoreError:  # the machine's file failed too: this process's own counters
+            self._local = ProcessCounters()
+            state = self._count(self._local, item, name, identity)
+        return state.checked(item)
 
-    def _count(
-        self, strategy: FixedWindowRateLimiter, item: RateLimitItem, name: str, identity: str
-    ) -> RateLimitState:
-        allowed = strategy.hit(item, self.prefix, name, identity)
-        stats = strategy.get_window_stats(item, self.prefix, name, identity)
-        if strategy is self.strategy and self._error is not None:
-            self._storage_answered()
-        state = RateLimitState(
-            limit=item.amount, remaining=max(0, stats.remaining), reset_at=stats.reset_time
+    def _count(self, counters: Counters, item: RateLimitItem, name: str, identity: str) -> RateLimitState:
+        hits, ends = counters.hit(item.key_for(self.prefix, name, identity), item.get_expiry())
+        return RateLimitState(
+            limit=item.amount, remaining=max(0, item.amount - hits), reset_at=ends, hits=hits
         )
-        if not allowed:
-            headers = {"Retry-After": str(state.reset_after()), **state.headers()}
-            raise RateLimited(
-                f"rate limit exceeded: {item.amount} per {item.get_expiry()} seconds; "
-                f"retry in {headers['Retry-After']} s",
-                headers=headers,
-            )
-        return state

@@ -185,6 +185,17 @@ class ApiKeyOut(BaseModel):
         )
 
 
+class ApiKeyPage(BaseModel):
+    """One page of the caller's API keys, newest first (the shape of ItemPage; `total` is exact)."""
+
+    items: list[ApiKeyOut]
+    total: int
+    page: int
+    limit: int
+    pages: int
+    next_cursor: int | None
+
+
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="the full key; shown only in this response")
 

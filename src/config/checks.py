@@ -16,6 +16,9 @@ from pathlib import Path
 from config.config import DEFAULT_JWT_SECRET, Settings
 
 MIN_SECRET_BYTES = 32
+# 40 x "a" is 40 bytes and guessable; a random secret of 32+ characters has far more than this
+# (a hex one about 16, a token_urlsafe one about 40).
+MIN_SECRET_DISTINCT_CHARACTERS = 10
 SECRET_HINT = "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"  # noqa: S105 - a hint on making a secret, not one
 
 
@@ -35,6 +38,11 @@ def production_problems(settings: Settings) -> list[str]:
             f"JWT_SECRET is {len(secret.encode())} bytes: APP_ENV=production needs at least "
             f"{MIN_SECRET_BYTES} ({SECRET_HINT})"
         )
+    elif len(set(secret)) < MIN_SECRET_DISTINCT_CHARACTERS:
+        found.append(
+            f"JWT_SECRET has {len(set(secret))} distinct characters: APP_ENV=production needs at least "
+            f"{MIN_SECRET_DISTINCT_CHARACTERS}, as a random secret has ({SECRET_HINT})"
+        )
     if settings.LOG_LEVEL.strip().upper() == "DEBUG" and not settings.ALLOW_DEBUG_IN_PRODUCTION:
         found.append(
             "LOG_LEVEL=DEBUG with APP_ENV=production: debug logs may show secrets and personal data; "
@@ -52,6 +60,10 @@ def limit_problems(settings: Settings) -> list[str]:
         )
     if settings.API_MAX_BODY_BYTES < 1024:
         found.append(f"setting API_MAX_BODY_BYTES={settings.API_MAX_BODY_BYTES}: must be at least 1024")
+    if settings.API_KEYS_MAX_ACTIVE < 1:
+        found.append(f"setting API_KEYS_MAX_ACTIVE={settings.API_KEYS_MAX_ACTIVE}: must be at least 1")
+    if not 1 <= settings.API_HEADER_TIMEOUT <= 3600:
+        found.append(f"setting API_HEADER_TIMEOUT={settings.API_HEADER_TIMEOUT:g}: must be 1 to 3600 seconds")
     return found
 
 

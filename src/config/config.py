@@ -283,8 +283,15 @@ class Settings(BaseSettings):
 
     JWT_SECRET: str = setting(DEFAULT_JWT_SECRET, doc="JWT signing secret; must be set in production")
     JWT_EXPIRES_SECONDS: int = setting(3600, _int, "access token lifetime")
-    REDIS_URL: str = setting("", doc="Redis URL for rate limits shared by all API processes")
-    RATE_LIMIT_DEFAULT: str = setting("600/minute", doc="per key, user or IP")
+    REDIS_URL: str = setting(
+        "",
+        doc="Redis URL for rate limits shared by all API hosts (empty: shared by the API processes of "
+        "one machine, in VAR_DIR/run/ratelimits.sqlite3)",
+    )
+    RATE_LIMIT_DEFAULT: str = setting(
+        "600/minute",
+        doc="per account (all of a user's API keys and tokens together), or per IP when anonymous",
+    )
     RATE_LIMIT_LOGIN: str = setting("10/minute", doc="login attempts per IP")
     RATE_LIMIT_KEY_PREFIX: str = setting("ratelimit", doc="namespace of rate-limit counters (shared Redis)")
     # The production guard (config.checks): what APP_ENV=production refuses, and the one way past it.
@@ -311,6 +318,15 @@ class Settings(BaseSettings):
     API_MAX_HEADERS_TOTAL_BYTES: int = setting(
         32_768, _int, "all request headers of a request together (431 above)"
     )
+    API_HEADER_TIMEOUT: float = setting(
+        30.0,
+        _float,
+        "seconds a client has to send a request's line and headers (from its first byte, or from "
+        "connecting); then 408 and the connection is closed",
+    )
+    API_KEYS_MAX_ACTIVE: int = setting(
+        100, _int, "API keys (not revoked) a user may hold; creating one more is a 409 until one is revoked"
+    )
 
     # Faults: who may set X-Forwarded-*, and what the rate limits do when Redis is unreachable.
     API_TRUSTED_PROXIES: str = setting(
@@ -322,7 +338,8 @@ class Settings(BaseSettings):
     RATE_LIMIT_REDIS_DOWN: str = setting(
         "local",
         _choice("local", "open", "closed"),
-        "when Redis is unreachable: local (count per process), open (no limits) or closed (503)",
+        "when the rate-limit store is unreachable: local (count on this machine, or per process if "
+        "its counter file fails too), open (no limits) or closed (503)",
     )
 
     # Production on one server (issue 21): how many processes, sized from the machine unless set.

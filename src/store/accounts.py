@@ -128,13 +128,33 @@ def delete_user(session: Session, *, user_id: int) -> bool:
     return bool(getattr(deleted, "rowcount", 0))
 
 
-def create_api_key(session: Session, *, user_id: int, name: str) -> tuple[ApiKey, str]:
-    """A new key for ``user_id``: (stored row, the full key). Only the key's hash is kept."""
+class TooManyApiKeys(AccountError):
+    """The user already has as many active API keys as allowed."""
+
+
+def create_api_key(
+    session: Session, *, user_id: int, name: str, max_active: int | None = None
+) -> tuple[ApiKey, str]:
+    """A new key for ``user_id``: (stored row, the full key). Only the key's hash is kept.
+
+    With ``max_active``, refused (TooManyApiKeys) when the user already has that many keys not
+    revoked. The user's row is locked first (a no-op UPDATE: the row lock on PostgreSQL, the write
+    lock on SQLite), so two creates at once cannot both take the last slot."""
     name = name.strip()
     if not name or len(name) > MAX_KEY_NAME_LENGTH:
         raise AccountError(f"API key name must be 1 to {MAX_KEY_NAME_LENGTH} characters")
     if not 1 <= user_id <= MAX_ID:
         raise AccountError(f"no user with id {user_id}")
+    if max_active is not None:
+        locked = session.execute(
+            update(User).where(User.id == user_id).values(token_version=User.token_version)
+        )
+        if not getattr(locked, "rowcount", 0):
+            raise AccountError(f"no user with id {user_id}")
+        if count_active_api_keys(session, user_id=user_id) >= max_active:
+            raise TooManyApiKeys(
+                f"you have {max_active} active API keys, the most allowed: revoke one to create another"
+            )
     key, prefix, key_hash = generate_api_key()
     api_key = ApiKey(user_id=user_id, name=name, prefix=prefix, key_hash=key_hash)
     session.add(api_key)
@@ -146,11 +166,35 @@ def create_api_key(session: Session, *, user_id: int, name: str) -> tuple[ApiKey
     return api_key, key
 
 
+def count_active_api_keys(session: Session, *, user_id: int) -> int:
+    query = (
+        select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+    )
+    return session.scalar(query) or 0
+
+
 def list_api_keys(session: Session, *, user_id: int | None = None) -> list[ApiKey]:
     query = select(ApiKey).order_by(ApiKey.id)
     if user_id is not None:
         query = query.where(ApiKey.user_id == user_id)
     return list(session.scalars(query))
+
+
+def api_key_page(
+    session: Session, *, user_id: int, limit: int, offset: int = 0, before: int | None = None
+) -> tuple[list[ApiKey], int]:
+    """One page of the user's keys, newest first, and how many keys the user has in all.
+
+    ``limit + 1`` rows are fetched, so a caller can tell whether more follow; ``before`` is a
+    cursor (keys with a smaller id), ``offset`` a page's start."""
+    query = select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id.desc()).limit(limit + 1)
+    if before is not None:
+        query = query.where(ApiKey.id < before)
+    else:
+        query = query.offset(offset)
+    rows = list(session.scalars(query))
+    total = session.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id)) or 0
+    return rows, total
 
 
 def revoke_api_key(session: Session, *, key_id: int, user_id: int | None = None) -> bool:

@@ -3,6 +3,7 @@ and cached, and a page that rides out the API going away and coming back without
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -159,3 +160,62 @@ def test_table_cells_are_centred_on_the_row(page: Any, site: ProductionSite) -> 
     title_middle = title["y"] + title["height"] / 2
     button_middle = button["y"] + button["height"] / 2
     assert abs(title_middle - button_middle) <= 2, (title, button)
+
+
+# Every Content-Security-Policy violation of the page, as the browser reports it to the document.
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  const where = `${e.sourceFile}:${e.lineNumber}`;
+  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} (${where})`);
+});
+"""
+
+
+def test_the_journey_runs_under_the_apps_csp_without_a_violation(
+    page: Any, site: ProductionSite, console: ConsoleLog
+) -> None:
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    documents: list[Any] = []
+    page.on("response", lambda r: documents.append(r) if r.request.resource_type == "document" else None)
+    login(page, site.url, ANN)
+    expect(page.locator("tbody tr")).to_have_count(25)
+    page.get_by_role("button", name="Page 2").click()
+    expect(page.locator("tbody tr")).to_have_count(ITEMS - 25)
+    page.get_by_role("button", name="New item").click()
+    page.get_by_role("textbox", name="Title").fill("made under the CSP")
+    page.get_by_role("button", name="Create item").click()
+    expect(page.get_by_text("made under the CSP")).to_be_visible()
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("Key name").fill("under the CSP")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.get_by_label("New API key")).to_have_value(re.compile(r"^sk_"))
+    page.get_by_role("button", name="Done").click()
+    page.get_by_role("button", name="Revoke under the CSP").click()
+    page.get_by_role("button", name="Yes, revoke").click()
+    expect(page.get_by_role("status").filter(has_text="revoked")).to_be_visible()
+    page.reload()  # the page itself once more, straight from the API
+    expect(page.get_by_role("heading", name="API keys")).to_be_visible()
+    page.goto(site.url + "/items")  # revalidated (304): the stored page keeps the app's policy
+    expect(page.locator("tbody tr")).to_have_count(25)
+    assert page.evaluate("window.__cspViolations") == []
+    assert not [text for text in console.errors if "Content Security Policy" in text]
+    assert documents
+    for document in documents:
+        headers = document.all_headers()
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert headers["x-frame-options"] == "DENY"
+
+
+def test_another_site_cannot_frame_the_app(page: Any, site: ProductionSite, console: ConsoleLog) -> None:
+    # Any other page (here one of its own, about:blank) that frames the app's login page.
+    with page.expect_event(
+        "framenavigated",
+        predicate=lambda frame: frame.parent_frame is not None and frame.url != "about:blank",
+    ) as navigated:
+        page.set_content(f'<iframe id="framed" src="{site.url}/login"></iframe>')
+    # The browser shows its error page in the frame instead of the app: no login form in it.
+    assert not navigated.value.url.startswith(site.url), navigated.value.url
+    expect(page.frame_locator("#framed").get_by_label("Email")).to_have_count(0)
+    console.errors[:] = [e for e in console.errors if "frame-ancestors" not in e and "Refused to" not in e]

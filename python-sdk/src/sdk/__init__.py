@@ -31,13 +31,15 @@ from sdk.exceptions import (
     WaitTimeoutError,
 )
 from sdk.exceptions import PermissionError as PermissionError  # the old name: importable, not in __all__  # noqa: A004 - the old name stays importable
-from sdk.models import HealthStatus, Item, ItemStatus, PaginatedResponse
+from sdk.models import ApiKey, ApiKeyPage, HealthStatus, Item, ItemStatus, PaginatedResponse
 
 __all__ = [
     "NOT_GIVEN",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "ApiKey",
+    "ApiKeyPage",
     "AppError",
     "AsyncClient",
     "AsyncItemIterator",

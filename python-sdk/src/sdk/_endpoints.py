@@ -13,7 +13,7 @@ from typing import Any
 from sdk._constants import API_PREFIX, MAX_BATCH_BYTES, MAX_BATCH_ITEMS
 from sdk._request import RequestSpec
 from sdk.exceptions import UnexpectedResponseError
-from sdk.models import HealthStatus, Item, PaginatedResponse
+from sdk.models import ApiKey, ApiKeyPage, HealthStatus, Item, PaginatedResponse
 
 
 def health() -> RequestSpec[HealthStatus]:
@@ -62,7 +62,31 @@ def list_items(
     return RequestSpec("GET", f"{API_PREFIX}/items", params=params, parse=PaginatedResponse.from_dict)
 
 
-def next_cursor(page: PaginatedResponse, after: int | None) -> int | None:
+def list_api_keys(
+    *, page: int | None = None, limit: int, after: int | None = None
+) -> RequestSpec[ApiKeyPage]:
+    params: dict[str, Any] = {"limit": limit}
+    if after is not None:
+        params["after"] = after
+    elif page is not None:
+        params["page"] = page
+    return RequestSpec("GET", f"{API_PREFIX}/api-keys", params=params, parse=ApiKeyPage.from_dict)
+
+
+def create_api_key(name: str) -> RequestSpec[ApiKey]:
+    # Not sent again once it may have reached the server: a repeat would make a second key (and
+    # take a second of the user's API_KEYS_MAX_ACTIVE slots) whose secret nobody ever saw.
+    return RequestSpec(
+        "POST", f"{API_PREFIX}/api-keys", json={"name": name}, parse=ApiKey.from_dict, replay_safe=False
+    )
+
+
+def revoke_api_key(key_id: int) -> RequestSpec[None]:
+    # Revoking twice is revoking once (the API answers 204 again): safe to repeat.
+    return RequestSpec("DELETE", f"{API_PREFIX}/api-keys/{int(key_id)}", parse=None)
+
+
+def next_cursor(page: PaginatedResponse | ApiKeyPage, after: int | None) -> int | None:
     """The cursor for the next page, or None at the end; refuses a cursor that does not advance."""
     cursor = page.next_cursor
     if cursor is not None and after is not None and cursor >= after:

@@ -34,7 +34,7 @@ from sdk._request import RequestSpec, Send
 from sdk._types import NOT_GIVEN, NotGiven, TimeoutTypes, as_timeout, describe_timeout
 from sdk._waiting import WaitPlan
 from sdk.exceptions import AppError
-from sdk.models import HealthStatus, Item, PaginatedResponse
+from sdk.models import ApiKey, ApiKeyPage, HealthStatus, Item, PaginatedResponse
 
 T = TypeVar("T")
 
@@ -284,6 +284,38 @@ class Client:
         Retried like a read: a 404 on a retry means the first attempt deleted it, and is success.
         """
         self._run(self._core.execute(_endpoints.delete_item(item_id), timeout))
+
+    def list_api_keys(
+        self,
+        page: int = 1,
+        limit: int = C.DEFAULT_PAGE_SIZE,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+    ) -> ApiKeyPage:
+        """One page of your API keys, newest first, revoked ones included (without their secrets)."""
+        return self._run(self._core.execute(_endpoints.list_api_keys(page=page, limit=limit), timeout))
+
+    def iter_api_keys(
+        self, limit: int = C.DEFAULT_PAGE_SIZE, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN
+    ) -> Iterator[ApiKey]:
+        """Every one of your API keys, newest first, fetched ``limit`` at a time by cursor."""
+        after: int | None = None
+        while True:
+            page = self._run(self._core.execute(_endpoints.list_api_keys(limit=limit, after=after), timeout))
+            yield from page.items
+            after = _endpoints.next_cursor(page, after)
+            if after is None:
+                return
+
+    def create_api_key(self, name: str, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN) -> ApiKey:
+        """A new API key; its ``key`` is the secret, returned this once. ``ConflictError`` when you
+        already hold as many active keys as the API allows (revoke one first). Not retried once it
+        may have reached the server (a repeat would make a second key)."""
+        return self._run(self._core.execute(_endpoints.create_api_key(name), timeout))
+
+    def revoke_api_key(self, key_id: int, *, timeout: TimeoutTypes | NotGiven = NOT_GIVEN) -> None:
+        """Revoke one of your API keys: it stops working at once. ``NotFoundError`` if there is none."""
+        self._run(self._core.execute(_endpoints.revoke_api_key(key_id), timeout))
 
     def request(
         self,

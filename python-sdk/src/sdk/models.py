@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal, TypeAlias, TypeVar
 
 from sdk._extras import items_dataframe
 
-__all__ = ["HealthStatus", "Item", "ItemStatus", "PaginatedResponse"]
+__all__ = ["ApiKey", "ApiKeyPage", "HealthStatus", "Item", "ItemStatus", "PaginatedResponse"]
 
 ItemStatus: TypeAlias = Literal["pending", "processing", "done", "failed"]
 """An item's status: ``pending`` (queued), ``processing`` (a worker has it), ``done`` or ``failed``."""
@@ -237,6 +237,69 @@ class PaginatedResponse(_Model):
         more = self._at_least
         caption = f"page {self.page} of {self.pages}{more} · {len(self.items)} of {self.total}{more} items"
         return _items_table(self.items, caption=caption)
+
+
+@dataclass
+class ApiKey(_Model):
+    """One of your API keys. ``key`` (the whole secret) is set only on the key ``create_api_key``
+    returns: the API shows it once and stores only its hash; later lists show the ``prefix``."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    key: str | None = field(default=None, repr=False)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    _datetime_fields: ClassVar[tuple[str, ...]] = ("created_at", "last_used_at", "revoked_at")
+
+    @classmethod
+    def from_dicts(cls, rows: Iterable[Mapping[str, Any]]) -> list[ApiKey]:
+        # Listed keys carry no "key" field: the same one-pass build as any model with all fields.
+        return super().from_dicts([row if "key" in row else {**row, "key": None} for row in rows])
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass
+class ApiKeyPage(_Model):
+    """One page of your API keys, newest first, revoked ones included; ``next_cursor`` feeds
+    ``after=``. ``total`` is exact. ``client.iter_api_keys()`` reads them all."""
+
+    items: list[ApiKey]
+    total: int
+    page: int
+    limit: int
+    pages: int
+    next_cursor: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ApiKeyPage:
+        page = super().from_dict(data)
+        page.items = ApiKey.from_dicts(data["items"])
+        return page
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["items"] = [key.to_dict() for key in self.items]
+        return out
+
+    def __iter__(self) -> Iterator[ApiKey]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> ApiKey:
+        return self.items[index]
+
+    def __repr__(self) -> str:
+        return f"ApiKeyPage(page={self.page}/{self.pages}, items={len(self.items)}, total={self.total})"
 
 
 _COLUMNS = ("id", "title", "status", "attempts", "created_at")

@@ -11,17 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import AdminPrincipal, Principal, RequestDb
 from api.errors import AUTH_ERROR_RESPONSES, ApiError, ErrorResponse, NotFound
+from api.path_ids import id_path, plain_digits
 from store import accounts
 from store.models import User
 
 router = APIRouter(prefix="/api/v1/admin/users", tags=["admin"], responses=AUTH_ERROR_RESPONSES)
 
-UserId = Annotated[int, Path(ge=1, le=accounts.MAX_ID, description="user id")]
+UserId = Annotated[int, plain_digits("user"), id_path("user")]
 NO_USER: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "No such user"}}
 NOT_YOURSELF: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorResponse, "description": "An admin cannot switch off their own account"}

@@ -8,7 +8,8 @@
   is back. What a load balancer (Kubernetes' readinessProbe) routes on; never restart on it.
 * ``GET /health``: readiness with the details an operator reads (``ctl status``, the Services
   page): the same 200/503 as ``/readyz``, plus the database, connection pool and rate limiter; 200
-  with ``"status": "degraded"`` when only the rate limiter's store (Redis) is down.
+  with ``"status": "degraded"`` when only the rate limiter's store (Redis, or the machine's counter
+  file) is down: restarting the API would not bring it back.
 """
 
 from __future__ import annotations

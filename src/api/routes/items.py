@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
-from fastapi import Path as PathParam
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -38,6 +37,7 @@ from api.idempotency import (
     request_fingerprint,
     stored_response,
 )
+from api.path_ids import id_path, plain_digits
 from api.schemas import (
     ItemBatchIn,
     ItemBatchOut,
@@ -59,7 +59,8 @@ MAX_PAGE = 100_000  # deeper than this, use the cursor (`after`): OFFSET costs g
 # costs index entries read on every list request: 1,000 is 20 pages of 50 ahead, for a fraction of a
 # millisecond (10,000 cost more than fetching the page itself, at 100,000 items).
 COUNT_CAP = 1_000
-ItemId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="item id")]
+# Plain digits only: /items/010 or /items/1_0 is a 404, as a missing id (api.path_ids).
+ItemId = Annotated[int, plain_digits("item"), id_path("item")]
 # The public columns, named as ItemOut's fields: reads are Core rows, never ORM objects (no identity
 # map, no lease fields fetched).
 ITEMS: Table = Item.__table__  # type: ignore[assignment]  # declared as FromClause; it is a Table
@@ -324,7 +325,7 @@ def _create_batch_once(
 
 # `:int`: only digits reach these routes, so /items/batch is the batch route's path alone (a GET
 # there is a 405 listing POST, not an invalid item id).
-@router.get("/{item_id:int}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
+@router.get("/{item_id:id}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
 async def get_item(item_id: ItemId, principal: CurrentPrincipal, db: RequestDb) -> ItemOut:
     return await db.run(_get, db, principal, item_id)
 
@@ -334,7 +335,7 @@ def _get(db: RequestScope, principal: Principal, item_id: int) -> ItemOut:
         return _get_visible(conn, principal, item_id)
 
 
-@router.patch("/{item_id:int}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
+@router.patch("/{item_id:id}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
 async def update_item(
     item_id: ItemId, body: ItemPatch, principal: CurrentPrincipal, db: RequestDb
 ) -> ItemOut:
@@ -375,7 +376,7 @@ def _update(db: RequestScope, principal: Principal, item_id: int, changes: dict[
     return ItemOut.of_row(row)
 
 
-@router.delete("/{item_id:int}", status_code=204, responses=NOT_FOUND_RESPONSE)
+@router.delete("/{item_id:id}", status_code=204, responses=NOT_FOUND_RESPONSE)
 async def delete_item(item_id: ItemId, principal: CurrentPrincipal, db: RequestDb) -> None:
     await db.run(_delete, db, principal, item_id)
 

@@ -153,7 +153,7 @@ def test_other_user_cannot_revoke_someone_elses_key(http: httpx.Client, other: C
     assert http.delete(f"/api/v1/api-keys/{owner.api_key_id}", headers=other.headers).status_code == 404
     assert http.get("/api/v1/auth/me", headers=owner.headers).status_code == 200
     assert owner.api_key_id not in [
-        k["id"] for k in http.get("/api/v1/api-keys", headers=other.headers).json()
+        k["id"] for k in http.get("/api/v1/api-keys", headers=other.headers).json()["items"]
     ]
 
 

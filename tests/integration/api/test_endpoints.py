@@ -90,8 +90,9 @@ def test_api_key_lifecycle(http: httpx.Client, live_api: LiveApi) -> None:
     assert http.get("/api/v1/auth/me", headers={"X-API-Key": key["key"]}).status_code == 200
 
     listed = http.get("/api/v1/api-keys", headers=caller.headers).json()
-    assert [k["name"] for k in listed] == ["tests", "ci"]
-    assert all("key" not in k for k in listed)
+    assert [k["name"] for k in listed["items"]] == ["ci", "tests"]  # newest first, as the items
+    assert (listed["total"], listed["page"], listed["pages"], listed["next_cursor"]) == (2, 1, 1, None)
+    assert all("key" not in k for k in listed["items"])
 
     assert http.delete(f"/api/v1/api-keys/{key['id']}", headers=caller.headers).status_code == 204
     # Revoked at once: fresh connections (spread over both gunicorn workers) all refuse it.
@@ -99,7 +100,7 @@ def test_api_key_lifecycle(http: httpx.Client, live_api: LiveApi) -> None:
         assert (
             httpx.get(f"{live_api.url}/api/v1/auth/me", headers={"X-API-Key": key["key"]}).status_code == 401
         )
-    listed = {k["id"]: k for k in http.get("/api/v1/api-keys", headers=caller.headers).json()}
+    listed = {k["id"]: k for k in http.get("/api/v1/api-keys", headers=caller.headers).json()["items"]}
     assert listed[key["id"]]["revoked_at"] is not None
     assert listed[key["id"]]["last_used_at"] is not None
     assert http.delete("/api/v1/api-keys/999999", headers=caller.headers).status_code == 404

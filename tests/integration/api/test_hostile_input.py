@@ -1,14 +1,19 @@
 """Hostile input against the real server (gunicorn + the bounded uvicorn worker, both backends).
 
 Every request is bounded before anything is written: metadata depth and size (422), the request
-line (414), each header and all headers (431), the body (413). Every answer is a 4xx in the one
-error shape, nothing is stored, no row the API accepted can break a read, and the stack stays healthy.
+line (414), each header and all headers (431), the body (413), the time to send the headers (408).
+Ids are plain digits: any other form of an id (``1_0``, ``+10``, ``010``, ``%2010``) is a 404.
+Every answer is a 4xx in the one error shape, nothing is stored, no row the API accepted can break
+a read, and the stack stays healthy.
 """
 
 from __future__ import annotations
 
 import json
+import select
 import socket
+import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +22,7 @@ import pytest
 from sqlalchemy import insert
 
 from store.models import Item, ItemStatus, utcnow
-from tests.integration.api.conftest import Caller, LiveApi
+from tests.integration.api.conftest import Caller, LiveApi, boot_api
 from tests.integration.api.test_bad_input import JSON, assert_error, snapshot
 
 MAX_DEPTH = 32  # API_MAX_METADATA_DEPTH's default
@@ -284,11 +289,60 @@ def test_sql_in_status_is_422(status: str, http: httpx.Client, owner: Caller) ->
 
 
 @pytest.mark.parametrize("item_id", ["1e3", "0x10", "1 2", "1;DROP", "..", "9" * 400, "%00"])
-def test_odd_ids_are_4xx(item_id: str, http: httpx.Client, owner: Caller) -> None:
+def test_odd_ids_are_404(item_id: str, http: httpx.Client, owner: Caller) -> None:
     for method in ("GET", "PATCH", "DELETE"):
         kwargs: dict[str, Any] = {"json": {"title": "x"}} if method == "PATCH" else {}
         response = http.request(method, f"/api/v1/items/{item_id}", headers=owner.headers, **kwargs)
-        assert_error(response, (404, 422))
+        assert_error(response, 404, "not_found")
+
+
+# Each names a real id in a form Python's int() (and pydantic's) would take: none may reach it.
+ODD_FORMS = ["{id}_0", "+{id}", "0{id}", "%20{id}", "{id}%20", "%2B{id}", "00{id}", "{id}.0", "%EF%BC%91"]
+
+
+def odd_forms(real_id: int) -> list[str]:
+    # 1_0 for 10: the underscore inside the number, as the issue's example.
+    text = str(real_id)
+    inside = f"{text[:-1]}_{text[-1]}" if len(text) > 1 else f"{text}_"
+    return [form.format(id=real_id) for form in ODD_FORMS] + [inside]
+
+
+def test_an_item_id_in_an_odd_form_is_a_404_and_touches_nothing(http: httpx.Client, owner: Caller) -> None:
+    item = http.post("/api/v1/items", json={"title": "only at its own address"}, headers=owner.headers).json()
+    for form in odd_forms(item["id"]):
+        for method in ("GET", "PATCH", "DELETE"):
+            kwargs: dict[str, Any] = {"json": {"title": "changed"}} if method == "PATCH" else {}
+            response = http.request(method, f"/api/v1/items/{form}", headers=owner.headers, **kwargs)
+            assert_error(response, 404, "not_found")
+            assert response.json()["error"]["message"].startswith("no item "), (form, response.text)
+    fetched = http.get(f"/api/v1/items/{item['id']}", headers=owner.headers)
+    assert fetched.status_code == 200 and fetched.json()["title"] == "only at its own address"
+    # 0 and ids past the largest possible are missing ids too, not validation errors.
+    for missing in ("0", "9223372036854775808", "9" * 400):
+        assert_error(http.get(f"/api/v1/items/{missing}", headers=owner.headers), 404, "not_found")
+
+
+def test_an_api_key_id_in_an_odd_form_revokes_nothing(live_api: LiveApi, http: httpx.Client) -> None:
+    caller = live_api.new_user()
+    forms = [
+        *odd_forms(caller.api_key_id),
+        f"%20%{ord(str(caller.api_key_id)[0]):X}{str(caller.api_key_id)[1:]}",
+    ]
+    for form in forms:
+        response = http.delete(f"/api/v1/api-keys/{form}", headers=caller.headers)
+        assert_error(response, 404, "not_found")
+    assert http.get("/api/v1/auth/me", headers=caller.headers).status_code == 200  # the key still works
+
+
+def test_a_user_id_in_an_odd_form_deactivates_nobody(
+    live_api: LiveApi, http: httpx.Client, admin: Caller
+) -> None:
+    user = live_api.new_user()
+    for form in odd_forms(user.id):
+        for method, path in (("POST", f"{form}/deactivate"), ("DELETE", form)):
+            response = http.request(method, f"/api/v1/admin/users/{path}", headers=admin.headers)
+            assert_error(response, 404, "not_found")
+    assert http.get("/api/v1/auth/me", headers=user.headers).status_code == 200
 
 
 # --- answers to broken requests -----------------------------------------------------------------------
@@ -355,3 +409,88 @@ def test_admin_restart_does_not_echo_a_long_name(http: httpx.Client, admin: Call
 def test_the_stack_is_healthy_afterwards(live_api: LiveApi) -> None:
     assert httpx.get(f"{live_api.url}/health", timeout=10).status_code == 200
     assert live_api.server.process is not None and live_api.server.process.poll() is None
+
+
+# --- slow headers ---------------------------------------------------------------------------------------
+
+HEADER_TIMEOUT = 2.0
+
+
+@pytest.fixture(scope="module")
+def slow_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+    """Its own server, with a short API_HEADER_TIMEOUT (the default is 30 s)."""
+    yield from boot_api(
+        tmp_path_factory, "sqlite", workers=2, env={"API_HEADER_TIMEOUT": str(HEADER_TIMEOUT)}
+    )
+
+
+def read_to_close(sock: socket.socket) -> bytes:
+    reply = b""
+    while chunk := sock.recv(65536):
+        reply += chunk
+    return reply
+
+
+def test_headers_trickled_a_byte_at_a_time_are_cut_with_a_408(slow_api: LiveApi) -> None:
+    with socket.create_connection(("127.0.0.1", slow_api.server.port), timeout=30) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\nX-Slow: ")
+        deadline = time.monotonic() + 30
+        # A byte every half second, for ever: the server must end it (well before our deadline).
+        while not select.select([sock], [], [], 0.5)[0]:
+            assert time.monotonic() < deadline, "the trickling connection was never cut"
+            sock.sendall(b"a")
+        reply = read_to_close(sock)
+    assert_raw_error(reply, 408, "request_timeout")
+
+
+def test_a_silent_connection_is_closed_without_an_answer(slow_api: LiveApi) -> None:
+    with socket.create_connection(("127.0.0.1", slow_api.server.port), timeout=30) as sock:
+        assert read_to_close(sock) == b""  # closed by the server (a hung one would time out here)
+
+
+def test_500_slow_connections_at_once_leave_health_answered_and_are_all_cut(slow_api: LiveApi) -> None:
+    socks = []
+    try:
+        for n in range(500):
+            sock = socket.create_connection(("127.0.0.1", slow_api.server.port), timeout=30)
+            socks.append(sock)
+            sock.sendall(f"GET /api/v1/items/{n} HTTP/1.1\r\nHost: test\r\nX-Slow: ".encode())
+        # Every one of them is held open right now, and the API still answers others.
+        with slow_api.client() as http:
+            health = http.get("/health")
+        assert health.status_code == 200, health.text
+        replies = [read_to_close(sock) for sock in socks]  # each returns once the server closed it
+    finally:
+        for sock in socks:
+            sock.close()
+    statuses = {parse_reply(reply)[0] for reply in replies if reply}
+    assert statuses <= {408}, statuses
+    assert len([r for r in replies if r]) == 500  # each had sent bytes: each was told why
+    with slow_api.client() as http:
+        assert http.get("/health").status_code == 200
+
+
+def read_response(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_a_keep_alive_connection_gets_a_new_header_deadline_per_request(slow_api: LiveApi) -> None:
+    with socket.create_connection(("127.0.0.1", slow_api.server.port), timeout=30) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+        assert read_response(sock).startswith(b"HTTP/1.1 200")
+        # Idle between requests longer than the header timeout (but within gunicorn's keepalive, 5 s):
+        # the scenario itself, not a synchronisation. The deadline starts with the next request's first byte.
+        time.sleep(HEADER_TIMEOUT + 1)
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+        assert read_response(sock).startswith(b"HTTP/1.1 200")

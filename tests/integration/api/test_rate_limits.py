@@ -1,15 +1,24 @@
-"""Rate limits: 429 with Retry-After and RateLimit headers; shared by gunicorn workers through Redis."""
+"""Rate limits: 429 with Retry-After and RateLimit headers; one budget per account (all its keys and
+tokens); shared by the gunicorn workers of one server without Redis (a counter file on the machine,
+kept across a reload), and by every host through Redis."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 import redis
 
+from store.accounts import create_api_key
 from tests.integration.api.conftest import LiveApi, boot_api
+from tests.integration.api.test_reload import worker_pids
+from tests.support.wait import wait_until
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -50,7 +59,7 @@ def test_default_limit_per_api_key(one_worker: LiveApi) -> None:
         assert remaining == [4, 3, 2, 1, 0]
         assert_rate_limited(http.get("/api/v1/items", headers=caller.headers), 5)
         assert_rate_limited(http.post("/api/v1/items", json={"title": "x"}, headers=caller.headers), 5)
-        # Another key has its own budget.
+        # Another account has its own budget.
         assert http.get("/api/v1/items", headers=bystander.headers).status_code == 200
 
 
@@ -62,6 +71,31 @@ def test_a_batch_of_many_items_counts_as_one_request(one_worker: LiveApi) -> Non
         assert created.status_code == 201 and created.headers["RateLimit-Remaining"] == "4"
         listed = http.get("/api/v1/items", params={"limit": 100}, headers=caller.headers)
         assert listed.headers["RateLimit-Remaining"] == "3" and len(listed.json()["items"]) == 50
+
+
+def test_all_keys_and_tokens_of_an_account_share_one_budget(one_worker: LiveApi) -> None:
+    caller = one_worker.new_user()
+    with one_worker.database.session() as session:
+        _, second_key = create_api_key(session, user_id=caller.id, name="second")
+    with one_worker.client() as http:
+        login = http.post(
+            "/api/v1/auth/login",
+            json={"email": caller.email, "password": caller.password},
+            headers={"X-Forwarded-For": "203.0.113.77"},
+        )
+        token = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        credentials = [caller.headers, {"X-API-Key": second_key}, token]
+        remaining = []
+        for n in range(5):
+            response = http.get("/api/v1/auth/me", headers=credentials[n % 3])
+            assert response.status_code == 200, response.text
+            remaining.append(int(response.headers["RateLimit-Remaining"]))
+        assert remaining == [4, 3, 2, 1, 0]
+        for headers in credentials:  # a new key or a token is no way around the limit
+            assert_rate_limited(http.get("/api/v1/auth/me", headers=headers), 5)
+        with one_worker.database.session() as session:
+            _, third_key = create_api_key(session, user_id=caller.id, name="made after")
+        assert_rate_limited(http.get("/api/v1/auth/me", headers={"X-API-Key": third_key}), 5)
 
 
 def test_login_has_its_own_stricter_limit_per_ip(one_worker: LiveApi) -> None:
@@ -125,8 +159,61 @@ def test_limit_is_shared_by_two_workers_through_redis(two_workers_redis: LiveApi
     ]
     assert statuses.count(200) == 10 and statuses.count(429) == 6, statuses
     client = redis.Redis.from_url(REDIS_URL)
-    counters = [
-        int(client.get(k) or 0) for k in client.scan_iter(f"*{redis_prefix}*key:{caller.api_key_id}*")
-    ]
+    counters = [int(client.get(k) or 0) for k in client.scan_iter(f"*{redis_prefix}*user:{caller.id}*")]
     client.close()
     assert counters == [16]
+
+
+# --- one server, two workers, no Redis: the counters live in a file on the machine ---------------------
+
+
+@pytest.fixture(scope="module")
+def two_workers_machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+    yield from boot_api(
+        tmp_path_factory,
+        "sqlite",
+        workers=2,
+        env={"RATE_LIMIT_LOGIN": "10/minute", "RATE_LIMIT_DEFAULT": "5/minute"},
+    )
+
+
+def fresh_login(api: LiveApi, body: dict[str, str]) -> httpx.Response:
+    # A new connection each: the kernel spreads them over both workers.
+    return httpx.post(f"{api.url}/api/v1/auth/login", json=body, timeout=60)
+
+
+def test_ten_per_minute_allows_exactly_ten_logins_across_two_workers_then_the_retry_after_holds(
+    two_workers_machine: LiveApi,
+) -> None:
+    api = two_workers_machine
+    caller = api.new_user()
+    body = {"email": caller.email, "password": caller.password}
+    assert httpx.get(f"{api.url}/health").json()["rate_limiter"]["storage"] == "machine"
+    with ThreadPoolExecutor(max_workers=8) as pool:  # at once: both workers busy at the same time
+        responses = list(pool.map(lambda _: fresh_login(api, body), range(16)))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 10 and statuses.count(429) == 6, statuses
+    refused = [r for r in responses if r.status_code == 429]
+    for response in refused:
+        assert_rate_limited(response, 10)
+    # A client that waits what it was told is served, whichever worker answers: both share the window.
+    wait = max(int(r.headers["Retry-After"]) for r in refused)
+    time.sleep(wait)  # the client's side of the contract, not a synchronisation
+    retries = [fresh_login(api, body) for _ in range(4)]
+    assert [r.status_code for r in retries] == [200] * 4, [r.text for r in retries]
+    assert (api.server.home / "var" / "run" / "ratelimits.sqlite3").is_file()
+
+
+def test_the_limit_holds_across_a_gunicorn_reload(two_workers_machine: LiveApi) -> None:
+    api = two_workers_machine
+    caller = api.new_user()
+    statuses = [httpx.get(f"{api.url}/api/v1/auth/me", headers=caller.headers).status_code for _ in range(7)]
+    assert statuses == [200] * 5 + [429] * 2, statuses
+    control = api.server.home / "var" / "run" / "gunicorn.ctl"
+    old = worker_pids(control)
+    assert api.server.process is not None
+    os.kill(api.server.process.pid, signal.SIGHUP)
+    wait_until(lambda: not worker_pids(control) & old, timeout=120, message="the old workers to exit")
+    wait_until(lambda: len(worker_pids(control)) == 2, timeout=120, message="two new workers")
+    for _ in range(4):  # whichever new worker answers, the window of before the reload still counts
+        assert_rate_limited(httpx.get(f"{api.url}/api/v1/auth/me", headers=caller.headers), 5)

@@ -1,6 +1,7 @@
 """Redis unreachable (behind a TCP proxy the test closes): the policy RATE_LIMIT_REDIS_DOWN holds
-(local: limits still count per process; closed: 503 rate_limiter_unavailable), /health and
-`ctl status` say the limiter is degraded, and the log says so once per interval, not per request."""
+(local: limits still count, in this machine's counter file; closed: 503 rate_limiter_unavailable),
+/health and `ctl status` say the limiter is degraded, and the log says so once per interval, not
+per request."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from tests.integration.api.conftest import backend_database
 from tests.support.api_server import REPO, VENV_BIN, ApiServer, stand_in_built_app
 from tests.support.net import port_is_free
 
-STRONG = "x" * 32  # the shortest secret production accepts: 32 bytes
+STRONG = "0123456789abcdefghijklmnopqrstuv"  # the shortest secret production accepts: 32 bytes
 
 
 def refused_start(tmp_path: Path, env: dict[str, str], database_url: str | None = None) -> str:

@@ -173,3 +173,24 @@ def test_request_calls_any_route_with_the_clients_auth_errors_and_retries(connec
         connect().request("GET", "/api/v1/items")
     with pytest.raises(ValueError, match="must start with one '/'"):
         client.request("GET", "https://elsewhere.example/api")
+
+
+def test_api_keys_created_listed_by_pages_iterated_and_revoked(connect, account: Account) -> None:
+    client = connect(api_key=account.api_key)
+    made = [client.create_api_key(f"script {n}") for n in range(3)]
+    assert all(isinstance(key, sdk.ApiKey) and key.key and key.key.startswith("sk_") for key in made)
+    assert made[0].created_at.tzinfo is not None and made[0].active
+    first = client.list_api_keys(page=1, limit=2)
+    assert isinstance(first, sdk.ApiKeyPage)
+    assert [key.id for key in first] == [made[2].id, made[1].id]  # newest first
+    assert (first.total, first.pages, first[0].key) == (4, 2, None)  # the secret is never listed again
+    every = [key.id for key in client.iter_api_keys(limit=1)]  # one key a page, by cursor
+    assert len(every) == 4 and every == sorted(every, reverse=True)
+    assert every[:3] == [made[2].id, made[1].id, made[0].id]
+    assert client.revoke_api_key(made[0].id) is None
+    revoked = next(key for key in client.iter_api_keys() if key.id == made[0].id)
+    assert not revoked.active and revoked.revoked_at is not None
+    with pytest.raises(sdk.AuthenticationError):
+        connect(api_key=made[0].key).list_api_keys()
+    with pytest.raises(sdk.NotFoundError):
+        client.revoke_api_key(10**12)

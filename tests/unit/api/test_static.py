@@ -106,3 +106,24 @@ def anyio_backend() -> str:
 def test_a_missing_build_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="npm run build"):
         create_app(load({"APP_HOME": str(tmp_path), "STATIC_DIR": str(tmp_path / "nope")}, environ={}))
+
+
+@pytest.mark.anyio
+async def test_the_app_is_never_framed_and_runs_only_its_own_scripts(client: httpx.AsyncClient) -> None:
+    for path in ("/", "/items", "/assets/index-1NkdUEl0.js"):
+        response = await client.get(path)
+        assert response.headers["x-frame-options"] == "DENY"
+        policy = {
+            d.split()[0]: d.split()[1:] for d in response.headers["content-security-policy"].split("; ")
+        }
+        assert policy["frame-ancestors"] == ["'none'"]
+        assert policy["script-src"] == ["'self'"] and policy["object-src"] == ["'none'"]
+    api = await client.get("/api/v1/nothing-here")  # JSON: nothing in it may load or run
+    assert api.headers["x-frame-options"] == "DENY"
+    assert api.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    page = await client.get("/items")
+    again = await client.get("/items", headers={"If-None-Match": page.headers["etag"]})
+    assert again.status_code == 304  # revalidated: the stored page keeps the app's policy
+    assert again.headers["content-security-policy"] == page.headers["content-security-policy"]
+    docs = await client.get("/docs")  # FastAPI's docs page keeps its inline script, unframed
+    assert docs.headers["content-security-policy"] == "frame-ancestors 'none'"

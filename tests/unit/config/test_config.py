@@ -173,7 +173,7 @@ def test_config_check_refuses_an_unknown_app_env(tmp_path: Path, app_env: str) -
 def test_config_check_passes_production_done_right(tmp_path: Path) -> None:
     done_right = {
         "APP_ENV": "production",
-        "JWT_SECRET": "x" * 32,
+        "JWT_SECRET": "0123456789abcdefghijklmnopqrstuv",  # 32 bytes, 32 distinct characters
         "API_TRUSTED_PROXIES": "127.0.0.1",
         "STATIC_DIR": str(stand_in_built_app(tmp_path / "dist")),
     }
@@ -192,6 +192,20 @@ def test_problems_is_a_list_other_tools_can_use(tmp_path: Path) -> None:
         load(environ={"APP_HOME": str(tmp_path), "APP_ENV": "production", "JWT_SECRET": "short"})
     )
     assert len(found) == 1 and "JWT_SECRET is 5 bytes" in found[0]
+
+
+@pytest.mark.parametrize("secret", ["a" * 40, "ab" * 32, "abcdefghi" * 8])
+def test_production_refuses_a_long_secret_of_few_distinct_characters(tmp_path: Path, secret: str) -> None:
+    from config.checks import problems
+
+    env = {"APP_HOME": str(tmp_path), "APP_ENV": "production", "JWT_SECRET": secret}
+    [found] = [line for line in problems(load(environ=env)) if "JWT_SECRET" in line]
+    assert found.startswith(f"JWT_SECRET has {len(set(secret))} distinct characters: APP_ENV=production")
+    hex_secret = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"  # 32 random bytes, hex
+    assert not [
+        line for line in problems(load(environ={**env, "JWT_SECRET": hex_secret})) if "JWT_SECRET" in line
+    ]
+    assert not problems(load(environ={**env, "APP_ENV": "development"}))  # development may use anything
 
 
 def test_config_check_compares_the_worker_stop_timeout_with_stopwaitsecs(tmp_path: Path) -> None:

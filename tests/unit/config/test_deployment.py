@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PRODUCTION_READY = {"JWT_SECRET": "s" * 48, "API_TRUSTED_PROXIES": "127.0.0.1"}
+PRODUCTION_READY = {"JWT_SECRET": "secret-of-many-characters-0123456789", "API_TRUSTED_PROXIES": "127.0.0.1"}
 
 
 def check(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -88,6 +88,10 @@ def production_default_secret(home: Path) -> str:
     return config_check(home, APP_ENV="production")
 
 
+def production_repetitive_secret(home: Path) -> str:
+    return config_check(home, APP_ENV="production", JWT_SECRET="a" * 40)
+
+
 def app_env_typo(home: Path) -> str:
     return config_check(home, APP_ENV="Production")
 
@@ -127,6 +131,7 @@ def database_down(home: Path) -> str:
 
 SCENARIOS: dict[str, Callable[[Path], str]] = {
     "JWT_SECRET is missing or the development default": production_default_secret,
+    "distinct characters: APP_ENV=production needs at least": production_repetitive_secret,
     "must be one of development, test, production": app_env_typo,
     "is not well under stopwaitsecs": worker_stop_timeout,
     "Address already in use": port_taken,

@@ -1,7 +1,8 @@
 """Run one test body against both clients: the AsyncClient behind a blocking facade.
 
-The facade drives each coroutine to completion on a private event loop, and ``iter_items`` one page
-at a time, so a test can call other methods between the items of an iteration, as with the sync client.
+The facade drives each coroutine to completion on a private event loop, and ``iter_items`` (and
+``iter_api_keys``) one page at a time, so a test can call other methods between the items of an
+iteration, as with the sync client.
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ class BlockingAsyncClient:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.async_client, name)
-        if name == "iter_items":
-            return self._iterate
+        if name in ("iter_items", "iter_api_keys"):
+            return lambda *args, **kwargs: self._iterate(*args, method=name, **kwargs)
         if name == "with_options":
             return self._with_options
         if name == "with_raw_response":
@@ -74,8 +75,8 @@ class BlockingAsyncClient:
             return lambda *args, **kwargs: self._loop.run_until_complete(attr(*args, **kwargs))
         return attr
 
-    def _iterate(self, *args: Any, **kwargs: Any) -> BlockingIterator:
-        return BlockingIterator(self.async_client.iter_items(*args, **kwargs), self._loop)
+    def _iterate(self, *args: Any, method: str = "iter_items", **kwargs: Any) -> BlockingIterator:
+        return BlockingIterator(getattr(self.async_client, method)(*args, **kwargs), self._loop)
 
     def _with_options(self, **options: Any) -> BlockingAsyncClient:
         """The copy, driven on this facade's loop (where the shared pool's connections live)."""

@@ -100,7 +100,8 @@ export interface paths {
         };
         /**
          * List Keys
-         * @description The caller's API keys (without the keys themselves), revoked ones included.
+         * @description The caller's API keys (without the keys themselves), revoked ones included, newest first, by
+         *     page (`page`) or by cursor (`after` = the previous `next_cursor`), as `GET /api/v1/items`.
          */
         get: operations["list_keys_api_v1_api_keys_get"];
         put?: never;
@@ -514,6 +515,24 @@ export interface components {
             last_used_at: string | null;
             /** Revoked At */
             revoked_at: string | null;
+        };
+        /**
+         * ApiKeyPage
+         * @description One page of the caller's API keys, newest first (the shape of ItemPage; `total` is exact).
+         */
+        ApiKeyPage: {
+            /** Items */
+            items: components["schemas"]["ApiKeyOut"][];
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+            /** Pages */
+            pages: number;
+            /** Next Cursor */
+            next_cursor: number | null;
         };
         /** ErrorBody */
         ErrorBody: {
@@ -1286,7 +1305,13 @@ export interface operations {
     };
     list_keys_api_v1_api_keys_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 1-based page; ignored with `after` */
+                page?: number;
+                limit?: number;
+                /** @description cursor: keys with id < after */
+                after?: number | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1299,7 +1324,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKeyOut"][];
+                    "application/json": components["schemas"]["ApiKeyPage"];
                 };
             };
             /** @description Bad request (e.g. malformed JSON) */
@@ -1434,6 +1459,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description As many active keys as API_KEYS_MAX_ACTIVE: revoke one first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -1495,7 +1529,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description API key id */
+                /** @description API key id (decimal digits, no leading zero) */
                 key_id: number;
             };
             cookie?: never;
@@ -1951,7 +1985,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description item id */
+                /** @description item id (decimal digits, no leading zero) */
                 item_id: number;
             };
             cookie?: never;
@@ -2064,7 +2098,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description item id */
+                /** @description item id (decimal digits, no leading zero) */
                 item_id: number;
             };
             cookie?: never;
@@ -2175,7 +2209,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description item id */
+                /** @description item id (decimal digits, no leading zero) */
                 item_id: number;
             };
             cookie?: never;
@@ -3186,7 +3220,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description user id */
+                /** @description user id (decimal digits, no leading zero) */
                 user_id: number;
             };
             cookie?: never;
@@ -3308,7 +3342,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description user id */
+                /** @description user id (decimal digits, no leading zero) */
                 user_id: number;
             };
             cookie?: never;
@@ -3421,7 +3455,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description user id */
+                /** @description user id (decimal digits, no leading zero) */
                 user_id: number;
             };
             cookie?: never;

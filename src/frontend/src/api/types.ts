@@ -7,7 +7,8 @@ export type Item = JsonBody<paths["/api/v1/items/{item_id}"]["get"]["responses"]
 export type ItemPage = JsonBody<paths["/api/v1/items"]["get"]["responses"][200]>;
 export type ItemStatus = Item["status"];
 export type ItemQuery = NonNullable<paths["/api/v1/items"]["get"]["parameters"]["query"]>;
-export type ApiKey = JsonBody<paths["/api/v1/api-keys"]["get"]["responses"][200]>[number];
+export type ApiKeyPage = JsonBody<paths["/api/v1/api-keys"]["get"]["responses"][200]>;
+export type ApiKey = ApiKeyPage["items"][number];
 export type CreatedApiKey = JsonBody<paths["/api/v1/api-keys"]["post"]["responses"][201]>;
 export type Me = JsonBody<paths["/api/v1/auth/me"]["get"]["responses"][200]>;
 

@@ -7,17 +7,19 @@ interface Props {
   limit: number;
   /** `total` is a lower bound (the API counts at most 1,000 items past the page): show "N+". */
   estimate?: boolean;
+  /** What is counted, for the summary ("Items 1–50 of 120"). */
+  noun?: string;
   onPage: (page: number) => void;
   onLimit: (limit: number) => void;
 }
 
-export function Pagination({ page, pages, total, limit, estimate = false, onPage, onLimit }: Props) {
+export function Pagination({ page, pages, total, limit, estimate = false, noun = "Items", onPage, onLimit }: Props) {
   const first = total === 0 ? 0 : (page - 1) * limit + 1;
   const last = Math.min(total, page * limit);
   return (
     <div className="pagination">
       <p className="pagination-summary" aria-live="polite">
-        {total === 0 ? "No items" : `Items ${first}–${last} of ${total}${estimate ? "+" : ""}`}
+        {total === 0 ? `No ${noun.toLowerCase()}` : `${noun} ${first}–${last} of ${total}${estimate ? "+" : ""}`}
       </p>
       <label className="page-size">
         Per page{" "}

@@ -1,9 +1,11 @@
-// API keys: list, create (the secret shown once, with a copy button) and revoke.
+// API keys: list (by pages, newest first, as the API gives them), create (the secret shown once, with
+// a copy button) and revoke. Past API_KEYS_MAX_ACTIVE active keys, creating says to revoke one first.
 import { useEffect, useRef, useState } from "react";
 import { api, call } from "../api/client";
 import { ApiError, describeError, fieldErrors } from "../api/errors";
 import type { ApiKey, CreatedApiKey } from "../api/types";
 import { ErrorState } from "../components/ErrorState";
+import { Pagination } from "../components/Pagination";
 import { formatDateTime } from "../lib/format";
 import { useResource } from "../lib/useResource";
 
@@ -43,13 +45,16 @@ function NewKey({ created, onDone }: { created: CreatedApiKey; onDone: () => voi
   );
 }
 
-/** Newest first (the API lists them oldest first). */
+/** Newest first (the API lists them so; kept for any older answer). */
 export function newestFirst(keys: readonly ApiKey[]): ApiKey[] {
   return [...keys].sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || b.id - a.id);
 }
 
 export function ApiKeysPage() {
-  const keys = useResource("api-keys", () => call(api.GET("/api/v1/api-keys")));
+  const [page, setPage] = useState(1);
+  const [limit, setLimit] = useState(50);
+  const keys = useResource(`api-keys?page=${page}&limit=${limit}`,
+    () => call(api.GET("/api/v1/api-keys", { params: { query: { page, limit } } })));
   const [name, setName] = useState("");
   const [nameError, setNameError] = useState<string | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
@@ -59,7 +64,9 @@ export function ApiKeysPage() {
   const [flash, setFlash] = useState("");
   const [showRevoked, setShowRevoked] = useState(false);
   // Newest first, like the items; revoked keys only on request (they can never be used again).
-  const all = keys.data === null ? null : newestFirst(keys.data);
+  const pager = keys.data;
+  const all = pager === null ? null : newestFirst(pager.items);
+  // (Revoking keeps a key in the list, so a page never empties under the reader.)
   const revokedCount = all === null ? 0 : all.filter((key) => key.revoked_at).length;
   const shown = all === null ? null : showRevoked ? all : all.filter((key) => !key.revoked_at);
 
@@ -78,10 +85,12 @@ export function ApiKeysPage() {
       setCreated(key);
       setName("");
       setFlash("");
-      keys.reload();
+      if (page !== 1) setPage(1); else keys.reload();
     } catch (err) {
       if (err instanceof ApiError && err.status === 422) {
         setNameError(fieldErrors(err.details).name ?? err.message);
+      } else if (err instanceof ApiError && err.status === 409) {
+        setFormError(err.message); // at the cap of active keys: the API says to revoke one first
       } else {
         setFormError(describeError(err));
       }
@@ -129,7 +138,7 @@ export function ApiKeysPage() {
       {revokedCount > 0 && (
         <label className="toggle">
           <input type="checkbox" checked={showRevoked} onChange={(e) => setShowRevoked(e.target.checked)} />{" "}
-          Show revoked keys ({revokedCount})
+          Show revoked keys ({revokedCount}{pager !== null && pager.pages > 1 ? " on this page" : ""})
         </label>
       )}
 
@@ -183,6 +192,10 @@ export function ApiKeysPage() {
             </tbody>
           </table>
         </div>
+      )}
+      {pager !== null && pager.total > 0 && (
+        <Pagination page={page} pages={pager.pages} total={pager.total} limit={limit} noun="Keys"
+                    onPage={setPage} onLimit={(l) => { setLimit(l); setPage(1); }} />
       )}
     </section>
   );
