@@ -9,7 +9,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,14 +20,6 @@ from tests.support.stack import REPO, Stack
 
 pytestmark = pytest.mark.stack
 SUPERVISORCTL = str(Path(sys.executable).parent / "supervisorctl")
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(tmp_path_factory.mktemp("stack")) as running:
-        running.wait_running()
-        running.wait_healthy()  # RUNNING only means "alive for startsecs", not "listening"
-        yield running
 
 
 def test_every_program_is_running(stack: Stack) -> None:

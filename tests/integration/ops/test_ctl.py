@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -14,14 +13,6 @@ from tests.integration.ops.conftest import ctl, info, stack_settings
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(tmp_path_factory.mktemp("ctl")) as running:
-        running.wait_running()
-        running.wait_healthy()
-        yield running
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,14 +14,6 @@ from tests.support.stack import REPO, Stack
 from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.stack
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(tmp_path_factory.mktemp("monitor")) as running:
-        running.wait_running()
-        running.wait_healthy()
-        yield running
 
 
 def test_status_table_every_process_healthy_exit_0(stack: Stack) -> None:

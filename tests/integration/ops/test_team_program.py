@@ -82,7 +82,9 @@ def team_checkout(root: Path) -> Path:
 def test_the_program_tests_pass_with_a_teams_added_program(tmp_path: Path) -> None:
     checkout = team_checkout(tmp_path / "team")
     (checkout / "conf" / "supervisord.d" / "links.conf").write_text(LINKS_CONF)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    # Not this run's pytest state, but its worker's share of the free ports (tests/support/net.py).
+    keep = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") or k in keep}
     # The copy's src/ before the .venv's editable install of this checkout's.
     env["PYTHONPATH"] = os.pathsep.join(str(checkout / p) for p in ("src", "python-sdk/src"))
     # Short: a stack's socket (home/var/run/supervisor.sock) must fit a unix socket's 107 bytes.
