@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import timing
 from tests.support.databases import fresh_postgres_database, postgres_server_url, sqlite_url
 
 # Settings from a developer's shell or .env must not leak into tests: each test states its own.
@@ -26,6 +27,10 @@ for _name in (
     "APP_ENV",
 ):
     os.environ.pop(_name, None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    timing.register(config)  # the ten slowest tests and the time per directory, at the end
 
 
 REQUIRE_ALL = bool(os.environ.get("TEST_REQUIRE_ALL"))  # CI: a missing service fails, never skips

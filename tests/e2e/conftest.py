@@ -1,7 +1,8 @@
 """Browser tests: Playwright (Python) driving Debian's chromium against servers the tests boot.
 
-Fixtures: ``browser`` (one chromium per module), ``page`` (a fresh context per test; console errors
-collected and asserted empty at the end; a screenshot of a failing test kept in test-artifacts/e2e/),
+Fixtures: ``browser`` (one chromium per test process, i.e. per xdist worker), ``page`` (a fresh
+context per test; console errors collected and asserted empty at the end; a screenshot of a failing
+test kept in test-artifacts/e2e/),
 ``frontend_stack`` (API + worker + Vite dev server, booted once per module).
 """
 
@@ -47,17 +48,50 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = require_chromium()  # skips, or fails under TEST_REQUIRE_ALL (CI)
-    from playwright.sync_api import sync_playwright
+class SharedBrowser:
+    """One chromium for every browser test of this process: launched by the first, closed as soon
+    as the process goes on to a test outside tests/e2e (or ends), so no chromium idles through the
+    rest of the suite and Playwright's event loop never meets another test's asyncio."""
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+    def __init__(self) -> None:
+        self.playwright: Any = None
+        self.browser: Any = None
+
+    def get(self, executable: str) -> Any:
+        if self.browser is None or not self.browser.is_connected():
+            self.close()
+            from playwright.sync_api import sync_playwright
+
+            self.playwright = sync_playwright().start()
+            self.browser = self.playwright.chromium.launch(
+                executable_path=executable, args=CHROMIUM_ARGS, headless=True
+            )
+        return self.browser
+
+    def close(self) -> None:
+        browser, playwright, self.browser, self.playwright = self.browser, self.playwright, None, None
         try:
-            yield browser
+            if browser is not None:
+                browser.close()
         finally:
-            browser.close()
+            if playwright is not None:
+                playwright.stop()
+
+
+SHARED_BROWSER = SharedBrowser()
+E2E = Path(__file__).parent
+
+
+@pytest.hookimpl(trylast=True)  # after this test's fixtures (pages, contexts) are torn down
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if nextitem is None or E2E not in nextitem.path.parents:
+        SHARED_BROWSER.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    """The process's chromium (SharedBrowser); a test opens its own context (``page``)."""
+    return SHARED_BROWSER.get(require_chromium())  # skips, or fails under TEST_REQUIRE_ALL (CI)
 
 
 @dataclass

@@ -20,6 +20,11 @@ a reader's checkout would show them (``/home/you/svcstack``, the default ports, 
 ``--check`` ignores what changes from run to run (pids, times, latencies, counts, timestamps,
 progress lines and spacing) but not words, names, flags or migration revisions: a renamed program,
 a new revision or a changed message fails it. Run by tests/integration/docs/test_doc_examples.py.
+
+The examples show the template as shipped: the throwaway stack runs the template's own program files
+(``TEMPLATE_PROGRAMS``) and no other file of ``conf/supervisord.d/``, so a team's added program
+(``conf/supervisord.d/links.conf``, docs/extending.md) changes neither the docs nor this check; the
+team's own stacks and every other test do run it.
 """
 
 from __future__ import annotations
@@ -55,7 +60,10 @@ ORDER = [
 BLOCK = re.compile(r"(<!-- example: (?P<name>[\w-]+) -->\n```(?P<lang>\w*)\n)(?P<body>.*?)(```)", re.DOTALL)
 READER_HOME = "/home/you/svcstack"
 PASSWORD = "correct horse battery staple"
-LINKED = ("bin", "conf", "src", ".venv", "supervisord.conf")
+LINKED = ("bin", "src", ".venv", "supervisord.conf")
+PROGRAMS = Path("conf") / "supervisord.d"
+# The template's own programs: the only ones the examples' stack runs (see the docstring).
+TEMPLATE_PROGRAMS = ("api.conf", "frontend.conf", "healthcheck.conf", "workers.conf")
 
 
 @dataclass
@@ -93,6 +101,15 @@ class Session:
     def __init__(self, home: Path) -> None:
         for name in LINKED:
             (home / name).symlink_to(REPO / name)
+        # conf/ as in the checkout, but conf/supervisord.d/ holds the template's programs only.
+        (home / PROGRAMS).mkdir(parents=True)
+        for entry in (REPO / "conf").iterdir():
+            if entry.name != PROGRAMS.name:
+                (home / "conf" / entry.name).symlink_to(entry)
+        for name in TEMPLATE_PROGRAMS:
+            if not (REPO / PROGRAMS / name).is_file():
+                raise SystemExit(f"doc-examples: {PROGRAMS / name} is gone: update TEMPLATE_PROGRAMS")
+            (home / PROGRAMS / name).symlink_to(REPO / PROGRAMS / name)
         env = {
             "APP_ENV": "development",
             # Nothing restarts the frozen API behind the `hung` example's back.
@@ -102,7 +119,8 @@ class Session:
             "COLUMNS": "120",
         }
         self.stack = Stack(home, env=env)
-        self.stack.env.pop("SUPERVISOR_CONFIG", None)
+        # supervisord, the tools and the listener read the home's conf, not the checkout's.
+        self.stack.env["SUPERVISOR_CONFIG"] = str(home / "supervisord.conf")
         self.last_exit = 0
 
     def run(self, command: str) -> str:

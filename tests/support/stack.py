@@ -12,6 +12,10 @@ stack never touches a developer's stack on the default ports.
 supervisord takes a single ``-c`` and ``[include]`` paths are relative to the including file, so the
 stack then boots ``home/supervisord.conf``: the repository's file with only its ``[include]`` line
 made absolute and extended by ``home/conf.d/*.conf``. Without it, the repository's file runs as is.
+
+What a test expects to see running comes from the same conf files (``declared_names()``,
+``declared_groups()``), never from a list in the test: a team's added program file
+(``conf/supervisord.d/links.conf``) is then expected by every test without a change to one.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ops.checks import DeclaredProcess, declared_processes, read_declarations
 from tests.support.net import free_port, port_is_free
 from tests.support.processes import processes_mentioning
 from tests.support.wait import wait_until
@@ -81,8 +86,10 @@ class Stack:
         self.extra_programs = extra_programs
         self.api_port = free_port()
         self.frontend_port = free_port()
-        self.worker_port = free_port(count=workers)
         self.workers = workers
+        # Every process whose health port is WORKER_HEALTH_PORT + its number (the example workers, a
+        # team's worker with numprocs_start = 50) gets a free port: the run is as long as the highest.
+        self.worker_port = free_port(count=max(workers, self._worker_port_span()))
         self.socket = home / "var" / "run" / "supervisor.sock"
         self.env = {
             **os.environ,
@@ -136,10 +143,34 @@ class Stack:
         wait_until(self.socket.exists, timeout=20, message="supervisord's socket")
         return self
 
+    @property
+    def config_file(self) -> Path:
+        """The supervisord.conf this stack boots (written into its home when it has extra programs)."""
+        return self.home / "supervisord.conf" if self.extra_programs else REPO / "supervisord.conf"
+
+    def declared(self) -> list[DeclaredProcess]:
+        """Every process this stack's conf files declare, in name order: the repository's program
+        files (a team's added ones included), the test's extra programs, and the shape file bin/run
+        wrote into its home. What supervisord's process list holds once it runs them."""
+        return declared_processes(self._config_file(), self.home)
+
+    def declared_names(self) -> list[str]:
+        """The process names the conf declares, sorted: ``api``, ``frontend``, ``worker_0``, ..."""
+        return [p.name for p in self.declared()]
+
+    def declared_groups(self) -> list[str]:
+        """The program (group) names, sorted: what the tools list as "known" for an unknown name."""
+        return sorted({p.group for p in self.declared()})
+
+    def _worker_port_span(self) -> int:
+        checks = read_declarations(self._config_file()).declarations.values()
+        numbers = [d.process_num for d in checks if "{WORKER_HEALTH_PORT+process_num}" in d.template]
+        return max(numbers, default=-1) + 1
+
     def _config_file(self) -> Path:
         if not self.extra_programs:
             return REPO / "supervisord.conf"
-        (self.home / "conf.d").mkdir(exist_ok=True)
+        (self.home / "conf.d").mkdir(parents=True, exist_ok=True)
         (self.home / "conf.d" / "extra.conf").write_text(self.extra_programs)
         text = (REPO / "supervisord.conf").read_text()
         include = "files = conf/supervisord.d/*.conf"

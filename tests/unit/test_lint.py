@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.tool  # bin/test --quick leaves it to the full suite
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PYTHON_PATHS = ("src", "python-sdk", "tests", "bin/monitor.py", "conf/gunicorn.conf.py")

@@ -30,19 +30,29 @@ def unstarted(tmp_path: Path) -> Iterator[Stack]:
             stack.stop()
 
 
+def worker_names(stack: Stack) -> list[str]:
+    """The example workers' processes as the conf declares them: the end of --start-all lists each."""
+    return [p.name for p in stack.declared() if p.group == "worker"]
+
+
 def test_start_all_from_nothing_then_again(unstarted: Stack) -> None:
     done = monitor(unstarted, "--start-all", "--timeout", "150")
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout.splitlines()
     assert out[0].startswith("started supervisord (") and str(unstarted.home) in out[0]
     assert any(line.startswith("[") and "healthy" in line for line in out)  # progress
-    assert "supervisord RUNNING, 5 processes, all healthy" in out
-    # The table and then where to go: bin/run prints exactly this.
-    assert out[-5] == "supervisord RUNNING, 5 processes, all healthy"
-    assert out[-4].startswith(f"API       {unstarted.api_url}   (health: {unstarted.api_url}/health")
-    assert out[-3] == f"Frontend  {unstarted.frontend_url}"
-    assert out[-2] == f"worker_0  {unstarted.worker_url(0)}/health"
-    assert out[-1] == f"worker_1  {unstarted.worker_url(1)}/health"
+    summary = f"supervisord RUNNING, {len(unstarted.declared_names())} processes, all healthy"
+    assert summary in out
+    # The table and then where to go: bin/run prints exactly this (the API, the app, each worker).
+    workers = worker_names(unstarted)
+    assert workers[:2] == ["worker_0", "worker_1"]
+    api = unstarted.api_url
+    assert out[-3 - len(workers) :] == [
+        summary,
+        f"API       {api}   (health: {api}/health, docs: {api}/docs)",
+        f"Frontend  {unstarted.frontend_url}",
+        *(f"{name}  {unstarted.worker_url(n)}/health" for n, name in enumerate(workers)),
+    ]
     pids = {p["name"]: p["pid"] for p in unstarted.process_info()}
 
     again = monitor(unstarted, "--start-all", "--timeout", "60")
@@ -84,4 +94,5 @@ def test_a_taken_port_is_named_with_the_end_of_the_log(unstarted: Stack, program
     assert reason in done.stderr
     assert "Traceback" not in done.stderr
     assert states[program] == "FATAL", states
-    assert f"not healthy: {program}" in done.stdout.splitlines()[-5]  # the table still ends the output
+    summary = done.stdout.splitlines()[-3 - len(worker_names(unstarted))]  # the table still ends the output
+    assert f"not healthy: {program}" in summary

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+pytestmark = pytest.mark.tool  # bin/test --quick leaves it to the full suite
+
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from config.config import load
 from tests.conftest import skip_or_fail
 
@@ -70,6 +72,7 @@ def test_one_origin_with_compression_and_forwarded_headers() -> None:
     assert _directive("proxy_set_header X-Forwarded-For") == ["$proxy_add_x_forwarded_for"]
 
 
+@pytest.mark.tool
 def test_nginx_accepts_the_site(tmp_path: Path) -> None:
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if nginx is None:

@@ -6,6 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import skip_or_fail
 
 REPO = Path(__file__).resolve().parents[3]
@@ -17,6 +19,7 @@ def _render(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.tool
 def test_the_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:

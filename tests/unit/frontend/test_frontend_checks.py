@@ -12,6 +12,8 @@ import pytest
 
 from tests.e2e.servers import FRONTEND, ensure_node_modules
 
+pytestmark = pytest.mark.tool  # bin/test --quick leaves it to the full suite
+
 SCHEMA_TS = FRONTEND / "src" / "api" / "schema.d.ts"
 
 

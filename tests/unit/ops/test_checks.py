@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from config.config import load
-from ops.checks import declared_checks, read_declarations
+from ops.checks import declared_checks, declared_processes, read_declarations
 from ops.errors import BadInput
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_the_repository_programs_follow_the_configured_ports() -> None:
@@ -109,3 +111,44 @@ def test_config_check_passes_the_repository_programs() -> None:
 def test_a_missing_config_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="SUPERVISOR_CONFIG"):
         read_declarations(tmp_path / "nope.conf")
+
+
+def test_declared_processes_are_what_supervisord_runs(tmp_path: Path) -> None:
+    main = _stack_conf(
+        tmp_path,
+        "[program:reports]\ncommand = /bin/true\nprocess_name = rep-%(process_num)02d\nnumprocs = 2\n"
+        "numprocs_start = 1\n\n[eventlistener:listener]\ncommand = /bin/true\nevents = TICK_5\n\n"
+        "[program:manual]\ncommand = /bin/true\nautostart = false\n\n"
+        "[program:gone]\ncommand = /bin/true\nnumprocs = 0\n",
+    )
+    found = {p.name: (p.group, p.autostart) for p in declared_processes(main)}
+    assert found == {
+        "rep-01": ("reports", True),
+        "rep-02": ("reports", True),
+        "listener": ("listener", True),
+        "manual": ("manual", False),
+    }
+
+
+def test_a_later_include_changes_an_earlier_program_and_the_home_is_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    """The shape file bin/run writes (home/var/supervisord.d/, included as /proc/self/cwd/...)
+    overrides numprocs, as it does in supervisord; [group:x] regroups its programs."""
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "w.conf").write_text(
+        "[program:worker]\ncommand = /bin/true\nprocess_name = %(program_name)s_%(process_num)d\n"
+        "numprocs = 2\n\n[program:a]\ncommand = /bin/true\n\n[group:pair]\nprograms = a\n"
+    )
+    main = tmp_path / "supervisord.conf"
+    main.write_text("[include]\nfiles = conf.d/*.conf /proc/self/cwd/var/supervisord.d/*.conf\n")
+    home = tmp_path / "home"
+    (home / "var" / "supervisord.d").mkdir(parents=True)
+    (home / "var" / "supervisord.d" / "shape.conf").write_text("[program:worker]\nnumprocs = 3\n")
+    names = [(p.name, p.group) for p in declared_processes(main, home)]
+    assert names == [("a", "pair"), ("worker_0", "worker"), ("worker_1", "worker"), ("worker_2", "worker")]
+
+
+def test_the_repository_declares_the_template_programs() -> None:
+    names = {p.name for p in declared_processes(REPO / "supervisord.conf", REPO / "no-such-home")}
+    assert {"api", "frontend", "healthcheck", "worker_0", "worker_1"} <= names

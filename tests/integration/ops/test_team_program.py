@@ -1,0 +1,113 @@
+"""A team's own program file, added as docs/extending.md says (``conf/supervisord.d/links.conf``,
+"nothing in Python changes"), passes the suite's process-list, monitor, ctl and listener tests
+unchanged: they expect what the conf files declare, never a list of their own.
+
+The tests run as a user runs them, in a checkout of their own: a copy of this one (its .venv and
+node_modules linked) with the program file added, and pytest started there on the tests below.
+Their stacks' logs (kept in the copy's --basetemp) show the team's program ran in each of them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.support.stack import REPO
+
+pytestmark = pytest.mark.stack
+
+# What a team writes: a worker of its own, numbered from 50 so its health port (WORKER_HEALTH_PORT
+# + 50) follows the stack's settings and never meets the example workers' ports.
+LINKS_CONF = """\
+; links: the team's link checker, one conf file as docs/extending.md says.
+[program:links]
+command = %(here)s/../../.venv/bin/python -m workers.example_worker
+    --worker-id %(process_num)d --health-port auto
+process_name = %(program_name)s_%(process_num)d
+numprocs = 1
+numprocs_start = 50
+environment = PATH="%(here)s/../../.venv/bin:%(ENV_PATH)s"
+autostart = true
+health_check = http://{WORKER_HEALTH_HOST}:{WORKER_HEALTH_PORT+process_num}/health
+autorestart = true
+startsecs = 3
+stopsignal = TERM
+stopwaitsecs = 60
+stopasgroup = true
+killasgroup = true
+redirect_stderr = true
+stdout_logfile = logs/%(program_name)s_%(process_num)d.log
+"""
+# The tests that expect the set of programs: the process list, bin/monitor.py, ctl, the listener.
+TESTS = [
+    "tests/integration/test_stack.py::test_every_program_is_running",
+    "tests/integration/ops/test_monitor.py",
+    "tests/integration/ops/test_ctl.py",
+    "tests/integration/ops/test_start_all.py::test_start_all_from_nothing_then_again",
+    "tests/integration/ops/test_listener.py::test_hung_api_is_restarted_after_k_failed_probes",
+]
+LINKED = (".venv", "src/frontend/node_modules")
+
+
+def team_checkout(root: Path) -> Path:
+    """This checkout's files (tracked and new, as `git ls-files` sees them) copied to ``root``."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        timeout=60,
+    )
+    if listed.returncode != 0:  # not a git checkout (an unpacked archive): everything but the local state
+        shutil.copytree(
+            REPO, root, symlinks=True, ignore=shutil.ignore_patterns(".git", *LINKED, "var", "logs", "dist")
+        )
+    else:
+        for name in listed.stdout.decode().split("\0"):
+            source = REPO / name
+            if name and source.is_file():
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, root / name)
+    for name in LINKED:
+        (root / name).symlink_to(REPO / name)
+    return root
+
+
+def test_the_program_tests_pass_with_a_teams_added_program(tmp_path: Path) -> None:
+    checkout = team_checkout(tmp_path / "team")
+    (checkout / "conf" / "supervisord.d" / "links.conf").write_text(LINKS_CONF)
+    # Not this run's pytest state, but its worker's share of the free ports (tests/support/net.py).
+    keep = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") or k in keep}
+    # The copy's src/ before the .venv's editable install of this checkout's.
+    env["PYTHONPATH"] = os.pathsep.join(str(checkout / p) for p in ("src", "python-sdk/src"))
+    # Short: a stack's socket (home/var/run/supervisor.sock) must fit a unix socket's 107 bytes.
+    basetemp = Path(tempfile.mkdtemp(prefix="team-"))
+    try:
+        pytest_args = ["-p", "no:cacheprovider", "-q", f"--basetemp={basetemp}", *TESTS]
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", *pytest_args],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        out = done.stdout + done.stderr
+        stacks = sorted(basetemp.rglob("logs/supervisord.log"))
+        logs = {log: log.read_text() for log in stacks}
+    finally:
+        shutil.rmtree(basetemp, ignore_errors=True)
+    assert done.returncode == 0, out
+    summary = re.search(r"^(?:=+ )?(\d+) passed(.*) in [\d.]+s", out, re.MULTILINE)
+    assert summary is not None and "skipped" not in summary[2] and "error" not in summary[2], out
+    # Each stack (one per module, one --start-all) ran the team's program, healthy.
+    assert len(logs) >= len(TESTS), stacks
+    for log, text in logs.items():
+        assert "success: links_50 entered RUNNING state" in text, log
