@@ -57,7 +57,9 @@ class WorkerError(Exception):
 
 class _PrefixAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
-        return f"[{self.extra['worker'] if self.extra else ''}] {msg}", kwargs
+        worker = self.extra["worker"] if self.extra else ""
+        kwargs["extra"] = {"worker": worker, **kwargs.get("extra", {})}  # a field of its own in JSON
+        return f"[{worker}] {msg}", kwargs
 
 
 def _health_port_arg(value: str) -> int | str:
