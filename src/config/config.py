@@ -324,6 +324,9 @@ class Settings(BaseSettings):
         32_768, _int, "all request headers of a request together (431 above)"
     )
 
+    API_ACCESS_LOG: bool = setting(
+        True, _bool, "one line a request in the API's log (off when a proxy in front logs them already)"
+    )
     API_METRICS: bool = setting(
         True,
         _bool,

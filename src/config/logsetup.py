@@ -121,7 +121,8 @@ def logging_config(
 ) -> dict[str, Any]:
     """The ``dictConfig`` of a program: one stderr handler in LOG_FORMAT on the root logger (and on
     gunicorn's and uvicorn's loggers, which do not propagate). ``level``: the root's (default
-    LOG_LEVEL); ``levels``: other loggers' levels, e.g. ``{"workers": "DEBUG"}``."""
+    LOG_LEVEL); ``levels``: other loggers' levels, e.g. ``{"workers": "DEBUG"}``. The access loggers
+    write nothing with API_ACCESS_LOG=false."""
     fmt = settings.LOG_FORMAT
     root_level = (level or settings.LOG_LEVEL).upper()
     own = {name: {"level": "WARNING"} for name in QUIET_LOGGERS}
@@ -130,6 +131,9 @@ def logging_config(
     for name in ("gunicorn.error", "gunicorn.access", "uvicorn.error", "uvicorn.access"):
         own[name] = {"level": "INFO", "handlers": ["stderr"], "propagate": False}
     own["gunicorn.error"]["level"] = root_level
+    if not settings.API_ACCESS_LOG:
+        for name in ACCESS_LOGGERS:
+            own[name] = {"level": "WARNING", "handlers": [], "propagate": False}
     for name, value in (levels or {}).items():
         own[name] = {**own.get(name, {}), "level": value.upper()}
     return {

@@ -3,6 +3,10 @@ PostgreSQL, side by side with a bare ASGI app under the same gunicorn settings (
 
     bin/bench api [--items 100000] [--rounds 3] [--seconds 5] [--connections 32] [--no-postgres]
                   [--scenarios list,get,create]      (e.g. --items 1000000 --scenarios list)
+                  [--observability]
+
+``--observability`` runs each backend twice: as in production (the API's metrics on, the JSON access
+log written to a file) and with both off, so the table shows what they cost per request.
 
 Scenarios: list (limit 50), get by id (random ids), create; the anchor returns a fixed 50-item JSON
 list. Load comes from ``wrk`` when installed (apt-get install wrk), else from an httpx async client
@@ -96,6 +100,7 @@ class Gunicorn:
         workers: int = 2,
         health_path: str = "/health",
         worker_class: str | None = None,
+        observability: bool = False,
     ) -> None:
         self.home, self.app, self.health_path = home, app, health_path
         self.worker_class = worker_class
@@ -113,20 +118,24 @@ class Gunicorn:
             "API_MAX_REQUESTS": "0",
             "RATE_LIMIT_DEFAULT": "100000000/minute",
             "PYTHONPATH": str(REPO),
+            # Access log and metrics off unless asked for: the app is measured, not terminal I/O.
+            **(
+                {"API_METRICS": "true", "API_ACCESS_LOG": "true", "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
+                if observability
+                else {"API_METRICS": "false", "API_ACCESS_LOG": "false"}
+            ),
         }
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Gunicorn:
         (self.home / "var").mkdir(parents=True, exist_ok=True)
         log = (self.home / "gunicorn.log").open("ab")
-        # Access logging off for both sides alike: we measure the app, not terminal I/O.
+        # Its log (with --observability the JSON access lines) goes to a file, as under supervisord.
         self.process = subprocess.Popen(
             [
                 str(VENV_BIN / "gunicorn"),
                 "-c",
                 str(REPO / "conf" / "gunicorn.conf.py"),
-                "--access-logfile",
-                "/dev/null",
                 *(["--worker-class", self.worker_class] if self.worker_class else []),
                 self.app,
             ],
@@ -318,6 +327,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--observability",
+        action="store_true",
+        help="each backend also with metrics and the JSON access log on (tagged +obs), side by side",
+    )
     parser.add_argument("--scenarios", default="list,get,create", help="comma-separated: list, get, create")
     parser.add_argument(
         "--worker-class",
@@ -374,12 +388,30 @@ def main(argv: list[str] | None = None) -> int:
                     seeded[backend] = (headers, id_range)
                 headers, id_range = seeded[backend]
                 targets[tag(backend, worker_class)] = Target(backend, server.url, headers, id_range)
+                if args.observability:
+                    observed = stack.enter_context(
+                        Gunicorn(
+                            root / f"{backend}{n}-obs",
+                            "api.app:app",
+                            database_url=url,
+                            worker_class=worker_class,
+                            observability=True,
+                        )
+                    )
+                    name = tag(backend, worker_class) + "+obs"
+                    targets[name] = Target(name, observed.url, headers, id_range)
 
         results: dict[tuple[str, str], list[Result]] = {}
         scenarios = [
             (tag(name, wc), scenario)
             for wc in worker_classes
-            for name, scenario in [("bare", "bare")] + [(b, s) for b, _ in backends for s in chosen]
+            for name, scenario in [("bare", "bare")]
+            + [
+                (b + suffix, s)
+                for b, _ in backends
+                for s in chosen
+                for suffix in (["", "+obs"] if args.observability else [""])
+            ]
         ]
         for round_no in range(1, args.rounds + 1):
             # Every other round backwards: no side always runs first (or last) in a round.
@@ -418,6 +450,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{median(key, 'p99_ms'):7.1f} | {median(key, 'rps') / bare_rps:6.2f} | "
             f"{sum(r.errors for r in results[key]):6d} |"
         )
+    if args.observability:
+        print("\nmetrics + JSON access log on, relative to both off (req/s ratio; cost per request):")
+        for backend, scenario in scenarios:
+            if backend.endswith("+obs"):
+                off, on = median((backend[:-4], scenario), "rps"), median((backend, scenario), "rps")
+                print(
+                    f"  {backend[:-4]:22} {scenario:6} {on / off:6.3f}  "
+                    f"({(1 / on - 1 / off) * 1e6:+.0f} us per request; rounds on "
+                    f"{', '.join(f'{r.rps:.0f}' for r in results[(backend, scenario)])}, off "
+                    f"{', '.join(f'{r.rps:.0f}' for r in results[(backend[:-4], scenario)])} req/s)"
+                )
     print("\nlist query plans (first page):")
     for backend, plan in plans.items():
         print(f"  {backend}: {plan}")

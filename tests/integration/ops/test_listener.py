@@ -68,7 +68,9 @@ def test_hung_api_is_restarted_after_k_failed_probes(stack: Stack) -> None:
     finally:
         thaw(pid)
     failures = log_lines(stack, r"api liveness check failed: timed out")
-    restarts = log_lines(stack, r"WARNING healthcheck\[\d+\]: restart: api: 2 consecutive failed liveness checks")
+    restarts = log_lines(
+        stack, r"WARNING healthcheck\[\d+\]: restart: api: 2 consecutive failed liveness checks"
+    )
     assert len(restarts) == 1, listener_log(stack)
     assert len([f for f in failures if f[0] <= restarts[0][0]]) >= 2  # K probes failed before it acted
 

@@ -97,5 +97,12 @@ def test_json_is_the_production_default(tmp_path: Path, env: str, expected: str)
 def test_an_unknown_format_is_refused(tmp_path: Path) -> None:
     from config.config import ConfigError
 
-    with pytest.raises(ConfigError, match="LOG_FORMAT='xml'.*must be json or text"):
+    with pytest.raises(ConfigError, match=r"LOG_FORMAT='xml'.*must be json or text"):
         load({"APP_HOME": str(tmp_path), "LOG_FORMAT": "xml"}, environ={})
+
+
+def test_the_access_log_can_be_turned_off(tmp_path: Path) -> None:
+    settings = load({"APP_HOME": str(tmp_path), "API_ACCESS_LOG": "false"}, environ={})
+    loggers = logging_config(settings, program="api")["loggers"]
+    assert loggers["uvicorn.access"]["handlers"] == [] and not loggers["uvicorn.access"]["propagate"]
+    assert loggers["gunicorn.error"]["handlers"] == ["stderr"]
