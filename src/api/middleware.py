@@ -61,7 +61,12 @@ class RequestIdMiddleware:
 
 
 async def _send_error(send: Send, status: int, message: str) -> None:
-    error = {"code": code_for(status), "message": message, "details": [], "request_id": request_id_var.get()}
+    error: dict[str, object] = {
+        "code": code_for(status),
+        "message": message,
+        "details": [],
+        "request_id": request_id_var.get(),
+    }
     body = json.dumps({"error": error}).encode()
     await send(
         {

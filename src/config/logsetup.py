@@ -125,7 +125,7 @@ def logging_config(
     write nothing with API_ACCESS_LOG=false."""
     fmt = settings.LOG_FORMAT
     root_level = (level or settings.LOG_LEVEL).upper()
-    own = {name: {"level": "WARNING"} for name in QUIET_LOGGERS}
+    own: dict[str, dict[str, Any]] = {name: {"level": "WARNING"} for name in QUIET_LOGGERS}
     # gunicorn's and uvicorn's loggers have handlers of their own (uvicorn's worker copies
     # gunicorn's onto them): the same one handler, no propagation, or each line would be written twice.
     for name in ("gunicorn.error", "gunicorn.access", "uvicorn.error", "uvicorn.access"):

@@ -153,6 +153,10 @@ class Gunicorn:
         )
         return self
 
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
             stop_process_group(self.process, port=self.port)
@@ -164,6 +168,7 @@ class Target:
     url: str
     headers: dict[str, str]
     id_range: tuple[int, int] = (1, 1)
+    pid: int | None = None  # gunicorn's master: its CPU time per request is measured
 
 
 def seed(database_url: str, items: int) -> tuple[dict[str, str], tuple[int, int], str]:
@@ -210,6 +215,24 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    cpu_us: float = 0.0  # the server's CPU time (master + workers, user + system) per request
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU seconds gunicorn's master and workers have used: what a request costs the server,
+    whatever else the shared machine runs (unlike req/s)."""
+    import psutil
+
+    master = psutil.Process(pid)
+    total = 0.0
+    for process in [master, *master.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 _WRK_SCRIPT = """
@@ -267,6 +290,7 @@ def run_wrk(target: Target, scenario: str, seconds: float, connections: int) -> 
     requests, duration_us, p50, p99, bad_status, socket_errors = (int(x) for x in line.split()[1:])
     return Result(
         rps=requests / (duration_us / 1e6),
+        requests=requests,
         p50_ms=p50 / 1000,
         p99_ms=p99 / 1000,
         errors=bad_status + socket_errors,
@@ -305,6 +329,7 @@ async def _httpx_load(target: Target, scenario: str, seconds: float, connections
     latencies.sort()
     return Result(
         rps=len(latencies) / elapsed,
+        requests=len(latencies),
         p50_ms=latencies[len(latencies) // 2] * 1000,
         p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
         errors=errors,
@@ -387,7 +412,9 @@ def main(argv: list[str] | None = None) -> int:
                     headers, id_range, plans[backend] = seed(url, args.items)
                     seeded[backend] = (headers, id_range)
                 headers, id_range = seeded[backend]
-                targets[tag(backend, worker_class)] = Target(backend, server.url, headers, id_range)
+                targets[tag(backend, worker_class)] = Target(
+                    backend, server.url, headers, id_range, server.pid
+                )
                 if args.observability:
                     observed = stack.enter_context(
                         Gunicorn(
@@ -399,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
                         )
                     )
                     name = tag(backend, worker_class) + "+obs"
-                    targets[name] = Target(name, observed.url, headers, id_range)
+                    targets[name] = Target(name, observed.url, headers, id_range, observed.pid)
 
         results: dict[tuple[str, str], list[Result]] = {}
         scenarios = [
@@ -416,7 +443,11 @@ def main(argv: list[str] | None = None) -> int:
         for round_no in range(1, args.rounds + 1):
             # Every other round backwards: no side always runs first (or last) in a round.
             for backend, scenario in scenarios if round_no % 2 else scenarios[::-1]:
-                result = run_load(targets[backend], scenario, args.seconds, args.connections)
+                target = targets[backend]
+                cpu_before = server_cpu_seconds(target.pid) if target.pid else 0.0
+                result = run_load(target, scenario, args.seconds, args.connections)
+                if target.pid and result.requests:
+                    result.cpu_us = (server_cpu_seconds(target.pid) - cpu_before) / result.requests * 1e6
                 results.setdefault((backend, scenario), []).append(result)
                 print(
                     f"  round {round_no}: {backend:22} {scenario:6} {result.rps:8.0f} req/s "
@@ -455,11 +486,14 @@ def main(argv: list[str] | None = None) -> int:
         for backend, scenario in scenarios:
             if backend.endswith("+obs"):
                 off, on = median((backend[:-4], scenario), "rps"), median((backend, scenario), "rps")
+                cpu_off = median((backend[:-4], scenario), "cpu_us")
+                cpu_on = median((backend, scenario), "cpu_us")
                 print(
-                    f"  {backend[:-4]:22} {scenario:6} {on / off:6.3f}  "
-                    f"({(1 / on - 1 / off) * 1e6:+.0f} us per request; rounds on "
-                    f"{', '.join(f'{r.rps:.0f}' for r in results[(backend, scenario)])}, off "
-                    f"{', '.join(f'{r.rps:.0f}' for r in results[(backend[:-4], scenario)])} req/s)"
+                    f"  {backend[:-4]:22} {scenario:6} req/s {on / off:6.3f}; server CPU per request "
+                    f"{cpu_off:.0f} -> {cpu_on:.0f} us ({cpu_on / cpu_off - 1:+.1%}); rounds on "
+                    f"{', '.join(f'{r.rps:.0f}/{r.cpu_us:.0f}' for r in results[(backend, scenario)])}, off "
+                    f"{', '.join(f'{r.rps:.0f}/{r.cpu_us:.0f}' for r in results[(backend[:-4], scenario)])} "
+                    "(req/s / CPU us)"
                 )
     print("\nlist query plans (first page):")
     for backend, plan in plans.items():
