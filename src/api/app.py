@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version="0.1.0",
         responses=COMMON_ERROR_RESPONSES,
         description='Items, users and API keys. Every error is `{"error": {"code", "message", '
-        '"details"}}`; every response carries `X-Request-ID`.',
+        '"details", "request_id"}}`; every response carries `X-Request-ID`.',
     )
     app.state.settings = settings
     # ping="idle": no pool_pre_ping round trip per checkout on the hot path (see store.db).
