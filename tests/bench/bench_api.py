@@ -120,7 +120,7 @@ class Gunicorn:
             "PYTHONPATH": str(REPO),
             # Access log and metrics off unless asked for: the app is measured, not terminal I/O.
             **(
-                {"API_METRICS": "true", "API_ACCESS_LOG": "true", "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
+                {"API_METRICS": "true", "API_ACCESS_LOG": "true", "LOG_FORMAT": "json"}
                 if observability
                 else {"API_METRICS": "false", "API_ACCESS_LOG": "false"}
             ),
@@ -342,6 +342,55 @@ def run_load(target: Target, scenario: str, seconds: float, connections: int) ->
     return asyncio.run(_httpx_load(target, scenario, seconds, connections))
 
 
+# --- the additions alone, in one process: CPU time, which the machine's load barely moves ----------
+
+_ADDITIONS = """
+import logging, os, sys, time
+from config.config import load
+from config.logsetup import configure
+from store.db import Database
+from api.metrics import ApiMetrics, multiprocess_mode
+assert multiprocess_mode()
+settings = load({"LOG_FORMAT": "json"})
+database = Database(settings.DATABASE_URL)
+metrics = ApiMetrics(database, multiprocess_dir=settings.api_metrics_dir)
+n = 20000
+start = time.process_time()
+for _ in range(n):
+    metrics.in_progress.inc()
+    metrics.in_progress.dec()
+    metrics.observe("GET", "/api/v1/items/{item_id}", 200, 0.01)
+metrics_us = (time.process_time() - start) / n * 1e6
+configure(settings, program="api")
+access = logging.getLogger("uvicorn.access")
+start = time.process_time()
+for _ in range(n):
+    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:50000", "GET", "/api/v1/items/12345", "1.1", 200)
+log_us = (time.process_time() - start) / n * 1e6
+print(f"RESULT {metrics_us:.1f} {log_us:.1f}", file=sys.__stdout__)
+"""
+
+
+def cost_of_additions(home: Path) -> tuple[float, float]:
+    """(metrics, one JSON access line) in CPU microseconds a request, in prometheus_client's
+    multiprocess mode, the line written to a file as under supervisord."""
+    metrics_dir = home / "var" / "metrics" / "api"
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "APP_HOME": str(home), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    with (home / "access.log").open("w") as log:
+        out = subprocess.run(
+            [sys.executable, "-c", _ADDITIONS],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
+    metrics_us, log_us = (float(x) for x in line.split()[1:])
+    return metrics_us, log_us
+
+
 # --- main -------------------------------------------------------------------------------------------------
 
 
@@ -482,7 +531,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{sum(r.errors for r in results[key]):6d} |"
         )
     if args.observability:
-        print("\nmetrics + JSON access log on, relative to both off (req/s ratio; cost per request):")
+        additions = []
+        for _ in range(3):
+            with tempfile.TemporaryDirectory(prefix="bench-obs-") as home:
+                additions.append(cost_of_additions(Path(home)))
+        metrics_us = statistics.median(a[0] for a in additions)
+        log_us = statistics.median(a[1] for a in additions)
+        print(
+            f"\nthe additions alone (CPU, median of 3 x 20,000): metrics {metrics_us:.1f} us, "
+            f"one JSON access line {log_us:.1f} us a request"
+        )
+        print("metrics + JSON access log on, relative to both off (req/s ratio; cost per request):")
         for backend, scenario in scenarios:
             if backend.endswith("+obs"):
                 off, on = median((backend[:-4], scenario), "rps"), median((backend, scenario), "rps")
