@@ -1,15 +1,19 @@
-"""What an operator reads: the API's metrics (added up over both gunicorn workers, admins only) and
-its JSON log (one object a line, request ids in access and error lines, bad ids replaced)."""
+"""What an operator reads: the API's metrics (added up over both gunicorn workers, admins only, kept
+when a worker is killed) and its JSON log (one object a line, request ids in access and error lines,
+bad ids replaced)."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -246,3 +250,32 @@ def test_every_line_of_the_api_log_is_one_json_object(api: LiveApi, owner: Calle
     loggers = {line["logger"] for line in lines}
     assert {"gunicorn.error", "uvicorn.error", "uvicorn.access"} <= loggers
     assert any(line["message"].startswith("Booting worker") for line in lines)
+
+
+def test_a_worker_killed_mid_life_loses_no_count_and_leaves_no_gauge(
+    api: LiveApi, admin: Caller, owner: Caller
+) -> None:
+    assert api.server.process is not None
+    for _ in range(10):
+        assert fresh_get(api, "/api/v1/items", headers=owner.headers).status_code == 200
+    before = scrape(api, admin)
+    workers = psutil.Process(api.server.process.pid).children()
+    assert len(workers) == 2
+    os.kill(workers[0].pid, signal.SIGKILL)  # gunicorn's child_exit drops its live gauges; a new one boots
+    wait_until(
+        lambda: (
+            workers[0].pid not in [p.pid for p in psutil.Process(api.server.process.pid).children()]
+            and len(psutil.Process(api.server.process.pid).children()) == 2
+            and fresh_get(api, "/health").status_code == 200
+        ),
+        timeout=60,
+        message="gunicorn replacing the killed worker",
+    )
+    after = wait_until(
+        lambda: (s := scrape(api, admin))[("api_db_pool_connections_max", frozenset())] == 2 * (5 + 10) and s,
+        timeout=30,
+        message="the new worker's pool in the sums",
+    )
+    listed = requests_total("GET", "/api/v1/items", 200)
+    assert after[listed] == before[listed]  # the dead worker's counts are still in the sum
+    assert after[("api_requests_in_progress", frozenset())] == 1
