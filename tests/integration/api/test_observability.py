@@ -17,19 +17,19 @@ import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.api.conftest import Caller, LiveApi, boot_api
+from tests.integration.api.conftest import BACKENDS, Caller, LiveApi, boot_api
 from tests.support.wait import wait_until
 
 LOGIN_LIMIT = 3
 Sample = tuple[str, frozenset[tuple[str, str]]]
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    """Its own API (2 workers): JSON logs, and a login limit low enough to be met."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+    """Its own API (2 workers) per backend: JSON logs, and a login limit low enough to be met."""
     yield from boot_api(
         tmp_path_factory,
-        "sqlite",
+        request.param,
         env={"LOG_FORMAT": "json", "RATE_LIMIT_LOGIN": f"{LOGIN_LIMIT}/minute"},
     )
 
