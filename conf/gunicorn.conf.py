@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from config.config import ConfigError, get_settings
+from config.logsetup import logging_config
 
 try:
     _settings = get_settings()
@@ -30,6 +31,14 @@ max_requests_jitter = _settings.API_MAX_REQUESTS_JITTER
 accesslog = "-"
 errorlog = "-"
 loglevel = _settings.LOG_LEVEL.lower()
+# One logging configuration for gunicorn's own lines, the access lines (uvicorn's, on gunicorn's
+# handlers) and the app's: LOG_FORMAT (json: one object a line), on stderr, request ids included.
+logconfig_dict = logging_config(_settings, program="api")
+# prometheus_client's multiprocess mode: every worker writes its metrics under VAR_DIR/metrics/api
+# and the worker answering a scrape adds them up (api.metrics). Set here, in the master's
+# environment, so the workers have it before they import prometheus_client.
+_metrics_dir = _settings.api_metrics_dir
+raw_env = [f"PROMETHEUS_MULTIPROC_DIR={_metrics_dir}"] if _settings.API_METRICS else []
 proc_name = "api"
 # X-Forwarded-For/-Proto are believed only from these peers (API_TRUSTED_PROXIES, empty by default):
 # otherwise any client could name its own address and walk around the per-IP limits.
@@ -112,7 +121,18 @@ def on_starting(server: Any) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _refuse_unsafe_settings()
     _refuse_taken_port()
+    _fresh_metrics_dir()
     _migrate(server, "start")
+
+
+def _fresh_metrics_dir() -> None:
+    """Start the API's metrics from zero: the files of a previous run's workers are removed (a
+    reload keeps them: the counters go on)."""
+    if not _settings.API_METRICS:
+        return
+    _metrics_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for old in _metrics_dir.glob("*.db"):
+        old.unlink(missing_ok=True)
 
 
 def on_reload(server: Any) -> None:
@@ -135,3 +155,12 @@ def post_worker_init(worker: Any) -> None:
 
 def worker_exit(server: Any, worker: Any) -> None:
     _ready_file(worker.pid).unlink(missing_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """In the master, once a worker has exited (however it ended, kill -9 too): its in-progress and
+    pool gauges stop counting; its counters and histograms stay in the sums."""
+    if _settings.API_METRICS:
+        from prometheus_client import multiprocess  # the client library, not the app
+
+        multiprocess.mark_process_dead(worker.pid, str(_metrics_dir))

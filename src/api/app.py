@@ -18,6 +18,7 @@ from api.errors import COMMON_ERROR_RESPONSES, install_error_handlers
 from api.faults import install_fault_handlers
 from api.http_limits import check_input_limits
 from api.idempotency import IdempotencyJanitor
+from api.metrics import ApiMetrics, MetricsMiddleware
 from api.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from api.ratelimit import RateLimiter
 from api.readiness import Readiness, SchemaGate
@@ -31,6 +32,7 @@ from api.routes import (
     auth,
     health,
     items,
+    metrics,
 )
 from api.schemas import configure_metadata_limits
 from api.security_headers import SecurityHeadersMiddleware
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version="0.1.0",
         responses=COMMON_ERROR_RESPONSES,
         description='Items, users and API keys. Every error is `{"error": {"code", "message", '
-        '"details"}}`; every response carries `X-Request-ID`.',
+        '"details", "request_id"}}`; every response carries `X-Request-ID`.',
     )
     app.state.settings = settings
     # ping="idle": no pool_pre_ping round trip per checkout on the hot path (see store.db).
@@ -84,7 +86,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(ProbeMarkMiddleware)  # health probes kept out of the access log
     quiet_probes_in_access_log()
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every response, errors included
+    app.add_middleware(SecurityHeadersMiddleware)  # on every response, errors included
+    app.state.metrics = (
+        ApiMetrics(app.state.db, multiprocess_dir=settings.api_metrics_dir) if settings.API_METRICS else None
+    )
+    if app.state.metrics is not None:  # outermost: every answer counted, its time all of it
+        app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(api_keys.router)
@@ -93,6 +100,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(admin_control.router)
     app.include_router(admin_logs.router)
     app.include_router(admin_queue.router)
+    app.include_router(metrics.router)  # GET /api/v1/admin/metrics
     app.include_router(admin_users.router)  # /api/v1/admin/users: deactivate, activate, delete
     if settings.STATIC_DIR:
         mount_frontend(app, Path(settings.STATIC_DIR))  # last: its catch-all must not shadow the API

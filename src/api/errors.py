@@ -1,4 +1,5 @@
-"""One error shape for every 4xx and 5xx: ``{"error": {"code", "message", "details"}}``.
+"""One error shape for every 4xx and 5xx: ``{"error": {"code", "message", "details", "request_id"}}``
+(``request_id``: the response's X-Request-ID, to find the request in the API's log).
 
 Routes raise :class:`ApiError` subclasses; framework errors (unknown route, wrong method, invalid
 body, an unexpected exception) are mapped to the same shape by the handlers installed here.
@@ -16,6 +17,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+from config.logsetup import request_id_var
 
 log = logging.getLogger("api.errors")
 
@@ -42,6 +45,9 @@ class ErrorBody(BaseModel):
     code: str = Field(examples=["not_found"])
     message: str
     details: list[Any] = Field(default_factory=list)
+    request_id: str | None = Field(
+        default=None, description="The response's X-Request-ID: the request's lines in the API's log carry it"
+    )
 
 
 class ErrorResponse(BaseModel):
@@ -105,9 +111,17 @@ def error_response(
     request: Request | None = None,
     code: str | None = None,
 ) -> JSONResponse:
-    body = {"error": {"code": code or code_for(status), "message": message, "details": details or []}}
-    all_headers = dict(headers or {})
     request_id = getattr(request.state, "request_id", None) if request is not None else None
+    request_id = request_id or request_id_var.get()  # answers made before a Request exists
+    body = {
+        "error": {
+            "code": code or code_for(status),
+            "message": message,
+            "details": details or [],
+            "request_id": request_id,
+        }
+    }
+    all_headers = dict(headers or {})
     if request_id:
         all_headers.setdefault("X-Request-ID", request_id)
     return JSONResponse(body, status_code=status, headers=all_headers)
@@ -189,7 +203,15 @@ def _validation_message(details: list[dict[str, Any]]) -> str:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # Starlette calls this outside the middlewares (the request id's context is gone): name it.
+    request_id = getattr(request.state, "request_id", None)
+    log.exception(
+        "unhandled error on %s %s",
+        request.method,
+        request.url.path,
+        exc_info=exc,
+        extra={"request_id": request_id},
+    )
     # Starlette re-raises after this answer and uvicorn then drops the connection: say so, so a
     # keep-alive client does not send its next request on a closed connection.
     return error_response(500, "internal server error", headers={"Connection": "close"}, request=request)

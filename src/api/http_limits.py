@@ -89,12 +89,14 @@ def error_reply(status: int, message: str) -> bytes:
     """A whole HTTP/1.1 error response in the API's error shape, closing the connection."""
     from api.errors import code_for  # at call time: the master must not import the app
 
-    body = json.dumps({"error": {"code": code_for(status), "message": message, "details": []}}).encode()
+    request_id = uuid.uuid4().hex
+    error = {"code": code_for(status), "message": message, "details": [], "request_id": request_id}
+    body = json.dumps({"error": error}).encode()
     head = (
         f"HTTP/1.1 {status} ".encode() + _REASONS.get(status, b"Error") + b"\r\n"
         b"content-type: application/json\r\n"
         b"content-length: " + str(len(body)).encode() + b"\r\n"
-        b"x-request-id: " + uuid.uuid4().hex.encode() + b"\r\n"
+        b"x-request-id: " + request_id.encode() + b"\r\n"
         b"connection: close\r\n\r\n"
     )
     return head + body

@@ -14,6 +14,7 @@ from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import code_for
+from config.logsetup import request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Echo a client's id only when it is short and printable: it ends up in logs and headers.
@@ -29,7 +30,9 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 class RequestIdMiddleware:
-    """Every response carries X-Request-ID: the client's (if sane) or a new one."""
+    """Every response carries X-Request-ID: the client's (if sane: at most 128 letters, digits and
+    ``._:-``) or a new one, never the raw value. The id is in every log line of the request
+    (:data:`config.logsetup.request_id_var`) and in every error body."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,6 +45,7 @@ class RequestIdMiddleware:
         given = raw.decode("latin-1") if raw else ""
         request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
         header = (REQUEST_ID_HEADER.lower().encode(), request_id.encode())
 
         async def send_with_id(message: Message) -> None:
@@ -50,11 +54,20 @@ class RequestIdMiddleware:
                 message["headers"] = [*headers, header]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
 
 
 async def _send_error(send: Send, status: int, message: str) -> None:
-    body = json.dumps({"error": {"code": code_for(status), "message": message, "details": []}}).encode()
+    error: dict[str, object] = {
+        "code": code_for(status),
+        "message": message,
+        "details": [],
+        "request_id": request_id_var.get(),
+    }
+    body = json.dumps({"error": error}).encode()
     await send(
         {
             "type": "http.response.start",

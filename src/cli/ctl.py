@@ -12,12 +12,13 @@ into exits by :func:`ops.errors.exit_for` in :meth:`CtlGroup.invoke`, as ``bin/m
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import click
 
 from cli.accounts_cmd import apikeys, users
-from cli.context import Ctl
+from cli.context import Ctl, CtlError
 from cli.db_cmd import db
 from cli.logs_cmd import logs
 from cli.process_cmd import restart, start, stop
@@ -32,14 +33,35 @@ class CtlGroup(click.Group):
 
         try:
             return super().invoke(ctx)
+        except CtlError as exc:
+            if not _json_logs(ctx):
+                raise
+            _report(ctx, exc.format_message())
+            raise click.exceptions.Exit(exc.exit_code) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
             failed = exit_for(exc)
             if failed is None:
                 raise
-            click.echo(f"Error: {_home_without_conf(ctx, exc) or failed.message}", err=True)
+            _report(ctx, _home_without_conf(ctx, exc) or failed.message)
             raise click.exceptions.Exit(failed.code) from None
+
+
+log = logging.getLogger("ctl")
+
+
+def _json_logs(ctx: click.Context) -> bool:
+    """LOG_FORMAT=json (set up in :func:`cli`): a failure is a JSON line too, for cron jobs whose
+    stderr is shipped."""
+    return bool(ctx.meta.get("ctl.json_logs"))
+
+
+def _report(ctx: click.Context, message: str) -> None:
+    if _json_logs(ctx):
+        log.error("%s", message)
+    else:
+        click.echo(f"Error: {message}", err=True)
 
 
 def _home_without_conf(ctx: click.Context, exc: Exception) -> str | None:
@@ -62,6 +84,22 @@ def _home_without_conf(ctx: click.Context, exc: Exception) -> str | None:
 def cli(ctx: click.Context) -> None:
     """Operate the service stack: status, database, logs, programs, users and API keys."""
     ctx.obj = Ctl()
+    _configure_logging(ctx)
+
+
+def _configure_logging(ctx: click.Context) -> None:
+    """config.logsetup's configuration (LOG_FORMAT), on stderr; warnings and up unless LOG_LEVEL is
+    DEBUG (a command's output is on stdout, for people and pipes)."""
+    from config.config import ConfigError
+    from config.logsetup import configure
+
+    try:
+        settings = ctx.obj.settings
+    except ConfigError:
+        return  # the command that needs the settings says what is wrong with them
+    level = "DEBUG" if settings.LOG_LEVEL.upper() == "DEBUG" else "WARNING"
+    configure(settings, program="ctl", level=level)
+    ctx.meta["ctl.json_logs"] = settings.LOG_FORMAT == "json"
 
 
 for command in (status, db, logs, start, stop, restart, users, apikeys):

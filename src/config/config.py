@@ -155,6 +155,13 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
+def _log_format(value: str) -> str:
+    chosen = value.strip().lower()
+    if chosen not in ("", "json", "text"):
+        raise ValueError("must be json or text (empty: json in production, else text)")
+    return chosen
+
+
 def setting(default: Any, parse: Callable[[str], Any] = _str, doc: str = "") -> Any:
     """A field: its default, how a value given as text is read (see above), and its meaning."""
     info = Field(default, description=doc)
@@ -247,6 +254,11 @@ class Settings(BaseSettings):
 
     LOG_DIR: str = setting("", doc="program logs (default APP_HOME/logs)")
     LOG_LEVEL: str = setting("INFO", doc="DEBUG, INFO, WARNING or ERROR")
+    LOG_FORMAT: str = setting(
+        "",
+        _log_format,
+        "json (one JSON object a line, for log shippers) or text; empty: json in production, else text",
+    )
     VAR_DIR: str = setting("", doc="runtime files: database, socket, pid (default APP_HOME/var)")
     SUPERVISOR_SOCKET: str = setting("", doc="supervisord unix socket (default VAR_DIR/run/supervisor.sock)")
     SUPERVISOR_SERVERS: str = setting(
@@ -328,6 +340,16 @@ class Settings(BaseSettings):
         100, _int, "API keys (not revoked) a user may hold; creating one more is a 409 until one is revoked"
     )
 
+    API_ACCESS_LOG: bool = setting(
+        True, _bool, "one line a request in the API's log (off when a proxy in front logs them already)"
+    )
+    API_METRICS: bool = setting(
+        True,
+        _bool,
+        "Prometheus metrics of the API (requests, latency, in flight, pool, rate limited), gathered "
+        "from every gunicorn worker under VAR_DIR/metrics/api; read at GET /api/v1/admin/metrics (admins)",
+    )
+
     # Faults: who may set X-Forwarded-*, and what the rate limits do when Redis is unreachable.
     API_TRUSTED_PROXIES: str = setting(
         "",
@@ -389,6 +411,7 @@ class Settings(BaseSettings):
             "API_URL": self.API_URL or f"http://{self.API_HOST}:{self.API_PORT}",
             "DATABASE_URL": self.DATABASE_URL or self._default_database_url(var),
             "STATIC_DIR": self.STATIC_DIR or (str(home / BUILT_APP) if self.is_production else ""),
+            "LOG_FORMAT": self.LOG_FORMAT or ("json" if self.APP_ENV == "production" else "text"),
         }
         sizing = auto_size(self.APP_ENV, cpu_count())
         auto = {"API_WORKERS": sizing.api_workers, "WORKER_PROCESSES": sizing.worker_processes}
@@ -418,6 +441,11 @@ class Settings(BaseSettings):
     def database_url_given(self) -> bool:
         """DATABASE_URL was set (not derived from DB_HOST or VAR_DIR)."""
         return self._database_url_given
+
+    @property
+    def api_metrics_dir(self) -> Path:
+        """Where gunicorn's API workers keep their metrics (prometheus_client's multiprocess mode)."""
+        return Path(self.VAR_DIR) / "metrics" / "api"
 
     def worker_health_port(self, worker_id: int) -> int:
         return self.WORKER_HEALTH_PORT + worker_id

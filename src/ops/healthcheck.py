@@ -160,12 +160,17 @@ class HealthListener:
 
 def main(argv: list[str] | None = None) -> int:
     from config.config import ConfigError, get_settings
+    from config.logsetup import configure
 
-    logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s healthcheck: %(message)s"
-    )
     try:
         settings = get_settings()
+    except ConfigError as exc:
+        logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s healthcheck: %(message)s")
+        log.error("%s", exc)
+        return 2
+    # stderr only (every handler of config.logsetup): stdout is supervisord's event protocol.
+    configure(settings, program="healthcheck", level="INFO")
+    try:
         limits = Limits.from_settings(settings)
     except ConfigError as exc:
         log.error("%s", exc)

@@ -131,6 +131,7 @@ class Database:
         "idle" pings only those unused for PING_AFTER_IDLE_SECONDS, for the API's hot path."""
         self.url = make_url(url)
         self.pool_size = pool_size
+        self.max_overflow = max_overflow
         self._thread_limiter: anyio.CapacityLimiter | None = None
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {}
@@ -227,6 +228,11 @@ class Database:
             if callable(method):
                 stats[{"checkedout": "checked_out", "checkedin": "checked_in"}.get(name, name)] = method()
         return stats
+
+    def checked_out(self) -> int:
+        """Connections in use now (checked out of the pool): cheap, for a gauge set per request."""
+        count = getattr(self.engine.pool, "checkedout", None)
+        return int(count()) if callable(count) else 0
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -13,6 +13,7 @@ takes the next number, so the files sort in the order they apply.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sys
 import time
@@ -24,6 +25,8 @@ from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import make_url
 
 from store.files import protect_sqlite_file
+
+log = logging.getLogger("store.migrate")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -180,11 +183,11 @@ def wait_and_upgrade(database_url: str, *, parent: int | None = None) -> int:
         reason = _unreachable(database_url) or _upgrade_once(database_url)
         if reason is None:
             where = _where(database_url)
-            print(f"migrate: database reachable again at {where}: migrations applied", flush=True)
+            log.info("migrate: database reachable again at %s: migrations applied", where)
             return 0
         if reason != reported:  # one line per reason, not one per try
             where = _where(database_url)
-            print(f"migrate: database still unreachable at {where} ({reason}); retrying", flush=True)
+            log.warning("migrate: database still unreachable at %s (%s); retrying", where, reason)
             reported = reason
         time.sleep(WAIT_INTERVAL_SECONDS)
     return 0
@@ -201,11 +204,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent", type=int, help="with --wait: stop when this process is gone")
     args = parser.parse_args(argv)
     try:
-        database_url = get_settings().DATABASE_URL
+        settings = get_settings()
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.wait:
+    database_url = settings.DATABASE_URL
+    if args.wait:  # a waiter beside gunicorn: its lines go to the API's log, in its LOG_FORMAT
+        from config.logsetup import configure
+
+        configure(settings, program="api", level="INFO")
         return wait_and_upgrade(database_url, parent=args.parent)
     try:
         reason = _upgrade_once(database_url)

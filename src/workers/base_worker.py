@@ -43,6 +43,7 @@ from typing import Any
 
 from config.checks import problems as refusals
 from config.config import ConfigError, Settings, get_settings, load
+from config.logsetup import configure as configure_logging
 from workers.backoff import Backoff
 from workers.health import BACKING_OFF, DRAINING, IDLE, RUNNING, STARTING, STOPPED, HealthServer, HealthStatus
 from workers.wakeup import Wakeup
@@ -56,7 +57,9 @@ class WorkerError(Exception):
 
 class _PrefixAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
-        return f"[{self.extra['worker'] if self.extra else ''}] {msg}", kwargs
+        worker = self.extra["worker"] if self.extra else ""
+        kwargs["extra"] = {"worker": worker, **kwargs.get("extra", {})}  # a field of its own in JSON
+        return f"[{worker}] {msg}", kwargs
 
 
 def _health_port_arg(value: str) -> int | str:
@@ -90,10 +93,6 @@ def program_name() -> str:
         return f"python -m {name}"
     script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "worker"
     return f"python {script}" if script.endswith(".py") else script
-
-
-# Libraries whose INFO lines would drown a worker's log (httpx logs every request, idle polls too).
-QUIET_LOGGERS = ("httpx", "httpcore")
 
 
 class BaseWorker(ABC):
@@ -450,14 +449,12 @@ class BaseWorker(ABC):
             print(f"error: unknown log level {settings.LOG_LEVEL!r}", file=sys.stderr)
             return 2
         # DEBUG is for our own loggers; libraries (SQLAlchemy would log every statement) stay at INFO.
-        logging.basicConfig(
-            level=max(level, logging.INFO),
-            stream=sys.stderr,
-            format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
+        configure_logging(
+            settings,
+            program="worker",
+            level=logging.getLevelName(max(level, logging.INFO)),
+            levels={"workers": logging.getLevelName(level)},
         )
-        logging.getLogger("workers").setLevel(level)
-        for name in QUIET_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
         try:
             worker = cls(
                 settings=settings, **{k: v for k, v in cls.options_from_args(args).items() if v is not None}

@@ -3,6 +3,10 @@ PostgreSQL, side by side with a bare ASGI app under the same gunicorn settings (
 
     bin/bench api [--items 100000] [--rounds 3] [--seconds 5] [--connections 32] [--no-postgres]
                   [--scenarios list,get,create]      (e.g. --items 1000000 --scenarios list)
+                  [--observability]
+
+``--observability`` runs each backend twice: as in production (the API's metrics on, the JSON access
+log written to a file) and with both off, so the table shows what they cost per request.
 
 Scenarios: list (limit 50), get by id (random ids), create; the anchor returns a fixed 50-item JSON
 list. Load comes from ``wrk`` when installed (apt-get install wrk), else from an httpx async client
@@ -96,6 +100,7 @@ class Gunicorn:
         workers: int = 2,
         health_path: str = "/health",
         worker_class: str | None = None,
+        observability: bool = False,
     ) -> None:
         self.home, self.app, self.health_path = home, app, health_path
         self.worker_class = worker_class
@@ -113,20 +118,24 @@ class Gunicorn:
             "API_MAX_REQUESTS": "0",
             "RATE_LIMIT_DEFAULT": "100000000/minute",
             "PYTHONPATH": str(REPO),
+            # Access log and metrics off unless asked for: the app is measured, not terminal I/O.
+            **(
+                {"API_METRICS": "true", "API_ACCESS_LOG": "true", "LOG_FORMAT": "json"}
+                if observability
+                else {"API_METRICS": "false", "API_ACCESS_LOG": "false"}
+            ),
         }
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Gunicorn:
         (self.home / "var").mkdir(parents=True, exist_ok=True)
         log = (self.home / "gunicorn.log").open("ab")
-        # Access logging off for both sides alike: we measure the app, not terminal I/O.
+        # Its log (with --observability the JSON access lines) goes to a file, as under supervisord.
         self.process = subprocess.Popen(
             [
                 str(VENV_BIN / "gunicorn"),
                 "-c",
                 str(REPO / "conf" / "gunicorn.conf.py"),
-                "--access-logfile",
-                "/dev/null",
                 *(["--worker-class", self.worker_class] if self.worker_class else []),
                 self.app,
             ],
@@ -144,6 +153,10 @@ class Gunicorn:
         )
         return self
 
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
             stop_process_group(self.process, port=self.port)
@@ -155,6 +168,7 @@ class Target:
     url: str
     headers: dict[str, str]
     id_range: tuple[int, int] = (1, 1)
+    pid: int | None = None  # gunicorn's master: its CPU time per request is measured
 
 
 def seed(database_url: str, items: int) -> tuple[dict[str, str], tuple[int, int], str]:
@@ -201,6 +215,24 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    cpu_us: float = 0.0  # the server's CPU time (master + workers, user + system) per request
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU seconds gunicorn's master and workers have used: what a request costs the server,
+    whatever else the shared machine runs (unlike req/s)."""
+    import psutil
+
+    master = psutil.Process(pid)
+    total = 0.0
+    for process in [master, *master.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 _WRK_SCRIPT = """
@@ -258,6 +290,7 @@ def run_wrk(target: Target, scenario: str, seconds: float, connections: int) -> 
     requests, duration_us, p50, p99, bad_status, socket_errors = (int(x) for x in line.split()[1:])
     return Result(
         rps=requests / (duration_us / 1e6),
+        requests=requests,
         p50_ms=p50 / 1000,
         p99_ms=p99 / 1000,
         errors=bad_status + socket_errors,
@@ -296,6 +329,7 @@ async def _httpx_load(target: Target, scenario: str, seconds: float, connections
     latencies.sort()
     return Result(
         rps=len(latencies) / elapsed,
+        requests=len(latencies),
         p50_ms=latencies[len(latencies) // 2] * 1000,
         p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
         errors=errors,
@@ -308,6 +342,55 @@ def run_load(target: Target, scenario: str, seconds: float, connections: int) ->
     return asyncio.run(_httpx_load(target, scenario, seconds, connections))
 
 
+# --- the additions alone, in one process: CPU time, which the machine's load barely moves ----------
+
+_ADDITIONS = """
+import logging, os, sys, time
+from config.config import load
+from config.logsetup import configure
+from store.db import Database
+from api.metrics import ApiMetrics, multiprocess_mode
+assert multiprocess_mode()
+settings = load({"LOG_FORMAT": "json"})
+database = Database(settings.DATABASE_URL)
+metrics = ApiMetrics(database, multiprocess_dir=settings.api_metrics_dir)
+n = 20000
+start = time.process_time()
+for _ in range(n):
+    metrics.in_progress.inc()
+    metrics.in_progress.dec()
+    metrics.observe("GET", "/api/v1/items/{item_id}", 200, 0.01)
+metrics_us = (time.process_time() - start) / n * 1e6
+configure(settings, program="api")
+access = logging.getLogger("uvicorn.access")
+start = time.process_time()
+for _ in range(n):
+    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:50000", "GET", "/api/v1/items/12345", "1.1", 200)
+log_us = (time.process_time() - start) / n * 1e6
+print(f"RESULT {metrics_us:.1f} {log_us:.1f}", file=sys.__stdout__)
+"""
+
+
+def cost_of_additions(home: Path) -> tuple[float, float]:
+    """(metrics, one JSON access line) in CPU microseconds a request, in prometheus_client's
+    multiprocess mode, the line written to a file as under supervisord."""
+    metrics_dir = home / "var" / "metrics" / "api"
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "APP_HOME": str(home), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    with (home / "access.log").open("w") as log:
+        out = subprocess.run(
+            [sys.executable, "-c", _ADDITIONS],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
+    metrics_us, log_us = (float(x) for x in line.split()[1:])
+    return metrics_us, log_us
+
+
 # --- main -------------------------------------------------------------------------------------------------
 
 
@@ -318,6 +401,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--observability",
+        action="store_true",
+        help="each backend also with metrics and the JSON access log on (tagged +obs), side by side",
+    )
     parser.add_argument("--scenarios", default="list,get,create", help="comma-separated: list, get, create")
     parser.add_argument(
         "--worker-class",
@@ -373,18 +461,42 @@ def main(argv: list[str] | None = None) -> int:
                     headers, id_range, plans[backend] = seed(url, args.items)
                     seeded[backend] = (headers, id_range)
                 headers, id_range = seeded[backend]
-                targets[tag(backend, worker_class)] = Target(backend, server.url, headers, id_range)
+                targets[tag(backend, worker_class)] = Target(
+                    backend, server.url, headers, id_range, server.pid
+                )
+                if args.observability:
+                    observed = stack.enter_context(
+                        Gunicorn(
+                            root / f"{backend}{n}-obs",
+                            "api.app:app",
+                            database_url=url,
+                            worker_class=worker_class,
+                            observability=True,
+                        )
+                    )
+                    name = tag(backend, worker_class) + "+obs"
+                    targets[name] = Target(name, observed.url, headers, id_range, observed.pid)
 
         results: dict[tuple[str, str], list[Result]] = {}
         scenarios = [
             (tag(name, wc), scenario)
             for wc in worker_classes
-            for name, scenario in [("bare", "bare")] + [(b, s) for b, _ in backends for s in chosen]
+            for name, scenario in [("bare", "bare")]
+            + [
+                (b + suffix, s)
+                for b, _ in backends
+                for s in chosen
+                for suffix in (["", "+obs"] if args.observability else [""])
+            ]
         ]
         for round_no in range(1, args.rounds + 1):
             # Every other round backwards: no side always runs first (or last) in a round.
             for backend, scenario in scenarios if round_no % 2 else scenarios[::-1]:
-                result = run_load(targets[backend], scenario, args.seconds, args.connections)
+                target = targets[backend]
+                cpu_before = server_cpu_seconds(target.pid) if target.pid else 0.0
+                result = run_load(target, scenario, args.seconds, args.connections)
+                if target.pid and result.requests:
+                    result.cpu_us = (server_cpu_seconds(target.pid) - cpu_before) / result.requests * 1e6
                 results.setdefault((backend, scenario), []).append(result)
                 print(
                     f"  round {round_no}: {backend:22} {scenario:6} {result.rps:8.0f} req/s "
@@ -418,6 +530,30 @@ def main(argv: list[str] | None = None) -> int:
             f"{median(key, 'p99_ms'):7.1f} | {median(key, 'rps') / bare_rps:6.2f} | "
             f"{sum(r.errors for r in results[key]):6d} |"
         )
+    if args.observability:
+        additions = []
+        for _ in range(3):
+            with tempfile.TemporaryDirectory(prefix="bench-obs-") as home:
+                additions.append(cost_of_additions(Path(home)))
+        metrics_us = statistics.median(a[0] for a in additions)
+        log_us = statistics.median(a[1] for a in additions)
+        print(
+            f"\nthe additions alone (CPU, median of 3 x 20,000): metrics {metrics_us:.1f} us, "
+            f"one JSON access line {log_us:.1f} us a request"
+        )
+        print("metrics + JSON access log on, relative to both off (req/s ratio; cost per request):")
+        for backend, scenario in scenarios:
+            if backend.endswith("+obs"):
+                off, on = median((backend[:-4], scenario), "rps"), median((backend, scenario), "rps")
+                cpu_off = median((backend[:-4], scenario), "cpu_us")
+                cpu_on = median((backend, scenario), "cpu_us")
+                print(
+                    f"  {backend[:-4]:22} {scenario:6} req/s {on / off:6.3f}; server CPU per request "
+                    f"{cpu_off:.0f} -> {cpu_on:.0f} us ({cpu_on / cpu_off - 1:+.1%}); rounds on "
+                    f"{', '.join(f'{r.rps:.0f}/{r.cpu_us:.0f}' for r in results[(backend, scenario)])}, off "
+                    f"{', '.join(f'{r.rps:.0f}/{r.cpu_us:.0f}' for r in results[(backend[:-4], scenario)])} "
+                    "(req/s / CPU us)"
+                )
     print("\nlist query plans (first page):")
     for backend, plan in plans.items():
         print(f"  {backend}: {plan}")

@@ -31,11 +31,11 @@ def assert_error(response: httpx.Response, status: int | tuple[int, ...], code: 
     statuses = status if isinstance(status, tuple) else (status,)
     assert response.status_code in statuses, response.text
     body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details", "request_id"}
     assert body["error"]["message"] and isinstance(body["error"]["details"], list)
     if code:
         assert body["error"]["code"] == code
-    assert response.headers.get("X-Request-ID")
+    assert response.headers.get("X-Request-ID") == body["error"]["request_id"]
 
 
 JSON = {"Content-Type": "application/json"}

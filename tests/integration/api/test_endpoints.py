@@ -67,6 +67,7 @@ def test_wrong_password_and_unknown_email_are_the_same_401(http: httpx.Client, o
             "code": "unauthorized",
             "message": "invalid email or password",
             "details": [],
+            "request_id": response.headers["X-Request-ID"],
         }
 
 

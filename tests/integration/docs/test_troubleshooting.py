@@ -151,8 +151,9 @@ def shown_lines() -> list[str]:
 
 
 def normalise(text: str) -> str:
-    """Paths and names that differ per machine become placeholders."""
+    """Paths, names and request ids that differ per machine or run become placeholders."""
     text = re.sub(r"(/[\w.\-]+)+", "/PATH", text)
+    text = re.sub(r"\b[0-9a-f]{32}\b", "REQUEST_ID", text)  # a new X-Request-ID each time
     return re.sub(r"'[^']*'", "'X'", text)
 
 

@@ -68,7 +68,9 @@ def test_hung_api_is_restarted_after_k_failed_probes(stack: Stack) -> None:
     finally:
         thaw(pid)
     failures = log_lines(stack, r"api liveness check failed: timed out")
-    restarts = log_lines(stack, r"WARNING healthcheck: restart: api: 2 consecutive failed liveness checks")
+    restarts = log_lines(
+        stack, r"WARNING healthcheck\[\d+\]: restart: api: 2 consecutive failed liveness checks"
+    )
     assert len(restarts) == 1, listener_log(stack)
     assert len([f for f in failures if f[0] <= restarts[0][0]]) >= 2  # K probes failed before it acted
 
@@ -80,7 +82,7 @@ def test_restart_limit_holds_then_the_program_is_left_alone(stack: Stack) -> Non
         wait_until(
             lambda: log_lines(
                 stack,
-                r"ERROR healthcheck: api: .*already restarted 1 times in 600s: "
+                r"ERROR healthcheck\[\d+\]: api: .*already restarted 1 times in 600s: "
                 r"leaving it alone",
             ),
             timeout=60,

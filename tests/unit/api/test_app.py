@@ -71,7 +71,12 @@ def test_unexpected_errors_are_500_in_the_error_shape(app_and_key: tuple[object,
     response = call(app, "GET", "/boom", headers={"X-Request-ID": "req-1"})
     assert response.status_code == 500
     assert response.json() == {
-        "error": {"code": "internal_error", "message": "internal server error", "details": []}
+        "error": {
+            "code": "internal_error",
+            "message": "internal server error",
+            "details": [],
+            "request_id": "req-1",
+        }
     }
     assert response.headers["X-Request-ID"] == "req-1"
     assert "a bug" not in response.text
@@ -99,4 +104,5 @@ def test_invalid_utf8_body_says_so(app_and_key: tuple[object, str]) -> None:
         "code": "bad_request",
         "message": "request body is not valid UTF-8 JSON",
         "details": [],
+        "request_id": response.headers["X-Request-ID"],
     }
