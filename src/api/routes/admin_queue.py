@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 
 from api.deps import AdminPrincipal, RequestDb
 from api.errors import AUTH_ERROR_RESPONSES
@@ -26,7 +27,7 @@ from store.queues import FIRST, count_queues, queue_tables
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=AUTH_ERROR_RESPONSES)
 
 QUEUE_SNAPSHOT_SECONDS = 1.0
-QUEUE_TABLES_SECONDS = 30.0  # a queue table created meanwhile shows up within this
+QUEUE_TABLES_SECONDS = 5.0  # a queue table created meanwhile shows up within this
 
 
 class QueueCounts(BaseModel):
@@ -81,7 +82,13 @@ def _count(scope: RequestDb, _snapshot: _Snapshot) -> QueueOut:
         with scope.read() as conn:
             if _snapshot.tables_taken is None or now - _snapshot.tables_taken >= QUEUE_TABLES_SECONDS:
                 _snapshot.tables, _snapshot.tables_taken = queue_tables(conn), now
-            counted = [QueueTableOut.of(q) for q in count_queues(conn, _snapshot.tables)]
+            try:
+                found = count_queues(conn, _snapshot.tables)
+            except DBAPIError:  # a table dropped since the list was taken: list them again
+                conn.rollback()
+                _snapshot.tables, _snapshot.tables_taken = queue_tables(conn), now
+                found = count_queues(conn, _snapshot.tables)
+            counted = [QueueTableOut.of(q) for q in found]
         items = next(
             (q for q in counted if q.table == FIRST),
             QueueTableOut(table=FIRST, counts=QueueCounts(), total=0, finished=0),
