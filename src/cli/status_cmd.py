@@ -30,11 +30,10 @@ def api_health(ctl: Ctl) -> dict[str, Any]:
 
 
 def database_state(ctl: Ctl) -> dict[str, Any]:
-    """Reachable or not, the backend, and item counts by status."""
-    from sqlalchemy import func, select
+    """Reachable or not, the backend, and every queue's rows by status (``store.queues``)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from store.models import Item
+    from store.queues import count_queues
 
     db = ctl.database
     out: dict[str, Any] = {
@@ -46,13 +45,15 @@ def database_state(ctl: Ctl) -> dict[str, Any]:
         out["error"] = problem
     if out["reachable"]:
         try:
-            with db.session() as session:
-                rows = session.execute(select(Item.status, func.count()).group_by(Item.status)).all()
-            counts = {state: 0 for state in ITEM_STATES} | {s: n for s, n in rows}
-            out["items"] = counts
-            out["items_total"] = sum(counts.values())
+            with db.engine.connect() as conn:
+                queues = count_queues(conn)
+            out["queues"] = {q.table: {**q.counts, "total": q.total} for q in queues}
+            items = out["queues"].get("items")
+            if items is not None:  # the API's queue, where it always was in the JSON
+                out["items"] = {state: items[state] for state in ITEM_STATES}
+                out["items_total"] = items["total"]
         except SQLAlchemyError as exc:
-            out["items_error"] = str(getattr(exc, "orig", exc)).splitlines()[0]
+            out["queues_error"] = str(getattr(exc, "orig", exc)).splitlines()[0]
     db.dispose()
     return out
 
@@ -79,11 +80,11 @@ def _echo_text(api: dict[str, Any], database: dict[str, Any], stack: Any, sizing
     reach = "reachable" if database["reachable"] else "UNREACHABLE"
     why = f"  ({database['error']})" if "error" in database else ""
     click.echo(f"Database    {reach}  {database['backend']}  {database['url']}{why}")
-    if "items" in database:
-        counts = ", ".join(f"{k} {v}" for k, v in database["items"].items())
-        click.echo(f"  items     {counts}  (total {database['items_total']})")
-    elif "items_error" in database:
-        click.echo(f"  items     unknown: {database['items_error']}")
+    for table, counts in database.get("queues", {}).items():
+        by_state = ", ".join(f"{state} {counts[state]}" for state in ITEM_STATES)
+        click.echo(f"  {table:<9} {by_state}  (total {counts['total']})")
+    if "queues_error" in database:
+        click.echo(f"  queues    unknown: {database['queues_error']}")
     if stack is None:  # several hosts: the caller prints them
         return
     if isinstance(stack, str):
@@ -138,7 +139,7 @@ def _several_hosts(
 )
 @pass_ctl
 def status(ctl: Ctl, as_json: bool, servers: tuple[str, ...]) -> None:
-    """System Status: API health and pool, database and items, programs, workers.
+    """System Status: API health and pool, database and every queue, programs, workers.
 
     Exit 0 when everything is healthy, 1 when anything is not, 2 when supervisord is not running
     (with several hosts: when any host is unreachable).

@@ -116,7 +116,8 @@ class QueueItemMixin:
     columns makes a pending row. The types are spelled out, so the mixin works on a declarative
     base of your own too. The mixin also declares the two indexes a claim needs
     (``ix_<table>_status_id``, ``ix_<table>_claimable``); a model with ``__table_args__`` of its
-    own lists them there too (``queue_indexes``).
+    own lists them there too (``queue_indexes``). Each such model is registered
+    (``registered_queues()``): ``ctl status``, the Services page and the workers' metrics count it.
     """
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -138,6 +139,21 @@ class QueueItemMixin:
     @declared_attr.directive
     def __table_args__(self) -> tuple[Any, ...]:
         return (*queue_indexes(self.__tablename__), NEVER_REUSE_IDS)  # type: ignore[attr-defined]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)  # the declarative base maps the class first
+        table = getattr(cls, "__table__", None)
+        if table is not None and "__tablename__" in cls.__dict__:
+            _QUEUES[table.name] = cls
+
+
+_QUEUES: dict[str, type[QueueItemMixin]] = {}
+
+
+def registered_queues() -> dict[str, type[QueueItemMixin]]:
+    """The queue models declared in this process (``QueueItemMixin``), by table name; the tables
+    of a database are found by ``store.queues.queue_tables`` too."""
+    return dict(_QUEUES)
 
 
 def queue_indexes(table_name: str) -> tuple[Index, Index]:

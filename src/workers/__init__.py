@@ -1,7 +1,8 @@
 """Background workers: the generic loop (``BaseWorker``), the item pipeline (``ItemWorker``,
-``ClaimedItem``, ``ItemResult``, ``PermanentError``) and its example (``ExampleWorker``).
+``ClaimedItem``, ``ItemResult``, ``PermanentError``), options declared once (``Option``) and the
+example (``ExampleWorker``); ``python -m workers run MODULE:CLASS`` runs any of them (``workers.cli``).
 
-    from workers import BaseWorker, ItemWorker, ItemResult, PermanentError, ExampleWorker
+    from workers import BaseWorker, ItemWorker, ItemResult, Option, PermanentError, ExampleWorker
 
 The item classes are imported on first use: ``workers.base_worker`` stays a plain library that
 loads neither the database layer nor the API.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workers.base_worker import BaseWorker, WorkerError
+from workers.options import Option
 
 if TYPE_CHECKING:
     from workers.example_worker import ExampleWorker
@@ -23,6 +25,7 @@ __all__ = [
     "ExampleWorker",
     "ItemResult",
     "ItemWorker",
+    "Option",
     "PermanentError",
     "WorkerError",
 ]

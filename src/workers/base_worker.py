@@ -6,10 +6,16 @@
         def process_batch(self) -> int:
             return count            # items handled; 0 means "nothing to do"
 
+    python -m workers run mypkg.mymod:MyWorker --once    # the command (workers.cli); --help lists
+                                                         # every Option of the class as a flag
     if __name__ == "__main__":
-        sys.exit(MyWorker.main())   # --once, --health-port N|auto, --worker-id, ... (see --help)
+        sys.exit(MyWorker.main())   # the same command for ``python -m mypkg.mymod``
 
     code = MyWorker.run_cli(["--once"])   # the same from a library: returns the exit code
+
+Options are declared once, as class attributes (``workers.options.Option``): each is a setting's
+default, a constructor keyword and a flag, with its help. This class is the loop only: the
+command line, logging set-up and process exit are ``workers.cli``'s.
 
 The loop (modelled on rq's ``Worker.work``): ``on_startup()``, then until stopped: heartbeat,
 ``process_batch()``, then sleep — the active interval while batches find work, doubling up to the
@@ -33,7 +39,6 @@ import logging
 import os
 import random
 import signal
-import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -41,18 +46,15 @@ from collections.abc import Callable, MutableMapping
 from types import FrameType
 from typing import Any
 
-from config.checks import problems as refusals
-from config.config import ConfigError, Settings, get_settings, load
-from config.logsetup import configure as configure_logging
+from config.config import Settings, load
 from workers.backoff import Backoff
 from workers.health import BACKING_OFF, DRAINING, IDLE, RUNNING, STARTING, STOPPED, HealthServer, HealthStatus
+from workers.options import Option, WorkerError, non_negative_seconds, options_of
 from workers.wakeup import Wakeup
 
+__all__ = ["BaseWorker", "Option", "WorkerError", "non_negative_seconds"]
+
 FIRST_IDLE_STEP = 0.1  # seconds: the first sleep after an empty batch, doubled up to the idle interval
-
-
-class WorkerError(Exception):
-    """Root of this package's errors: a worker that cannot start (bad option, health port taken)."""
 
 
 class _PrefixAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -74,91 +76,80 @@ def _health_port_arg(value: str) -> int | str:
     return port
 
 
-def non_negative_seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return number
-
-
-def program_name() -> str:
-    """How this process was started, for ``--help``: ``python -m pkg.mod``, ``python my_worker.py``
-    or a console script's name."""
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if spec is not None and spec.name:
-        name = spec.name.removesuffix(".__main__")
-        return f"python -m {name}"
-    script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "worker"
-    return f"python {script}" if script.endswith(".py") else script
-
-
 class BaseWorker(ABC):
     """The loop, signals, backoff and health server; subclasses implement ``process_batch()``.
 
     A subclass names itself with the class attribute ``worker_name`` (or the ``worker_name``
-    argument). Keyword options (each defaults to the matching setting in ``config``): ``worker_id``,
-    ``settings``, ``idle_interval``, ``active_interval``, ``stall_seconds``, ``backoff_min``,
-    ``backoff_max``, ``stop_timeout``, ``health_port`` (int, ``"auto"`` = WORKER_HEALTH_PORT +
-    worker id, 0 = any free port, None = no server), ``health_host``, ``once``. For tests:
-    ``clock`` (monotonic seconds), ``sleep`` (``sleep(seconds) -> woken_early``), ``rng`` (a
-    ``random.Random`` for the backoff jitter), ``handle_signals`` (False leaves the process's
-    signal handlers alone).
+    argument). Its options are the ``Option`` attributes below (each a keyword argument, a flag
+    and, where it names one, a setting's default): ``worker_id``, ``health_port`` (int,
+    ``"auto"`` = WORKER_HEALTH_PORT + worker id, 0 = any free port, None = no server),
+    ``health_host``, ``once``, ``idle_interval``, ``active_interval``, ``stall_seconds``,
+    ``backoff_min``, ``backoff_max``, ``stop_timeout``; a subclass adds its own the same way.
+    ``settings`` (default: loaded). For tests: ``clock`` (monotonic seconds), ``sleep``
+    (``sleep(seconds) -> woken_early``), ``rng`` (a ``random.Random`` for the backoff jitter),
+    ``handle_signals`` (False leaves the process's signal handlers alone).
     """
 
     worker_name: str = "worker"
+
+    worker_id = Option(
+        default=0, parse=int, minimum=0, metavar="N", help="this worker's number; names it in logs and claims"
+    )
+    health_port = Option(
+        parse=_health_port_arg,
+        metavar="N|auto",
+        help="serve /health /livez /readyz /metrics on this port; 'auto' = WORKER_HEALTH_PORT + "
+        "worker id; 0 = any free port (default: off)",
+    )
+    health_host = Option("WORKER_HEALTH_HOST", metavar="HOST")
+    once = Option(
+        flag=True, default=False, help="run one batch and exit (0 on success, 1 if the batch failed)"
+    )
+    idle_interval = Option("WORKER_IDLE_INTERVAL", parse=non_negative_seconds, minimum=0, metavar="SECONDS")
+    active_interval = Option(
+        "WORKER_ACTIVE_INTERVAL", parse=non_negative_seconds, minimum=0, metavar="SECONDS"
+    )
+    stall_seconds = Option("WORKER_STALL_SECONDS", parse=non_negative_seconds, minimum=0, metavar="SECONDS")
+    backoff_min = Option("BACKOFF_MIN_DELAY", parse=non_negative_seconds, minimum=0, metavar="SECONDS")
+    backoff_max = Option("BACKOFF_MAX_DELAY", parse=non_negative_seconds, minimum=0, metavar="SECONDS")
+    stop_timeout = Option("WORKER_STOP_TIMEOUT", parse=non_negative_seconds, minimum=0, metavar="SECONDS")
+
+    @classmethod
+    def options(cls) -> dict[str, Option]:
+        """Every option of this class, by name (``workers.options.options_of``)."""
+        return options_of(cls)
 
     def __init__(
         self,
         worker_name: str | None = None,
         *,
-        worker_id: int = 0,
         settings: Settings | None = None,
-        idle_interval: float | None = None,
-        active_interval: float | None = None,
-        stall_seconds: float | None = None,
-        backoff_min: float | None = None,
-        backoff_max: float | None = None,
-        stop_timeout: float | None = None,
-        health_port: int | str | None = None,
-        health_host: str | None = None,
-        once: bool = False,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], bool] | None = None,
         rng: random.Random | None = None,
         handle_signals: bool = True,
+        **options: Any,
     ) -> None:
         self.settings = settings if settings is not None else load()
         s = self.settings
+        declared = type(self).options()
+        unknown = sorted(set(options) - set(declared))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}() got unexpected keyword argument(s): {', '.join(unknown)}"
+            )
+        for name, option in declared.items():
+            setattr(self, name, option.resolve(options.get(name), s))
         worker_name = worker_name or type(self).worker_name
         self.worker_name = worker_name
-        self.worker_id = int(worker_id)
-        self.idle_interval = s.WORKER_IDLE_INTERVAL if idle_interval is None else idle_interval
-        self.active_interval = s.WORKER_ACTIVE_INTERVAL if active_interval is None else active_interval
-        if self.idle_interval < 0 or self.active_interval < 0:
-            raise WorkerError("idle and active intervals must not be negative")
-        self.stop_timeout = s.WORKER_STOP_TIMEOUT if stop_timeout is None else stop_timeout
-        if self.stop_timeout < 0:
-            raise WorkerError("the stop timeout must not be negative")
-        self.once = once
+        self.worker_id = int(self.worker_id)
         self.clock = clock
-        self.backoff = Backoff(
-            min_delay=s.BACKOFF_MIN_DELAY if backoff_min is None else backoff_min,
-            max_delay=s.BACKOFF_MAX_DELAY if backoff_max is None else backoff_max,
-            rng=rng,
-        )
-        self.status = HealthStatus(
-            worker_name,
-            self.worker_id,
-            clock=clock,
-            stall_seconds=s.WORKER_STALL_SECONDS if stall_seconds is None else stall_seconds,
-        )
-        if health_port == "auto":
-            health_port = s.worker_health_port(self.worker_id)
-        self.health_port: int | None = None if health_port is None else int(health_port)
-        self.health_host = health_host or s.WORKER_HEALTH_HOST
+        self.backoff = Backoff(min_delay=self.backoff_min, max_delay=self.backoff_max, rng=rng)
+        self.status = HealthStatus(worker_name, self.worker_id, clock=clock, stall_seconds=self.stall_seconds)
+        if self.health_port == "auto":
+            self.health_port = s.worker_health_port(self.worker_id)
+        if self.health_port is not None:
+            self.health_port = int(self.health_port)
         self.health_server: HealthServer | None = None
         self.handle_signals = handle_signals
         self.log = _PrefixAdapter(
@@ -362,116 +353,27 @@ class BaseWorker(ABC):
         self.status.state = DRAINING
         self._wakeup.set()
 
-    # ----- command line --------------------------------------------------------------------
+    # ----- the command (workers.cli) ---------------------------------------------------------
     @classmethod  # noqa: B027 - optional hook
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """Subclasses add their own flags here (call super)."""
+        """Flags beyond the declared options (rarely needed: declare an ``Option`` instead)."""
 
     @classmethod
     def options_from_args(cls, args: argparse.Namespace) -> dict[str, Any]:
-        """Constructor keyword arguments from parsed flags; None means "use config"."""
-        return {
-            "worker_id": args.worker_id,
-            "health_port": args.health_port,
-            "once": args.once,
-            "idle_interval": args.idle_interval,
-            "active_interval": args.active_interval,
-        }
-
-    @classmethod
-    def build_parser(cls) -> argparse.ArgumentParser:
-        parser = argparse.ArgumentParser(
-            prog=program_name(),
-            description=(cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None,
-            epilog="Settings come from the environment and .env (see config/config.py); flags win. "
-            "SIGTERM/SIGINT: warm stop (finish the batch, exit 0; work not started by "
-            "WORKER_STOP_TIMEOUT is given back); a second one: exit at once.",
-        )
-        parser.add_argument(
-            "--worker-id",
-            type=int,
-            default=0,
-            metavar="N",
-            help="this worker's number; names it in logs and claims (default 0)",
-        )
-        parser.add_argument(
-            "--health-port",
-            type=_health_port_arg,
-            default=None,
-            metavar="N|auto",
-            help="serve /health /livez /readyz /metrics on this port; 'auto' = "
-            "WORKER_HEALTH_PORT + worker id; 0 = any free port (default: off)",
-        )
-        parser.add_argument(
-            "--once", action="store_true", help="run one batch and exit (0 on success, 1 if the batch failed)"
-        )
-        parser.add_argument(
-            "--idle-interval",
-            type=non_negative_seconds,
-            default=None,
-            metavar="SECONDS",
-            help="longest sleep when there is no work (WORKER_IDLE_INTERVAL)",
-        )
-        parser.add_argument(
-            "--active-interval",
-            type=non_negative_seconds,
-            default=None,
-            metavar="SECONDS",
-            help="sleep between batches while there is work (WORKER_ACTIVE_INTERVAL)",
-        )
-        parser.add_argument(
-            "--log-level",
-            default=None,
-            choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-            help="log level (LOG_LEVEL)",
-        )
-        cls.add_arguments(parser)
-        return parser
+        """Constructor keywords from ``add_arguments``' flags (the declared options need none)."""
+        return {}
 
     @classmethod
     def run_cli(cls, argv: list[str] | None = None) -> int:
-        """Parse flags, configure logging, run the worker; the exit code (2 for bad flags or
-        settings). For library users and tests: it returns, and leaves the process running."""
-        try:
-            args = cls.build_parser().parse_args(argv)
-        except SystemExit as exc:  # --help (0) or a bad flag (2, after argparse's one-line message)
-            return exc.code if isinstance(exc.code, int) else 2
-        try:
-            settings = get_settings()
-        except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        if refused := refusals(settings):  # what `python -m config check` reports, e.g. no JWT_SECRET
-            print("\n".join(f"error: {line}" for line in refused), file=sys.stderr)
-            return 2
-        level = logging.getLevelName((args.log_level or settings.LOG_LEVEL).upper())
-        if not isinstance(level, int):
-            print(f"error: unknown log level {settings.LOG_LEVEL!r}", file=sys.stderr)
-            return 2
-        # DEBUG is for our own loggers; libraries (SQLAlchemy would log every statement) stay at INFO.
-        configure_logging(
-            settings,
-            program="worker",
-            level=logging.getLevelName(max(level, logging.INFO)),
-            levels={"workers": logging.getLevelName(level)},
-        )
-        try:
-            worker = cls(
-                settings=settings, **{k: v for k, v in cls.options_from_args(args).items() if v is not None}
-            )
-            return worker.run()
-        except WorkerError as exc:
-            logging.getLogger(f"workers.{cls.worker_name}").error("%s", exc)
-            return 2
+        """``python -m workers run`` for this class: the exit code, the process left running."""
+        from workers.cli import run_worker
+
+        return run_worker(cls, argv)
 
     @classmethod
     def main(cls, argv: list[str] | None = None) -> int:
         """``run_cli()``, then end the process with its exit code: for ``if __name__ == "__main__"``."""
-        code = cls.run_cli(argv)
-        # The worker has shut down cleanly (connections closed, threads joined, logs written).
-        # Tearing down the interpreter's modules would only add up to a second before a stop
-        # completes (measured under load); exit now instead.
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        from workers.cli import exit_now
+
+        exit_now(cls.run_cli(argv))
+        return 0  # not reached

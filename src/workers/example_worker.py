@@ -7,7 +7,6 @@ WORKER_MAX_RETRIES); WORKER_SIMULATED_WORK adds seconds of work per item (demos 
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import time
@@ -15,8 +14,8 @@ from collections import Counter
 from typing import Any
 
 from store.item_store import utcnow
-from workers.base_worker import non_negative_seconds
 from workers.item_worker import ClaimedItem, ItemResult, ItemWorker
+from workers.options import Option, non_negative_seconds
 
 POISON_KEY = "fail"
 _WORD = re.compile(r"\w+")
@@ -44,11 +43,7 @@ class ExampleWorker(ItemWorker):
 
     worker_name = "example_worker"
 
-    def __init__(self, *, simulated_work: float | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.simulated_work = (
-            self.settings.WORKER_SIMULATED_WORK if simulated_work is None else simulated_work
-        )
+    simulated_work = Option("WORKER_SIMULATED_WORK", parse=non_negative_seconds, minimum=0, metavar="SECONDS")
 
     def process_item(self, item: ClaimedItem) -> ItemResult:
         if item.metadata.get(POISON_KEY):
@@ -62,21 +57,6 @@ class ExampleWorker(ItemWorker):
             "processed_at": utcnow().isoformat(),
         }
         return ItemResult(metadata={**item.metadata, "result": result})
-
-    @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        super().add_arguments(parser)
-        parser.add_argument(
-            "--simulated-work",
-            type=non_negative_seconds,
-            default=None,
-            metavar="SECONDS",
-            help="extra seconds of work per item, for demos (WORKER_SIMULATED_WORK)",
-        )
-
-    @classmethod
-    def options_from_args(cls, args: argparse.Namespace) -> dict[str, Any]:
-        return {**super().options_from_args(args), "simulated_work": args.simulated_work}
 
 
 if __name__ == "__main__":

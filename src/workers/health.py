@@ -71,6 +71,8 @@ class HealthStatus:
         self.consecutive_errors = 0
         self.last_error: str | None = None
         self.not_ready_reason: str | None = None
+        # Every queue's rows by status ({table: {status: n}}), set by workers that count them.
+        self.queues: dict[str, dict[str, int]] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self.batch_seconds = Histogram(
             "worker_batch_duration_seconds",
@@ -172,6 +174,14 @@ class _StatusCollector(Collector):
         for name in STATES:
             state.add_metric([*values, name], 1.0 if s.state == name else 0.0)
         yield state
+        if s.queues:
+            queue = GaugeMetricFamily(
+                "worker_queue_items", "Rows of each queue table by status", labels=["queue", "status"]
+            )
+            for table, counts in s.queues.items():
+                for status, number in counts.items():
+                    queue.add_metric([table, status], number)
+            yield queue
 
 
 ALLOWED_METHODS = "GET, HEAD"

@@ -6,8 +6,7 @@
         def process_item(self, item: ClaimedItem) -> ItemResult:
             return ItemResult(title=item.title.upper(), metadata={**item.metadata, "shouted": True})
 
-    if __name__ == "__main__":
-        sys.exit(Shouter.main())     # --batch-size, --lease-seconds, ... besides BaseWorker's flags
+    python -m workers run myapp.shouter:Shouter --once   # --batch-size, --lease-seconds, ...
 
 What the base owns, on the items table or on any table of ``store.models.QueueItemMixin``
 (``model = Link``):
@@ -40,7 +39,6 @@ What the base owns, on the items table or on any table of ``store.models.QueueIt
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
 from abc import abstractmethod
@@ -52,8 +50,10 @@ from sqlalchemy import Table
 from store.change_feed import ChangeFeed
 from store.db import Database
 from store.item_store import Claim, ClaimedItem, ItemStore, Outcome, utcnow
+from store.queues import count_queues, queue_tables
 from workers.backoff import backoff_delay
-from workers.base_worker import BaseWorker, WorkerError, non_negative_seconds
+from workers.base_worker import BaseWorker
+from workers.options import Option, non_negative_seconds
 
 __all__ = ["ClaimedItem", "ItemResult", "ItemWorker", "PermanentError"]
 
@@ -112,7 +112,7 @@ class ItemWorker(BaseWorker):
     """Processes queued items one by one through ``process_item``; see the module docstring.
 
     Class attributes: ``worker_name``, ``model`` (a model or Table with the queue's columns;
-    None = the items table). Options besides BaseWorker's (each defaults to config):
+    None = the items table). Options besides BaseWorker's (each defaults to its setting):
     ``batch_size``, ``lease_seconds``, ``max_retries``, ``database_url``; ``database`` to share a
     ``store.db.Database``.
     """
@@ -122,25 +122,17 @@ class ItemWorker(BaseWorker):
     # Seconds of work after which the outcomes so far are written before the next item starts:
     # what a crash can cost besides its own item. 0 writes each outcome as its item ends.
     flush_interval: float = 0.1
+    # Seconds between counts of every queue for /metrics' worker_queue_items (0: never count);
+    # the list of queue tables is looked up again every tenth count.
+    queue_count_interval: float = 5.0
 
-    def __init__(
-        self,
-        *,
-        batch_size: int | None = None,
-        lease_seconds: float | None = None,
-        max_retries: int | None = None,
-        database_url: str | None = None,
-        database: Database | None = None,
-        **kwargs: Any,
-    ) -> None:
+    batch_size = Option("WORKER_BATCH_SIZE", parse=int, minimum=1, metavar="N")
+    lease_seconds = Option("WORKER_LEASE_SECONDS", parse=non_negative_seconds, minimum=0, metavar="SECONDS")
+    max_retries = Option("WORKER_MAX_RETRIES", parse=int, minimum=1, metavar="N")
+    database_url = Option("DATABASE_URL", metavar="URL")
+
+    def __init__(self, *, database: Database | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        s = self.settings
-        self.batch_size = s.WORKER_BATCH_SIZE if batch_size is None else batch_size
-        self.lease_seconds = s.WORKER_LEASE_SECONDS if lease_seconds is None else lease_seconds
-        self.max_retries = s.WORKER_MAX_RETRIES if max_retries is None else max_retries
-        self.database_url = database_url or s.DATABASE_URL
-        if self.batch_size < 1 or self.max_retries < 1:
-            raise WorkerError("batch size and max retries must be at least 1")
         self.label = f"{socket.gethostname()}:{os.getpid()}:{self.worker_name}-{self.worker_id}"
         self._db = database
         self._owns_db = database is None
@@ -149,6 +141,9 @@ class ItemWorker(BaseWorker):
         self._schema_ready = False
         self._want_feed = False  # set by on_startup: a bare process_batch() call starts no thread
         self._next_requeue = 0.0
+        self._next_count = 0.0
+        self._counts_taken = 0
+        self._queue_tables: list[str] = []
         # The batch claimed together with the last finish, and when (self.clock()) it was claimed.
         self._next_claim: tuple[Claim, float] | None = None
 
@@ -211,6 +206,7 @@ class ItemWorker(BaseWorker):
                 store.db, self.wake, channel=store.notify_channel, logger=self.log
             ).start()
         self._requeue_expired(store)
+        self._count_queues(store)
         if self._next_claim is not None:
             (claim, claimed_at), self._next_claim = self._next_claim, None
         else:
@@ -289,6 +285,24 @@ class ItemWorker(BaseWorker):
                 "expired leases: %d item(s) requeued, %d failed (no attempts left)", requeued, failed
             )
 
+    def _count_queues(self, store: ItemStore) -> None:
+        """Every queue's counts into /metrics (``store.queues``), at most every
+        ``queue_count_interval`` seconds; a failed count keeps the last one and fails nothing."""
+        now = self.clock()
+        if self.queue_count_interval <= 0 or now < self._next_count:
+            return
+        self._next_count = now + self.queue_count_interval
+        try:
+            with store.db.engine.connect() as conn:
+                if self._counts_taken % 10 == 0:
+                    self._queue_tables = queue_tables(conn)
+                counted = count_queues(conn, self._queue_tables)
+        except Exception as exc:  # noqa: BLE001 - a gauge must never cost a batch
+            self.log.debug("could not count the queues: %s: %s", type(exc).__name__, exc)
+            return
+        self._counts_taken += 1
+        self.status.queues = {q.table: dict(q.counts) for q in counted}
+
     def _process_claim(self, store: ItemStore, claim: Claim, claimed_at: float) -> tuple[int, list[Outcome]]:
         """Process the claim's items in id order; (items handled, the outcomes not written yet).
 
@@ -364,42 +378,3 @@ class ItemWorker(BaseWorker):
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"{method}: {exc}") from None
         return result
-
-    # ----- command line --------------------------------------------------------------------
-    @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        super().add_arguments(parser)
-        parser.add_argument(
-            "--batch-size",
-            type=int,
-            default=None,
-            metavar="N",
-            help="items claimed per batch (WORKER_BATCH_SIZE)",
-        )
-        parser.add_argument(
-            "--lease-seconds",
-            type=non_negative_seconds,
-            default=None,
-            metavar="SECONDS",
-            help="how long a claim is held before others may take it (WORKER_LEASE_SECONDS)",
-        )
-        parser.add_argument(
-            "--max-retries",
-            type=int,
-            default=None,
-            metavar="N",
-            help="attempts before an item is marked failed (WORKER_MAX_RETRIES)",
-        )
-        parser.add_argument(
-            "--database-url", default=None, metavar="URL", help="SQLAlchemy database URL (DATABASE_URL)"
-        )
-
-    @classmethod
-    def options_from_args(cls, args: argparse.Namespace) -> dict[str, Any]:
-        return {
-            **super().options_from_args(args),
-            "batch_size": args.batch_size,
-            "lease_seconds": args.lease_seconds,
-            "max_retries": args.max_retries,
-            "database_url": args.database_url,
-        }

@@ -447,3 +447,23 @@ def test_with_the_api_down_the_page_is_honest(page: Any, console: ConsoleLog, op
     expect(page.get_by_test_id("services-updated")).to_have_text(re.compile("^List updated"), timeout=30_000)
     expect(page.get_by_role("alert")).to_have_count(0)
     expect(page.get_by_role("button", name="Restart talker")).to_be_enabled()
+
+
+def test_every_queue_table_is_on_the_page(page: Any, console: ConsoleLog, operated: Operated) -> None:
+    """A team's ``links`` table in the stack's database shows as a row of its own under the
+    chart, counted by status next to ``items`` (the API finds it by its columns)."""
+    from tests.integration.workers.links import LinksBase, LinksDatabase
+
+    links = LinksDatabase(f"sqlite:///{operated.stack.home / 'var' / 'app.db'}")
+    try:
+        links.add_links(["https://example.org/1", "https://example.org/2", "https://example.org/3"])
+        open_services(page, operated)
+        tables = page.get_by_test_id("queue-tables")
+        row = tables.locator("tr[data-queue=links]")
+        expect(row.locator("td[data-status=pending]")).to_have_text("3", timeout=30_000)
+        expect(row.locator("td[data-status=total]")).to_have_text("3")
+        expect(tables.locator("tbody tr").first).to_have_attribute("data-queue", "items")
+        assert console.unexpected() == []
+    finally:
+        LinksBase.metadata.drop_all(links.db.engine)
+        links.close()

@@ -1,8 +1,9 @@
 """docs/extending.md, "Write your own worker": every recipe's code carried out as written.
 
 The recipes are written into a temporary project (``src/myapp/...``, ``conf/...``) beside this
-repository's virtualenv; the three workers run with ``--once`` on SQLite, supervisord runs the
-program file until the worker is ready, and the Deployment is validated against the schema.
+repository's virtualenv; the three workers run by ``python -m workers run MODULE:CLASS --once`` on
+SQLite, supervisord runs the program file (its health port from the project's ``.env``) until the
+worker is ready, and the Deployment is validated against the schema.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from config.config import load, worker_stop_problems
+from config.programs import fill, program_processes
 from store.models import ItemStatus
 from tests.integration.workers.support import REPO, ItemsDatabase
 from tests.support.net import free_port, port_is_free
@@ -34,6 +36,7 @@ file = %(here)s/var/run/supervisor.sock
 chmod = 0700
 
 [supervisord]
+childlogdir = %(here)s/logs
 logfile = %(here)s/logs/supervisord.log
 pidfile = %(here)s/var/run/supervisord.pid
 nodaemon = true
@@ -99,10 +102,10 @@ def test_the_item_worker_recipe(project: Path) -> None:
     try:
         db.add_items(2, title="hello", metadata={"kept": 1})
         [forbidden] = db.add_items(1, title="forbidden")
-        assert run(project, "-m", "myapp.shouter", "--help").stdout.startswith(
-            "usage: python -m myapp.shouter"
+        assert run(project, "-m", "workers", "run", "myapp.shouter:Shouter", "--help").stdout.startswith(
+            "usage: python -m workers run myapp.shouter:Shouter"
         )
-        run(project, "-m", "myapp.shouter", "--once")
+        run(project, "-m", "workers", "run", "myapp.shouter:Shouter", "--once")
         items = {item.id: item for item in db.items()}
     finally:
         db.close()
@@ -141,7 +144,7 @@ def test_the_own_table_recipe(project: Path, tmp_path: Path) -> None:
             )
             conn.execute(text(f"INSERT INTO links (url) VALUES ('http://127.0.0.1:{port}/gone')"))
             conn.execute(text("INSERT INTO links (url) VALUES ('ftp://example.org/')"))
-        run(project, "-m", "myapp.links", "--once")
+        run(project, "-m", "workers", "run", "myapp.links:LinkChecker", "--once")
         with engine.connect() as conn:
             rows = conn.execute(
                 text(
@@ -206,17 +209,23 @@ def test_the_base_worker_recipe(project: Path, tmp_path: Path) -> None:
     inbox.mkdir()
     (inbox / "a.txt").write_text("one\ntwo\nthree\n")
     (inbox / "b.txt").write_text("just one\n")
-    run(project, "-m", "myapp.inbox", "--once", "--inbox", str(inbox))
+    run(project, "-m", "workers", "run", "myapp.inbox:InboxWorker", "--once", "--inbox", str(inbox))
     assert sorted(p.name for p in (inbox / "done").iterdir()) == ["a.3-lines.txt", "b.1-lines.txt"]
     assert not list(inbox.glob("*.txt"))
 
 
 def test_the_supervisord_recipe_runs_the_worker_until_ready(project: Path) -> None:
     conf = project / "conf" / "supervisord.d" / "shouter.conf"
+    assert len([line for line in conf.read_text().splitlines() if line.strip()]) <= 8
     assert worker_stop_problems(load(environ={}), conf) == []
     port = free_port()
-    conf.write_text(conf.read_text().replace('WORKER_HEALTH_PORT="8100"', f'WORKER_HEALTH_PORT="{port}"'))
+    # The health port follows .env: WORKER_HEALTH_PORT + the process number (numprocs_start 100).
+    (project / ".env").write_text(f"WORKER_HEALTH_PORT={port - 100}\n")
     (project / "supervisord.conf").write_text(SUPERVISORD_CONF)
+    settings = load(environ=env_for(project))
+    [process] = program_processes(project / "supervisord.conf")
+    assert process.name == "shouter_100"
+    assert fill(process.options["health_check"], process, settings) == f"http://127.0.0.1:{port}/health"
     ItemsDatabase.create(env_for(project)["DATABASE_URL"]).close()
     supervisord = subprocess.Popen(
         [str(REPO / ".venv" / "bin" / "supervisord"), "-c", str(project / "supervisord.conf")],
@@ -225,21 +234,22 @@ def test_the_supervisord_recipe_runs_the_worker_until_ready(project: Path) -> No
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    log = project / "logs" / "shouter_0.log"
+
+    def log_text() -> str:  # supervisord's own log file for the program (childlogdir)
+        return "".join(p.read_text() for p in (project / "logs").glob("shouter_100-std*.log"))
+
     try:
         wait_until(
             lambda: _ready(port),
             timeout=60,
-            message=lambda: (
-                f"shouter_0 ready on {port}; log:\n{log.read_text() if log.exists() else '(none)'}"
-            ),
+            message=lambda: f"shouter_100 ready on {port}; log:\n{log_text() or '(none)'}",
         )
     finally:
         supervisord.send_signal(signal.SIGTERM)
         supervisord.wait(timeout=30)
     wait_until(lambda: port_is_free(port), timeout=10, message=f"port {port} free")
     assert processes_mentioning(str(project)) == []
-    assert "warm stop on SIGTERM" in log.read_text()
+    assert "warm stop on SIGTERM" in log_text()
 
 
 def _ready(port: int) -> bool:

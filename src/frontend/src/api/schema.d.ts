@@ -359,7 +359,7 @@ export interface paths {
         };
         /**
          * Queue Counts
-         * @description Items by status across all users (admins only), at most a second old.
+         * @description Every queue's rows by status across all users (admins only), at most a second old.
          */
         get: operations["queue_counts_api_v1_admin_queue_get"];
         put?: never;
@@ -796,6 +796,7 @@ export interface components {
         };
         /** QueueOut */
         QueueOut: {
+            /** @description The items table's rows by status. */
             counts: components["schemas"]["QueueCounts"];
             /**
              * Total
@@ -808,11 +809,35 @@ export interface components {
              */
             finished: number;
             /**
+             * Queues
+             * @description Every queue table (items first), each by status.
+             */
+            queues?: components["schemas"]["QueueTableOut"][];
+            /**
              * At
              * Format: date-time
              * @description When the counts were taken (UTC).
              */
             at: string;
+        };
+        /** QueueTableOut */
+        QueueTableOut: {
+            /**
+             * Table
+             * @description The queue's table.
+             */
+            table: string;
+            counts: components["schemas"]["QueueCounts"];
+            /**
+             * Total
+             * @description Rows in every status.
+             */
+            total: number;
+            /**
+             * Finished
+             * @description done + failed: its change over time is the throughput.
+             */
+            finished: number;
         };
         /** ReadyzOut */
         ReadyzOut: {

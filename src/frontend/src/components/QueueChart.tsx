@@ -1,4 +1,5 @@
-// The queue at a glance: items by status and throughput (items/s) over the last minutes, from
+// The queue at a glance: items by status and throughput (items/s) over the last minutes, and every
+// queue table of the stack (a team's `links` too) by status in a table below, from
 // GET /api/v1/admin/queue every QUEUE_REFRESH_MS. Drawn with uPlot: a canvas time-series chart of
 // about 20 KiB gzip (Chart.js is about 70, ECharts several hundred), loaded with the Services page
 // only, so the items page's bundle does not grow. The numbers are also given as text, for screen
@@ -10,6 +11,7 @@ import { api, call } from "../api/client";
 import { ErrorState } from "./ErrorState";
 import { addSample, chartColumns, QUEUE_WINDOW_SECONDS, SERIES, throughput, toSample, type Sample } from "../lib/queueSeries";
 import { useResource } from "../lib/useResource";
+import type { QueueSnapshot } from "../api/types";
 
 export const QUEUE_REFRESH_MS = 2000;
 const COLOURS = { pending: "#5a6475", processing: "#1f5fbf", done: "#1b7f3b", failed: "#b3261e" };
@@ -78,6 +80,35 @@ export function QueueChart({ reportErrors = true }: { reportErrors?: boolean }) 
         </div>
       </dl>
       <div ref={host} className="queue-chart" role="img" aria-label="Chart of items by status and throughput" />
+      <QueueTables queues={queue.data?.queues ?? []} />
     </section>
+  );
+}
+
+type QueueTable = NonNullable<QueueSnapshot["queues"]>[number];
+
+/** Every queue table by status (GET /api/v1/admin/queue's `queues`), items first. */
+function QueueTables({ queues }: { queues: readonly QueueTable[] }) {
+  if (queues.length === 0) return null;
+  return (
+    <table className="queue-tables" data-testid="queue-tables">
+      <caption>Every queue table, rows by status</caption>
+      <thead>
+        <tr>
+          <th scope="col">queue</th>
+          {SERIES.map((name) => <th scope="col" key={name}>{name}</th>)}
+          <th scope="col">total</th>
+        </tr>
+      </thead>
+      <tbody>
+        {queues.map((q) => (
+          <tr key={q.table} data-queue={q.table}>
+            <th scope="row">{q.table}</th>
+            {SERIES.map((name) => <td key={name} data-status={name}>{q.counts[name]}</td>)}
+            <td data-status="total">{q.total}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
