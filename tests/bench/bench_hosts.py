@@ -115,10 +115,16 @@ def _one_cut(lab: HostLab, db: ItemsDatabase, engine: object) -> float:
             rows = conn.execute(text("SELECT id, claimed_by FROM items WHERE status = 'processing'")).all()
         return [r.id for r in rows if _pid(r.claimed_by) in pids]
 
-    wait_until(held, timeout=60, interval=0.005, message="the last host to claim")
-    lab.cut(last)
-    cut_at = time.perf_counter()
-    ids = held()
+    for _ in range(20):  # its batch may be finished between our look and the cut: again then
+        wait_until(held, timeout=60, interval=0.005, message="the last host to claim")
+        lab.cut(last)
+        cut_at = time.perf_counter()
+        ids = held()  # nothing of the cut host reaches the database from here on
+        if ids:
+            break
+        lab.heal(last)
+    else:
+        raise RuntimeError("the last host never held items at its cut")
 
     def finished() -> bool:
         with engine.connect() as conn:  # type: ignore[attr-defined]
