@@ -86,18 +86,32 @@ def configured_servers(settings: Settings, servers: Iterable[str] | None) -> lis
 
 
 def hosts_for(settings: Settings, servers: Iterable[str]) -> list[Host]:
-    return [parse_endpoint(url, settings) for url in servers]
+    """The hosts of ``servers``; a host listed twice (the same endpoint, however spelled) is
+    refused, naming it: its restarts would run twice and its rows show twice."""
+    hosts = [parse_endpoint(url, settings) for url in servers]
+    seen: set[str] = set()
+    for host in hosts:
+        if host.label in seen:
+            raise BadEndpoint(f"host {host.label} is listed twice (--server / SUPERVISOR_SERVERS)")
+        seen.add(host.label)
+    return hosts
 
 
 def collect_hosts(hosts: list[Host], settings: Settings) -> list[HostStatus]:
-    """Each host's status; an unreachable host is recorded, not raised, so the others still show."""
-    out = []
-    for host in hosts:
+    """Each host's status, all hosts at once (so an unreachable one costs one timeout, not one
+    each), in the order given; an unreachable host is recorded, not raised, so the others show."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(host: Host) -> HostStatus:
         try:
-            out.append(HostStatus(host, status=collect_status(host.client, settings)))
+            return HostStatus(host, status=collect_status(host.client, settings))
         except SupervisorUnreachable as exc:
-            out.append(HostStatus(host, error=exc))
-    return out
+            return HostStatus(host, error=exc)
+
+    if len(hosts) <= 1:
+        return [one(host) for host in hosts]
+    with ThreadPoolExecutor(max_workers=min(len(hosts), 16)) as pool:
+        return list(pool.map(one, hosts))
 
 
 def exit_code(results: list[HostStatus]) -> int:

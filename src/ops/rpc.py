@@ -3,10 +3,10 @@
     client = SupervisorClient("/path/var/run/supervisor.sock")
     state, infos = client.snapshot()        # one round trip: supervisord state + every process
 
-The wire protocol is the standard library's; the transport is ``xmlrpc.client.Transport`` whose
-HTTP connection goes over supervisord's unix socket (what ``supervisor.xmlrpc.SupervisorTransport``
-does, plus a timeout and one connection per call), or over TCP for an ``[inet_http_server]`` with
-basic auth from the URL. A proxy that met a transport error is never used again.
+The wire protocol is the standard library's; the transport is supervisor's own
+(``supervisor.xmlrpc.SupervisorTransport``: supervisord's unix socket, or TCP with basic auth for an
+``[inet_http_server]``), subclassed for a timeout, one connection per call and log text holding
+control characters. A proxy that met a transport error is never used again.
 Fault codes are ``supervisor.xmlrpc.Faults``.
 """
 
@@ -20,8 +20,10 @@ import threading
 import xmlrpc.client
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 from xml.parsers.expat import ExpatError
+
+from supervisor.xmlrpc import Faults, UnixStreamHTTPConnection
+from supervisor.xmlrpc import SupervisorTransport as _SupervisorTransport
 
 from ops.errors import (
     OpsError,
@@ -38,14 +40,11 @@ if TYPE_CHECKING:
 # What a broken transport or a garbled answer raises (a Fault is an xmlrpc.client.Error too).
 _CALL_ERRORS = (OSError, http.client.HTTPException, xmlrpc.client.Error, ExpatError)
 
-__all__ = ["SupervisorClient", "UnixSocketTransport", "faults"]
+__all__ = ["SupervisorClient", "SupervisorTransport", "faults"]
 
 
 def faults() -> Any:
-    """``supervisor.xmlrpc.Faults``, imported when a fault needs naming: the module pulls in much of
-    supervisor (about 40 ms), which a status that meets no fault never needs."""
-    from supervisor.xmlrpc import Faults
-
+    """``supervisor.xmlrpc.Faults``: the fault codes supervisord answers."""
     return Faults
 
 
@@ -58,72 +57,84 @@ _RESTORE = {_SHIFT + c: c for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E,
 
 
 def _shifted(match: re.Match[bytes]) -> bytes:
-    return chr(_SHIFT + match[0][0]).encode()
+    # A character reference: supervisor's transport feeds the parser ASCII (xmlcharrefreplace).
+    return f"&#{_SHIFT + match[0][0]};".encode()
 
 
-class _OneShotTransport(xmlrpc.client.Transport):
-    """One connection per call, closed after it; parses answers holding control characters.
+class SupervisorTransport(_SupervisorTransport):  # type: ignore[misc]  # supervisor has no type hints
+    """``supervisor.xmlrpc.SupervisorTransport`` (unix socket or TCP, basic auth) plus what we need:
 
-    A kept connection would outlive a short tool's last call (a leaked socket) and break on the
-    first socket error; a unix-socket connect costs microseconds.
+    - a ``timeout`` on every socket operation (a hung supervisord or a host cut off the network
+      answers an error within it, not never);
+    - one connection per call, closed after it: a kept connection would outlive a short tool's
+      last call (a leaked socket) and break on the first socket error; a connect costs microseconds;
+    - answers holding control characters parse (see ``_CONTROL``).
+
+    ``serverurl`` is ``unix:///path/to/supervisor.sock`` or ``http://HOST:PORT``.
     """
 
-    def single_request(self, host: Any, handler: str, request_body: Any, verbose: bool = False) -> Any:
+    def __init__(self, serverurl: str, *, timeout: float, username: str = "", password: str = "") -> None:
+        auth = bool(username or password)
+        super().__init__(username if auth else None, password if auth else None, serverurl)
+        self.timeout = timeout
+        if serverurl.startswith("unix://"):
+            path = serverurl[len("unix://") :]
+
+            def unix() -> http.client.HTTPConnection:
+                return _UnixSocketConnection(path, timeout)
+
+            self._get_connection = unix
+        else:
+            plain = self._get_connection
+
+            def timed() -> http.client.HTTPConnection:
+                connection: http.client.HTTPConnection = plain()
+                connection.timeout = timeout  # read by connect()
+                return connection
+
+            self._get_connection = timed
+
+    def request(self, host: Any, handler: str, request_body: Any, verbose: bool = False) -> Any:
         try:
-            return super().single_request(host, handler, request_body, verbose)
+            return super().request(host, handler, request_body, verbose)
         finally:
             self.close()
 
-    def parse_response(self, response: http.client.HTTPResponse) -> Any:
-        parser, unmarshaller = self.getparser()
-        parser.feed(_CONTROL.sub(_shifted, response.read()))
-        parser.close()
-        return unmarshaller.close()
+    def getparser(self) -> tuple[Any, xmlrpc.client.Unmarshaller]:
+        parser, unmarshaller = super().getparser()
+        return _CleaningParser(parser), unmarshaller
 
 
-class _UnixSocketConnection(http.client.HTTPConnection):
-    """An HTTP connection to a unix socket (the host name only fills the Host header)."""
+class _CleaningParser:
+    """Feeds the XML parser with control characters moved to the private use area."""
+
+    def __init__(self, parser: Any) -> None:
+        self.parser = parser
+
+    def feed(self, data: bytes | str) -> None:
+        raw = data.encode() if isinstance(data, str) else data
+        self.parser.feed(_CONTROL.sub(_shifted, raw))
+
+    def close(self) -> None:
+        self.parser.close()
+
+
+class _UnixSocketConnection(UnixStreamHTTPConnection):  # type: ignore[misc]  # as above
+    """supervisor's unix-socket connection, its connect bounded by ``timeout`` (theirs has none)."""
 
     def __init__(self, path: str, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
-        self.socket_path = path
+        self.socketfile = path
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(self.timeout)
-            sock.connect(self.socket_path)
+            sock.connect(self.socketfile)
         except BaseException:
             sock.close()
             raise
         self.sock = sock
-
-
-class UnixSocketTransport(_OneShotTransport):
-    """``xmlrpc.client`` over a unix socket, each socket operation bounded by ``timeout``."""
-
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__()
-        self.socket_path = path
-        self.timeout = timeout
-
-    def make_connection(self, host: Any) -> http.client.HTTPConnection:
-        connection = _UnixSocketConnection(self.socket_path, self.timeout)
-        self._connection = (host, connection)  # so close() closes it after the call
-        return connection
-
-
-class TcpTransport(_OneShotTransport):
-    """The standard transport with a timeout on every socket operation."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
-
-    def make_connection(self, host: Any) -> http.client.HTTPConnection:
-        connection = super().make_connection(host)
-        connection.timeout = self.timeout
-        return connection
 
 
 ProxyFactory = Callable[[], Any]
@@ -152,7 +163,7 @@ class SupervisorClient:
 
     def _unix_proxy(self) -> xmlrpc.client.ServerProxy:
         # The URL is a dummy: the transport decides where the bytes go.
-        transport = UnixSocketTransport(self.socket_path, self.timeout)
+        transport = SupervisorTransport(f"unix://{self.socket_path}", timeout=self.timeout)
         return xmlrpc.client.ServerProxy("http://localhost", transport=transport)
 
     @classmethod
@@ -161,10 +172,12 @@ class SupervisorClient:
     ) -> SupervisorClient:
         """A client of supervisord's [inet_http_server] at ``host:port`` (basic auth if given)."""
         netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        auth = f"{quote(username, safe='')}:{quote(password, safe='')}@" if username or password else ""
 
         def proxy() -> xmlrpc.client.ServerProxy:
-            return xmlrpc.client.ServerProxy(f"http://{auth}{netloc}/RPC2", transport=TcpTransport(timeout))
+            transport = SupervisorTransport(
+                f"http://{netloc}", timeout=timeout, username=username, password=password
+            )
+            return xmlrpc.client.ServerProxy(f"http://{netloc}/RPC2", transport=transport)
 
         return cls(f"http://{netloc}", timeout=timeout, remote_host=host, proxy_factory=proxy)
 

@@ -21,6 +21,9 @@ Rules that keep work from being lost or done twice:
 - ``finish_and_claim`` is ``finish`` and ``claim_batch`` in one transaction (PostgreSQL: one
   statement, one commit; SQLite: one ``BEGIN IMMEDIATE``), with the same fencing and lease rules;
   ``release`` gives a claimed batch that was never started back as it was (attempt not counted).
+- Leases are timed by the database's clock (PostgreSQL's ``now()``, SQLite's ``'now'``), read in
+  the statements themselves: hosts whose clocks disagree agree on when a lease ends, so a host
+  whose clock runs ahead reclaims nothing early. (``lease_clock=`` replaces it: tests step time.)
 - ``requeue_expired`` gives back the items of workers that died or stalled, charging the crash to
   the item that caused it only: workers process a claim in id order and write outcomes as they go,
   so of an expired claim's rows the first may have been in progress and the others were never
@@ -57,12 +60,14 @@ from sqlalchemy import (
     column,
     func,
     inspect,
+    literal_column,
     select,
     text,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import String, TypeDecorator, TypeEngine
+from sqlalchemy.types import Interval, String, TypeDecorator, TypeEngine
 
 from store.db import Database
 from store.models import Item, ItemStatus, UTCDateTime
@@ -286,9 +291,14 @@ class ItemStore:
         *,
         table: Table | type[Any] | None = None,
         now: Callable[[], datetime] = utcnow,
+        lease_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.db = db
+        # This host's wall clock: nothing about leases reads it (hosts' clocks differ).
         self.now = now
+        # What leases are timed by: None, the database's clock (one clock for every host), read
+        # in the statements themselves; else a clock of our own, bound (a test stepping time).
+        self.lease_clock = lease_clock
         self.table: Table = (
             ITEMS if table is None else (table if isinstance(table, Table) else table.__table__)
         )
@@ -302,6 +312,7 @@ class ItemStore:
         self.dialect = db.engine.dialect
         self.notify_channel = notify_channel(self.table)
         self._column_names = tuple(c.name for c in self.table.c)
+        self._now_expr, self._expires_expr, now_sql, expires_sql = self._clock_sql()
         # The table's own columns: what a done outcome may set (on the items table, not whose
         # item it is: the API shows each user only their own items).
         fixed = ITEMS_OWNER_COLUMNS if self.table is ITEMS else frozenset()
@@ -337,12 +348,13 @@ class ItemStore:
             finish = (
                 f"UPDATE {name} AS i SET status = v.status, {own_sets}"  # noqa: S608 - names from the model, values bound
                 "error = v.error, available_at = COALESCE(v.available_at, i.available_at), "
-                "claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL, updated_at = :now "
+                "claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL, updated_at = {now} "
                 "FROM json_to_recordset(CAST(:outcomes AS json)) AS v(id bigint, status text, "
                 f"error text, available_at timestamptz{own_defs}) "
                 "WHERE i.id = v.id AND i.claim_token = :{token} AND i.status = 'processing' "
                 "RETURNING i.id"
             )
+            finish = finish.replace("{now}", now_sql)
             self._pg_finish = text(finish.replace("{token}", "token"))
             # Finish and claim the next batch in one statement (one round trip, one commit). The
             # two parts touch disjoint rows (ours are 'processing', the claim takes 'pending'
@@ -356,9 +368,9 @@ class ItemStore:
             self._pg_finish_and_claim = (
                 f"WITH fin AS ({finish.replace('{token}', 'old_token')}), "  # noqa: S608 - names from the model
                 f"claimed AS (UPDATE {name} SET status = 'processing', claimed_by = :worker, "
-                "claim_token = :token, lease_expires_at = :expires, attempts = attempts + 1, "
-                f"updated_at = :now WHERE id IN (SELECT id FROM {name} WHERE status = 'pending' "
-                "AND available_at <= :now ORDER BY status, id LIMIT {limit} FOR UPDATE SKIP LOCKED) "
+                f"claim_token = :token, lease_expires_at = {expires_sql}, attempts = attempts + 1, "
+                f"updated_at = {now_sql} WHERE id IN (SELECT id FROM {name} WHERE status = 'pending' "
+                f"AND available_at <= {now_sql} ORDER BY status, id LIMIT {{limit}} FOR UPDATE SKIP LOCKED) "
                 f"RETURNING {returning}) "
                 "SELECT f.ids AS finished_ids, c.* FROM (SELECT array_agg(id) AS ids FROM fin) AS f "
                 "LEFT JOIN claimed AS c ON true"
@@ -366,6 +378,46 @@ class ItemStore:
         self._claim_statements: dict[int, Any] = {}
         self._finish_and_claim_statements: dict[int, Any] = {}
         self._held: dict[bool, Connection] = {}  # PostgreSQL autocommit connections, by durability
+
+    def _clock_sql(self) -> tuple[Any, Any, str, str]:
+        """The queue's now and lease end: (Core expression of now, of now + ``:lease``, the same
+        two as PostgreSQL text). The database's clock: ``now()`` on PostgreSQL (the statement's,
+        in autocommit), SQLite's ``strftime('now')`` in the text format SQLAlchemy stores there;
+        with a ``lease_clock`` of our own, the bound values ``:now`` and ``:expires``."""
+        if self.lease_clock is not None:
+            return (
+                bindparam("now", type_=UTCDateTime()),
+                bindparam("expires", type_=UTCDateTime()),
+                ":now",
+                ":expires",
+            )
+        if self.is_postgres:
+            now = type_coerce(func.now(), UTCDateTime())
+            expires = type_coerce(func.now() + bindparam("lease", type_=Interval()), UTCDateTime())
+            return now, expires, "now()", "now() + CAST(:lease AS interval)"
+        # SQLite's time in milliseconds, written as SQLAlchemy stores datetimes there (microseconds)
+        fmt: Any = literal_column("'%Y-%m-%d %H:%M:%f'")
+        micro: Any = literal_column("'000'")
+        now = type_coerce(func.strftime(fmt, literal_column("'now'")).op("||")(micro), UTCDateTime())
+        modifier = bindparam("lease", type_=String())
+        expires = type_coerce(
+            func.strftime(fmt, literal_column("'now'"), modifier).op("||")(micro), UTCDateTime()
+        )
+        return now, expires, "", ""
+
+    def _times(self, lease_seconds: float | None = None) -> dict[str, Any]:
+        """The bind values of the clock expressions (:meth:`_clock_sql`)."""
+        if self.lease_clock is not None:
+            now = self.lease_clock()
+            out: dict[str, Any] = {"now": now}
+            if lease_seconds is not None:
+                out["expires"] = now + timedelta(seconds=lease_seconds)
+            return out
+        if lease_seconds is None:
+            return {}
+        if self.is_postgres:
+            return {"lease": timedelta(seconds=lease_seconds)}
+        return {"lease": f"{lease_seconds:+.6f} seconds"}  # SQLite's date modifier
 
     def _finish_statement(self, **values: Any) -> Any:
         """UPDATE one claimed item, fenced: only while it is still ours (same token, still processing)."""
@@ -383,7 +435,7 @@ class ItemStore:
                 claimed_by=None,
                 claim_token=None,
                 lease_expires_at=None,
-                updated_at=bindparam("b_now", type_=UTCDateTime()),
+                updated_at=self._now_expr,
                 **values,
             )
         )
@@ -465,7 +517,7 @@ class ItemStore:
         )
 
     def _claim_from_rows(
-        self, rows: Sequence[Any], token: str, worker: str, expires: datetime, *, skip: int = 0
+        self, rows: Sequence[Any], token: str, worker: str, *, skip: int = 0
     ) -> Claim | None:
         """The claim of the rows of a ``RETURNING`` of every column in table order (after
         ``skip`` leading columns of its own)."""
@@ -480,6 +532,7 @@ class ItemStore:
             return None
         claimed.sort(key=lambda item: item.id)
         suspects = frozenset(item.id for item in claimed if item.row.get("error") in SUSPECT_ERRORS)
+        expires = claimed[0].row["lease_expires_at"]  # by the clock leases are timed by
         return Claim(token=token, worker=worker, items=claimed, lease_expires_at=expires, suspects=suspects)
 
     @contextmanager
@@ -543,7 +596,7 @@ class ItemStore:
         # costs more than the SQL itself.
         stmt = self._claim_statements.get(limit)
         if stmt is None:
-            now = bindparam("now", type_=UTCDateTime())
+            now = self._now_expr
             # ORDER BY status, id: with status fixed that is id order, the order of the index
             # (status, id), so the oldest due items come straight from it (see _single).
             due = (
@@ -561,7 +614,7 @@ class ItemStore:
                     status=ItemStatus.PROCESSING,
                     claimed_by=bindparam("worker"),
                     claim_token=bindparam("token"),
-                    lease_expires_at=bindparam("expires"),
+                    lease_expires_at=self._expires_expr,
                     attempts=self.table.c.attempts + 1,
                     updated_at=now,
                 )
@@ -572,28 +625,25 @@ class ItemStore:
 
     def claim_batch(self, *, worker: str, limit: int, lease_seconds: float) -> Claim | None:
         """Claim up to ``limit`` due pending items, oldest first; None when there are none."""
-        token, expires, params = self._claim_params(worker, lease_seconds)
+        token, params = self._claim_params(worker, lease_seconds)
         with self._single(durable=False) as conn:
             rows = conn.execute(self._claim_statement(limit), params).all()
-        return self._claim_from_rows(rows, token, worker, expires)
+        return self._claim_from_rows(rows, token, worker)
 
-    def _claim_params(self, worker: str, lease_seconds: float) -> tuple[str, datetime, dict[str, Any]]:
-        now = self.now()
+    def _claim_params(self, worker: str, lease_seconds: float) -> tuple[str, dict[str, Any]]:
         token = secrets.token_hex(16)
-        expires = now + timedelta(seconds=lease_seconds)
-        return token, expires, {"now": now, "worker": worker[:100], "token": token, "expires": expires}
+        return token, {**self._times(lease_seconds), "worker": worker[:100], "token": token}
 
     def renew_lease(self, claim: Claim, lease_seconds: float) -> set[int]:
         """Extend the lease of the claim's items; the ids still held (others were taken over)."""
-        expires = self.now() + timedelta(seconds=lease_seconds)
         stmt = (
             update(self.table)
             .where(self.table.c.claim_token == claim.token, self.table.c.status == ItemStatus.PROCESSING)
-            .values(lease_expires_at=expires)
+            .values(lease_expires_at=self._expires_expr)
             .returning(self.table.c.id)
         )
         with self._single(durable=False) as conn:
-            return {row.id for row in conn.execute(stmt)}
+            return {row.id for row in conn.execute(stmt, self._times(lease_seconds))}
 
     def finish(self, claim: Claim, outcomes: Sequence[Outcome]) -> list[int]:
         """Write the outcomes, each fenced by the claim token; the ids whose write landed."""
@@ -601,7 +651,7 @@ class ItemStore:
             return []
         now = self.now()
         if self.is_postgres:
-            params = {"outcomes": self._outcomes_json(outcomes, now), "token": claim.token, "now": now}
+            params = {"outcomes": self._outcomes_json(outcomes, now), "token": claim.token, **self._times()}
             with self._single() as conn:
                 landed = {row.id for row in conn.execute(self._pg_finish, params)}
         else:
@@ -626,8 +676,8 @@ class ItemStore:
         worker = claim.worker if worker is None else worker
         if not outcomes:
             return [], self.claim_batch(worker=worker, limit=limit, lease_seconds=lease_seconds)
-        token, expires, params = self._claim_params(worker, lease_seconds)
-        now = params["now"]
+        token, params = self._claim_params(worker, lease_seconds)
+        now = self.now()
         if self.is_postgres:
             params.update(outcomes=self._outcomes_json(outcomes, now), old_token=claim.token)
             stmt = self._finish_and_claim_statements.get(limit)
@@ -644,14 +694,13 @@ class ItemStore:
                 landed = self._finish_sqlite(conn, claim, outcomes, now)
                 claimed = list(conn.execute(self._claim_statement(limit), params).all())
         return [o.item_id for o in outcomes if o.item_id in landed], self._claim_from_rows(
-            claimed, token, worker, expires, skip=1 if self.is_postgres else 0
+            claimed, token, worker, skip=1 if self.is_postgres else 0
         )
 
     def release(self, claim: Claim, item_ids: Sequence[int] | None = None) -> list[int]:
         """Give back claimed items that were never started (all of the claim's, or ``item_ids``):
         pending again, due as before, the claim's attempt not counted. Fenced like ``finish``;
         the ids given back."""
-        now = self.now()
         fence = [self.table.c.claim_token == claim.token, self.table.c.status == ItemStatus.PROCESSING]
         if item_ids is not None:
             if not item_ids:
@@ -666,14 +715,14 @@ class ItemStore:
                 claimed_by=None,
                 claim_token=None,
                 lease_expires_at=None,
-                updated_at=now,
+                updated_at=self._now_expr,
             )
             .returning(self.table.c.id)
         )
         # Not durable: a release lost in a server crash leaves the items leased, and they come back
         # when the lease runs out (with the attempt counted), as after a worker crash.
         with self._single(durable=False) as conn:
-            return sorted(row.id for row in conn.execute(stmt))
+            return sorted(row.id for row in conn.execute(stmt, self._times()))
 
     def _finish_sqlite(
         self, conn: Connection, claim: Claim, outcomes: Sequence[Outcome], now: datetime
@@ -688,7 +737,7 @@ class ItemStore:
             ).scalars()
         )
         finished = [o for o in outcomes if o.item_id in held]
-        base = {"b_token": claim.token, "b_now": now}
+        base = {"b_token": claim.token, **self._times()}
         nothing = dict.fromkeys(self._own_params.values())
         done_rows = [
             {
@@ -727,7 +776,8 @@ class ItemStore:
         ``WORKER_DIED_ERROR``, ``failed`` once ``max_attempts`` are used. Every other row, and
         the first when it is no suspect, gets its attempt back and becomes a suspect
         (``LEASE_EXPIRED_ERROR``)."""
-        now = self.now()
+        now = self._now_expr
+        times = self._times()
         t = self.table
         expired = select(t.c.id, t.c.claim_token, t.c.attempts, t.c.error).where(
             t.c.status == ItemStatus.PROCESSING, t.c.lease_expires_at < now
@@ -753,13 +803,13 @@ class ItemStore:
             )
         )
         with self._write() as conn:
-            rows = conn.execute(expired).all()
+            rows = conn.execute(expired, times).all()
             seen: set[str | None] = set()
             changes = []
             for row in rows:
                 first = row.claim_token not in seen
                 seen.add(row.claim_token)
-                base = {"b_id": row.id, "b_token": row.claim_token}
+                base = {**times, "b_id": row.id, "b_token": row.claim_token}
                 if first and row.error in SUSPECT_ERRORS:  # it died on this one
                     status = ItemStatus.FAILED if row.attempts >= max_attempts else ItemStatus.PENDING
                     changes.append(
@@ -791,9 +841,10 @@ class ItemStore:
             .where(self.table.c.status == ItemStatus.PROCESSING)
             .scalar_subquery()
         )
+        query = select(next_retry.label("retry"), next_expiry.label("expiry"), self._now_expr.label("now"))
         with self.db.engine.connect() as conn:
-            row = conn.execute(select(next_retry.label("retry"), next_expiry.label("expiry"))).one()
+            row = conn.execute(query, self._times()).one()
         moments = [m for m in (row.retry, row.expiry) if m is not None]
         if not moments:
             return None
-        return max(0.0, (min(moments) - self.now()).total_seconds())
+        return max(0.0, (min(moments) - row.now).total_seconds())

@@ -1,10 +1,14 @@
 """How the stack scales on PostgreSQL: worker processes and gunicorn workers.
 
     bin/bench scale [--items 20000] [--workers 1,2,4,8] [--api-workers 1,2,4] [--repeat 3]
+                    [--hosts 1,2,3 | --hosts ''] [--host-items 5000]
 
 1. Items per second processed (no-op processing) by 1, 2, 4 and 8 worker processes on one
    PostgreSQL database, median of ``--repeat`` runs, with the scaling factor of each step.
 2. The API's requests per second (get by id, 32 connections) with 1, 2 and 4 gunicorn workers.
+3. (root, ``--hosts``) items per second with the workers of 1, 2 and 3 hosts in network namespaces
+   on one queue, and seconds from a host's cut to its claimed items finished elsewhere, beside
+   the aim: lease plus one requeue interval (tests/bench/bench_hosts.py).
 Each step also says where the machine's CPU went while it ran (``tests/bench/cpu_share.py``):
 PostgreSQL, our processes (workers or gunicorn), the load generator and the benchmark itself, and
 the rest. The last lines say where the limit lies: the step where the scaling factor falls below
@@ -80,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-items", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--hosts", default="1,2,3", help="host counts ('' to skip; needs root)")
+    parser.add_argument("--host-items", type=int, default=5000)
     args = parser.parse_args(argv)
     pg_server = postgres_server_url() or DEFAULT_PG
     worker_counts = [int(n) for n in args.workers.split(",")]
@@ -137,7 +143,35 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(limit_sentence("workers", items_per_second, worker_cpu))
     print(limit_sentence("API", requests_per_second, api_cpu))
+    if args.hosts:
+        hosts_rows([int(n) for n in args.hosts.split(",")], pg_server, args.host_items, args.repeat)
     return 0
+
+
+def hosts_rows(counts: list[int], pg_server: str, items: int, repeat: int) -> None:
+    from tests.bench import bench_hosts
+    from tests.support.host_lab import can_run
+
+    why = can_run()
+    if why:
+        print(f"\nhosts: skipped ({why})")
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-hosts-") as tmp:
+        rates, cuts = bench_hosts.measure(Path(tmp), pg_server, counts, items, repeat)
+    print(f"\nWorkers on several hosts (2 worker processes each, network namespaces), medians of {repeat}\n")
+    print("| what | hosts | throughput | step |")
+    print("|---|---|---|---|")
+    previous = None
+    for count, rate in rates.items():
+        step = f"{rate / rates[previous]:.2f}x vs {previous}" if previous else "-"
+        print(f"| workers on hosts (example worker, 2 ms/item) | {count} | {rate:,.0f} items/s | {step} |")
+        previous = count
+    aim = bench_hosts.LEASE + bench_hosts.REQUEUE_INTERVAL
+    print(
+        f"| a host cut to its items finished elsewhere | {counts[-1]} | {statistics.median(cuts):.1f} s "
+        f"(runs {', '.join(f'{c:.1f}' for c in cuts)}) | aim {aim:.1f} s (lease {bench_hosts.LEASE:g} s "
+        f"+ requeue interval {bench_hosts.REQUEUE_INTERVAL:g} s) |"
+    )
 
 
 if __name__ == "__main__":

@@ -20,9 +20,7 @@ What a test expects to see running comes from the same conf files (``declared_na
 
 from __future__ import annotations
 
-import http.client
 import os
-import socket
 import subprocess
 import sys
 import xmlrpc.client
@@ -36,36 +34,6 @@ from tests.support.processes import processes_mentioning
 from tests.support.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
-
-
-class UnixSocketTransport(xmlrpc.client.Transport):
-    """xmlrpc over supervisord's unix socket, one connection per call, closed after it."""
-
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__()
-        self.socket_path, self.timeout = path, timeout
-
-    def make_connection(self, host: Any) -> http.client.HTTPConnection:
-        connection = _UnixConnection(self.socket_path, self.timeout)
-        self._connection = (host, connection)  # so close() closes it
-        return connection
-
-    def single_request(self, host: Any, handler: str, request_body: Any, verbose: bool = False) -> Any:
-        try:
-            return super().single_request(host, handler, request_body, verbose)
-        finally:
-            self.close()
 
 
 VENV_BIN = Path(sys.executable).parent
@@ -182,9 +150,11 @@ class Stack:
         return config
 
     def rpc(self) -> Any:
-        # One connection per call, closed after it (supervisor's own transport keeps one open and
+        # ops' transport: supervisor's, one connection per call (supervisor's own keeps one open and
         # leaves it to the garbage collector, which the suite reports as a ResourceWarning).
-        transport = UnixSocketTransport(str(self.socket), timeout=60)
+        from ops.rpc import SupervisorTransport
+
+        transport = SupervisorTransport(f"unix://{self.socket}", timeout=60)
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
     def process_info(self) -> list[dict[str, Any]]:

@@ -5,6 +5,10 @@ processes under test without stopping it (the machine's servers are shared).
         url = f"postgresql+psycopg://postgres@127.0.0.1:{proxy.port}/db"
         proxy.close()                                  # refused, and open connections cut
         proxy.open()                                   # forwarding again, on the same port
+
+``host``/``port`` choose where it listens (default 127.0.0.1 and a free port): the several-hosts
+lab listens on its bridge's address. ``python -m tests.support.tcp_proxy LISTEN_HOST:PORT
+TARGET_HOST:PORT`` runs one in the foreground until SIGTERM (bin/hosts keeps it running).
 """
 
 from __future__ import annotations
@@ -19,9 +23,17 @@ from tests.support.net import free_port
 
 
 class TcpProxy:
-    def __init__(self, target: tuple[str, int], *, start_open: bool = True) -> None:
+    def __init__(
+        self,
+        target: tuple[str, int],
+        *,
+        start_open: bool = True,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+    ) -> None:
         self.target = target
-        self.port = free_port()
+        self.host = host
+        self.port = free_port() if port is None else port
         self._listener: socket.socket | None = None
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -38,7 +50,7 @@ class TcpProxy:
             return
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        listener.bind((self.host, self.port))
         listener.listen(64)
         self._listener = listener
         self._spawn(self._accept, listener)
@@ -116,3 +128,23 @@ class TcpProxy:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host, int(port)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import signal
+    import sys
+
+    listen, target = (_address(a) for a in (argv or sys.argv[1:]))
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with TcpProxy(target, host=listen[0], port=listen[1]):
+        done.wait()
+
+
+if __name__ == "__main__":
+    main()

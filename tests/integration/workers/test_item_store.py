@@ -21,7 +21,7 @@ class Clock:
 def test_a_lost_lease_never_overwrites_the_new_owners_result(items_db: ItemsDatabase) -> None:
     [item_id] = items_db.add_items(1)
     clock = Clock()
-    store = ItemStore(items_db.db, now=clock)
+    store = ItemStore(items_db.db, lease_clock=clock)
     first = store.claim_batch(worker="slow", limit=5, lease_seconds=10)
     assert first is not None and [i.id for i in first.items] == [item_id]
     assert store.claim_batch(worker="other", limit=5, lease_seconds=10) is None  # leased: not claimable
@@ -48,7 +48,7 @@ def test_an_item_its_worker_dies_on_fails_after_max_attempts_and_costs_the_other
 ) -> None:
     killer, *others = items_db.add_items(4)
     clock = Clock()
-    store = ItemStore(items_db.db, now=clock)
+    store = ItemStore(items_db.db, lease_clock=clock)
     # A batch of four; the worker dies on the first before writing anything: nobody is charged,
     # all four come back as suspects.
     claim = store.claim_batch(worker="dies", limit=4, lease_seconds=5)
@@ -87,7 +87,7 @@ def test_an_item_its_worker_dies_on_fails_after_max_attempts_and_costs_the_other
 def test_retry_waits_until_due_and_renewal_keeps_the_lease(items_db: ItemsDatabase) -> None:
     [item_id] = items_db.add_items(1)
     clock = Clock()
-    store = ItemStore(items_db.db, now=clock)
+    store = ItemStore(items_db.db, lease_clock=clock)
     claim = store.claim_batch(worker="w", limit=1, lease_seconds=5)
     assert claim is not None
     clock.now += timedelta(seconds=4)
@@ -136,7 +136,7 @@ def test_finish_and_claim_finishes_fenced_and_claims_the_next_batch(items_db: It
 def test_finish_and_claim_with_a_lost_lease_writes_nothing_and_still_claims(items_db: ItemsDatabase) -> None:
     [taken, waiting] = items_db.add_items(2)
     clock = Clock()
-    store = ItemStore(items_db.db, now=clock)
+    store = ItemStore(items_db.db, lease_clock=clock)
     slow = store.claim_batch(worker="slow", limit=1, lease_seconds=10)
     assert slow is not None and [i.id for i in slow.items] == [taken]
     clock.now += timedelta(seconds=11)  # the slow worker's lease runs out; another takes the item
@@ -160,7 +160,7 @@ def test_finish_and_claim_with_a_lost_lease_writes_nothing_and_still_claims(item
 def test_finish_writes_done_retry_and_failed_outcomes_of_one_batch(items_db: ItemsDatabase) -> None:
     ids = items_db.add_items(3, metadata={"keep": 1})
     clock = Clock()
-    store = ItemStore(items_db.db, now=clock)
+    store = ItemStore(items_db.db, lease_clock=clock)
     claim = store.claim_batch(worker="w", limit=3, lease_seconds=10)
     assert claim is not None
     retry_at = clock.now + timedelta(seconds=30)
@@ -183,7 +183,7 @@ def test_finish_writes_done_retry_and_failed_outcomes_of_one_batch(items_db: Ite
 def test_release_gives_an_unstarted_claim_back_and_is_fenced(items_db: ItemsDatabase) -> None:
     ids = items_db.add_items(3)
     clock = Clock()
-    store = ItemStore(items_db.db, now=clock)
+    store = ItemStore(items_db.db, lease_clock=clock)
     claim = store.claim_batch(worker="w", limit=3, lease_seconds=10)
     assert claim is not None
     assert store.release(claim) == ids

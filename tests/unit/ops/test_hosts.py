@@ -43,3 +43,15 @@ def test_health_url_moves_to_the_host() -> None:
     assert on_host("http://127.0.0.1:8090/health", "10.0.0.5") == "http://10.0.0.5:8090/health"
     assert on_host("http://127.0.0.1:8090/health", None) == "http://127.0.0.1:8090/health"
     assert on_host(None, "10.0.0.5") is None
+
+
+def test_the_same_host_listed_twice_is_refused_naming_it() -> None:
+    from ops.hosts import hosts_for
+
+    with pytest.raises(BadEndpoint, match=r"host 10\.0\.0\.5:9001 is listed twice") as caught:
+        hosts_for(SETTINGS, ["http://10.0.0.5:9001", "http://10.0.0.6:9001", "http://ops:x@10.0.0.5:9001/"])
+    assert caught.value.exit_code == 2 and "x@" not in str(caught.value)
+    assert [h.label for h in hosts_for(SETTINGS, ["http://10.0.0.5", "http://10.0.0.5:9002"])] == [
+        "10.0.0.5:9001",
+        "10.0.0.5:9002",
+    ]
