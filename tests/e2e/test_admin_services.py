@@ -62,6 +62,7 @@ def build_app(home: Path, socket: Path) -> FastAPI:
             "APP_HOME": str(home),
             "APP_ENV": "test",
             "SUPERVISOR_SOCKET": str(socket),
+            "SUPERVISOR_CONFIG": str(socket.parent / "supervisord.conf"),  # the small supervisord's own
             "DATABASE_URL": f"sqlite:///{home / 'var' / 'app.db'}",
             **API_TEST_ENV,
         }

@@ -132,7 +132,11 @@ class Stack:
 
     def _worker_port_span(self) -> int:
         checks = read_declarations(self._config_file()).declarations.values()
-        numbers = [d.process_num for d in checks if "{WORKER_HEALTH_PORT+process_num}" in d.template]
+        numbers = [
+            d.process.process_num
+            for d in checks
+            if any("{WORKER_HEALTH_PORT+process_num}" in url for url in d.process.options.values())
+        ]
         return max(numbers, default=-1) + 1
 
     def _config_file(self) -> Path:

@@ -123,6 +123,7 @@ def _logstack(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> It
     socket = sup / "supervisor.sock"
     env = {
         "SUPERVISOR_SOCKET": str(socket),
+        "SUPERVISOR_CONFIG": str(sup / "supervisord.conf"),  # the small supervisord's own
         "API_LOG_RECHECK_SECONDS": str(RECHECK_SECONDS),
         "API_LOG_HEARTBEAT_SECONDS": "1",
         "RATE_LIMIT_LOGIN": "1000/minute",

@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -151,12 +152,20 @@ def test_a_programs_own_environment_fills_its_health_urls(stack: Stack) -> None:
     rpc.addProcessGroup("team")
     try:
         wait_until(lambda: healthy(f"http://127.0.0.1:{port}/livez"), timeout=60, message="team_0 answering")
-        done = monitor(stack, "--json")
-        team = next(p for p in json.loads(done.stdout)["processes"] if p["name"] == "team_0")
+
+        def team_entry() -> dict[str, Any]:
+            done = monitor(stack, "--json")
+            return next(p for p in json.loads(done.stdout)["processes"] if p["name"] == "team_0")
+
+        # Alive first (/livez), then ready (/health) once its first poll of the queue answered.
+        team = wait_until(
+            lambda: (t := team_entry())["healthy"] is True and t["live"] is True and t,
+            timeout=60,
+            message=lambda: f"team_0 healthy and live: {team_entry()}",
+        )
         # Probed on its own port, not on the stack's workers' (where worker_0 would answer "ok").
         assert team["health_url"] == f"http://127.0.0.1:{port}/health"
         assert team["liveness_url"] == f"http://127.0.0.1:{port}/livez"
-        assert team["healthy"] is True and team["live"] is True
         start = info(stack, "team_0")["start"]
         grace = float(SETTINGS["HEALTHCHECK_GRACE_SECONDS"])
         # Several of the listener's checks past its grace: it never restarts the healthy program.

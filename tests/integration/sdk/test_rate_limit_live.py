@@ -67,6 +67,19 @@ def test_the_waits_of_one_call_stay_within_the_default_budget(kind: str, strict_
     assert caught.value.retry_after is not None and caught.value.retry_after > 60 - sleeps[0]
 
 
+@pytest.fixture
+def unconfigured_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Logging as a fresh notebook has it (root at WARNING, the ``sdk`` logger unset), whatever an
+    earlier test in this process configured."""
+    monkeypatch.setattr(logging.getLogger(), "level", logging.WARNING)
+    monkeypatch.setattr(logging.getLogger("sdk"), "level", logging.NOTSET)
+    logging.getLogger().manager._clear_cache()
+    yield
+    monkeypatch.undo()
+    logging.getLogger().manager._clear_cache()
+
+
+@pytest.mark.usefixtures("unconfigured_logging")
 def test_a_long_wait_is_announced_by_one_info_line_without_app_sdk_log(
     kind: str, strict_api: LiveAPI, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
