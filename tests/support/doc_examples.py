@@ -180,6 +180,7 @@ VOLATILE = [
     (re.compile(r"^\[\s*[\d.]+s\].*\n", re.MULTILINE), ""),  # --start-all/--restart progress lines
     (re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d([.,]\d+)?)?"), "<time>"),
     (re.compile(r"(?<![0-9A-Za-z])(?=[a-f]*\d)[0-9a-f]{8}(?![0-9A-Za-z])"), "<hex>"),  # a key's prefix
+    (re.compile(r"\brequest_id=[0-9A-Za-z._-]+"), "request_id=<id>"),  # a new id each request
     (re.compile(r"\b(?!0\d{3}\b)\d+(\.\d+)?"), "<n>"),  # but 0004 (a revision) stays
     (re.compile(r"[ \t]+"), " "),
 ]

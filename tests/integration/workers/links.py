@@ -94,6 +94,8 @@ class UrlLengths(ItemWorker):
     model = Link
 
     def process_item(self, item: ClaimedItem) -> ItemResult:
+        if self.settings.WORKER_SIMULATED_WORK > 0:
+            time.sleep(self.settings.WORKER_SIMULATED_WORK)
         return ItemResult(status_code=len(item.url), checked_at=datetime.now(UTC), checked_by=self.label)
 
 

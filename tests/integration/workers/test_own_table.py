@@ -241,7 +241,8 @@ def test_two_workers_on_two_queue_tables_in_one_stack(
 
 
 def test_two_programs_on_one_table_share_its_rows(links_db: LinksDatabase, tmp_path: Path) -> None:
-    env = {"WORKER_SIMULATED_WORK": "0.002", "WORKER_BATCH_SIZE": "5"}
+    # 3 s of work for one program alone: the other, polling idle, claims batches of its own.
+    env = {"WORKER_SIMULATED_WORK": "0.01", "WORKER_BATCH_SIZE": "5"}
     with (
         WorkerProcess(tmp_path, links_db.url, worker_id=0, module=LINKS, env=env) as stamper,
         WorkerProcess(
