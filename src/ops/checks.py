@@ -19,16 +19,12 @@ health ports) and ``{process_num}``. The files are found the way supervisord fin
 SUPERVISOR_CONFIG and its ``[include] files``. The monitor, ``ctl status``, the health listener and
 the admin services endpoint all ask :func:`declared_checks`; nothing else in the project spells a
 health URL of a supervised program.
-:func:`declared_processes` lists every process those files declare (what ``getAllProcessInfo``
-will show once supervisord runs them): the test suite expects exactly these, so a team's added
-program file changes what the tests expect without a line of Python.
+The files are read by :func:`config.programs.program_processes`, which also lists every process
+they declare (what the test suite expects supervisord to run).
 """
 
 from __future__ import annotations
 
-import configparser
-import glob
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +38,6 @@ if TYPE_CHECKING:
 
 KEY = "health_check"
 LIVENESS_KEY = "liveness_check"
-_SECTION = re.compile(r"(?:program|eventlistener|fcgi-program):(.+)")
 
 
 @dataclass(frozen=True)
@@ -87,44 +82,6 @@ class HealthChecks:
         return declaration.url(settings)
 
 
-_CWD = "/proc/self/cwd"  # supervisord.conf's way to name its working directory, the stack home
-
-
-def _conf_files(config_file: Path, home: Path | None = None) -> list[Path]:
-    """The main file, then its ``[include] files`` globs (relative to it), as supervisord reads them.
-    ``home``: the working directory supervisord runs in (``/proc/self/cwd`` in a pattern); None
-    leaves such patterns to the reading process's own working directory."""
-    parser = _parser()
-    if not parser.read(config_file):
-        raise BadInput(f"cannot read supervisord's configuration {config_file} (SUPERVISOR_CONFIG)")
-    files = [config_file]
-    here = config_file.parent
-    patterns = parser.get("include", "files", fallback="").replace("%(here)s", str(here)).split()
-    for pattern in patterns:
-        if home is not None and (pattern == _CWD or pattern.startswith(_CWD + "/")):
-            pattern = str(home) + pattern[len(_CWD) :]
-        files.extend(Path(p) for p in sorted(glob.glob(str(here / pattern))))  # absolute stays absolute
-    return files
-
-
-def _parser() -> configparser.RawConfigParser:
-    return configparser.RawConfigParser(strict=False, inline_comment_prefixes=(";",), default_section="\0")
-
-
-def _process_names(section: configparser.SectionProxy, program: str) -> list[tuple[str, int]]:
-    numprocs = int(section.get("numprocs", "1"))
-    start = int(section.get("numprocs_start", "0"))
-    pattern = section.get("process_name", "%(program_name)s")
-    out = []
-    for num in range(start, start + numprocs):
-        values = {"program_name": program, "group_name": program, "process_num": num, "numprocs": numprocs}
-        try:
-            out.append((pattern % values, num))
-        except (KeyError, ValueError, TypeError):
-            out.append((program if numprocs == 1 else f"{program}_{num}", num))
-    return out
-
-
 def read_declarations(config_file: Path) -> HealthChecks:
     """Every ``health_check`` / ``liveness_check`` of the programs supervisord runs from ``config_file``."""
     try:
@@ -144,49 +101,3 @@ def declared_checks(settings: Settings) -> HealthChecks:
     if problem:
         raise BadInput(problem)
     return read_declarations(Path(settings.SUPERVISOR_CONFIG))
-
-
-@dataclass(frozen=True)
-class DeclaredProcess:
-    """One process supervisord starts from the conf files: its name, group and section."""
-
-    name: str
-    group: str
-    section: str
-    autostart: bool
-
-
-def declared_processes(config_file: Path, home: Path | None = None) -> list[DeclaredProcess]:
-    """Every process supervisord runs from ``config_file`` started in ``home``, in name order.
-
-    The files are read into one parser in supervisord's order, as supervisord does, so a later
-    include changes an earlier section (the shape file's ``numprocs``); ``[group:x]`` sections
-    regroup their programs. Raises :class:`BadInput` naming the file for what cannot be read.
-    """
-    parser = _parser()
-    for path in _conf_files(config_file, home):
-        try:
-            parser.read(path)
-        except (configparser.Error, UnicodeDecodeError) as exc:
-            raise BadInput(f"cannot read {path}: {exc}") from None
-    regrouped: dict[str, str] = {}
-    for section_name in parser.sections():
-        if section_name.startswith("group:"):
-            for program in parser.get(section_name, "programs", fallback="").split(","):
-                if program.strip():
-                    regrouped[program.strip()] = section_name.split(":", 1)[1]
-    found = []
-    for section_name in parser.sections():
-        match = _SECTION.fullmatch(section_name)
-        if match is None:
-            continue
-        program = match.group(1)
-        section = parser[section_name]
-        try:
-            names = _process_names(section, program)
-        except ValueError:
-            raise BadInput(f"[{section_name}]: numprocs must be a whole number") from None
-        autostart = section.get("autostart", "true").strip().lower() not in ("false", "no", "off", "0")
-        group = regrouped.get(program, program)
-        found += [DeclaredProcess(name, group, section_name, autostart) for name, _num in names]
-    return sorted(found, key=lambda p: p.name)

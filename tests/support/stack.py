@@ -28,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ops.checks import DeclaredProcess, declared_processes, read_declarations
+from config.programs import ProgramProcess, program_processes
 from tests.support.net import free_port, port_is_free
 from tests.support.processes import processes_mentioning
 from tests.support.wait import wait_until
@@ -116,11 +116,11 @@ class Stack:
         """The supervisord.conf this stack boots (written into its home when it has extra programs)."""
         return self.home / "supervisord.conf" if self.extra_programs else REPO / "supervisord.conf"
 
-    def declared(self) -> list[DeclaredProcess]:
+    def declared(self) -> list[ProgramProcess]:
         """Every process this stack's conf files declare, in name order: the repository's program
         files (a team's added ones included), the test's extra programs, and the shape file bin/run
         wrote into its home. What supervisord's process list holds once it runs them."""
-        return declared_processes(self._config_file(), self.home)
+        return program_processes(self._config_file(), self.home)
 
     def declared_names(self) -> list[str]:
         """The process names the conf declares, sorted: ``api``, ``frontend``, ``worker_0``, ..."""
@@ -131,11 +131,10 @@ class Stack:
         return sorted({p.group for p in self.declared()})
 
     def _worker_port_span(self) -> int:
-        checks = read_declarations(self._config_file()).declarations.values()
         numbers = [
-            d.process.process_num
-            for d in checks
-            if any("{WORKER_HEALTH_PORT+process_num}" in url for url in d.process.options.values())
+            p.process_num
+            for p in program_processes(self._config_file(), self.home)
+            if any("{WORKER_HEALTH_PORT+process_num}" in url for url in p.options.values())
         ]
         return max(numbers, default=-1) + 1
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from config.config import load
-from ops.checks import declared_checks, declared_processes, read_declarations
+from config.programs import program_processes
+from ops.checks import declared_checks, read_declarations
 from ops.errors import BadInput
 
 REPO = Path(__file__).resolve().parents[3]
@@ -113,7 +114,7 @@ def test_a_missing_config_is_one_line(tmp_path: Path) -> None:
         read_declarations(tmp_path / "nope.conf")
 
 
-def test_declared_processes_are_what_supervisord_runs(tmp_path: Path) -> None:
+def test_the_declared_processes_are_what_supervisord_runs(tmp_path: Path) -> None:
     main = _stack_conf(
         tmp_path,
         "[program:reports]\ncommand = /bin/true\nprocess_name = rep-%(process_num)02d\nnumprocs = 2\n"
@@ -121,7 +122,7 @@ def test_declared_processes_are_what_supervisord_runs(tmp_path: Path) -> None:
         "[program:manual]\ncommand = /bin/true\nautostart = false\n\n"
         "[program:gone]\ncommand = /bin/true\nnumprocs = 0\n",
     )
-    found = {p.name: (p.group, p.autostart) for p in declared_processes(main)}
+    found = {p.name: (p.group, p.autostart) for p in program_processes(main)}
     assert found == {
         "rep-01": ("reports", True),
         "rep-02": ("reports", True),
@@ -145,10 +146,10 @@ def test_a_later_include_changes_an_earlier_program_and_the_home_is_the_working_
     home = tmp_path / "home"
     (home / "var" / "supervisord.d").mkdir(parents=True)
     (home / "var" / "supervisord.d" / "shape.conf").write_text("[program:worker]\nnumprocs = 3\n")
-    names = [(p.name, p.group) for p in declared_processes(main, home)]
+    names = [(p.name, p.group) for p in program_processes(main, home)]
     assert names == [("a", "pair"), ("worker_0", "worker"), ("worker_1", "worker"), ("worker_2", "worker")]
 
 
 def test_the_repository_declares_the_template_programs() -> None:
-    names = {p.name for p in declared_processes(REPO / "supervisord.conf", REPO / "no-such-home")}
+    names = {p.name for p in program_processes(REPO / "supervisord.conf", REPO / "no-such-home")}
     assert {"api", "frontend", "healthcheck", "worker_0", "worker_1"} <= names
