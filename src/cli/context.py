@@ -54,11 +54,16 @@ class Ctl:
     @contextmanager
     def session(self) -> Iterator[Any]:
         """A database session; database errors become one clear line."""
+        with self.database_errors(), self.database.session() as session:
+            yield session
+
+    @contextmanager
+    def database_errors(self) -> Iterator[None]:
+        """Database errors in the block become one clear line (no schema yet, unreachable)."""
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
         try:
-            with self.database.session() as session:
-                yield session
+            yield
         except (OperationalError, ProgrammingError) as exc:
             text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             if "no such table" in text or "does not exist" in text:
