@@ -49,7 +49,11 @@ class Ctl:
     def database(self) -> Any:
         from store.db import Database
 
-        return Database.from_settings(self.settings, application_name="ctl")
+        database = Database.from_settings(self.settings, application_name="ctl")
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:  # its connections closed when the command ends, not left to the collector
+            ctx.find_root().call_on_close(database.dispose)
+        return database
 
     @contextmanager
     def session(self) -> Iterator[Any]:
