@@ -13,43 +13,23 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import String, func, insert, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import func, insert, select
 
 from cli.ctl import cli
 from config.config import load
-from store.models import Item, QueueItemMixin
+from store.models import Item
 from tests.integration.api.conftest import Caller, LiveApi
-from workers.item_worker import ClaimedItem, ItemResult, ItemWorker
+from tests.integration.workers.notes import Note, NotesBase, TitleWorker
 
 FAILED = "/api/v1/admin/queue/{table}/failed"
 
 
-class ChoresBase(DeclarativeBase):
-    pass
-
-
-class Chore(QueueItemMixin, ChoresBase):
-    """A team's queue table of its own (docs/extending.md), made by create_all for this module."""
-
-    __tablename__ = "chores"
-
-    name: Mapped[str] = mapped_column(String(100))
-
-
-class ChoreDoer(ItemWorker):
-    worker_name = "chore_doer"
-    model = Chore
-
-    def process_item(self, item: ClaimedItem) -> ItemResult:
-        return ItemResult(name=item.name + " (done)")
-
-
 @pytest.fixture(scope="module")
-def chores(live_api: LiveApi) -> Iterator[type[Chore]]:
-    ChoresBase.metadata.create_all(live_api.database.engine)
-    yield Chore
-    ChoresBase.metadata.drop_all(live_api.database.engine)
+def notes(live_api: LiveApi) -> Iterator[type[Note]]:
+    """A team's queue table of its own (docs/extending.md): the workers tests' ``notes``."""
+    NotesBase.metadata.create_all(live_api.database.engine)
+    yield Note
+    NotesBase.metadata.drop_all(live_api.database.engine)
 
 
 def add_failed(live_api: LiveApi, table: Any, count: int, **values: Any) -> list[int]:
@@ -160,46 +140,46 @@ def test_failed_items_are_for_admins_only(http: httpx.Client, owner: Caller) -> 
 
 
 def test_requeue_all_of_10000_in_a_teams_table_and_a_worker_takes_them(
-    live_api: LiveApi, http: httpx.Client, admin: Caller, chores: type[Chore]
+    live_api: LiveApi, http: httpx.Client, admin: Caller, notes: type[Note]
 ) -> None:
-    failed = add_failed(live_api, Chore, 10_000, name="chore")
-    add_failed(live_api, Chore, 2, name="finished", status="done", error=None)
-    url = FAILED.format(table="chores")
+    failed = add_failed(live_api, Note, 10_000, title="chore")
+    add_failed(live_api, Note, 2, title="finished", status="done", error=None)
+    url = FAILED.format(table="notes")
     assert http.get(url, headers=admin.headers).json()["total"] == 10_000
 
     response = http.post(f"{url}/requeue", headers=admin.headers)
     assert response.status_code == 200, response.text
-    assert response.json() == {"table": "chores", "requeued": 10_000, "remaining": 0}
-    assert statuses(live_api, Chore) == {"pending": 10_000, "done": 2}
+    assert response.json() == {"table": "notes", "requeued": 10_000, "remaining": 0}
+    assert statuses(live_api, Note) == {"pending": 10_000, "done": 2}
     with live_api.database.engine.connect() as conn:
-        fresh = select(func.max(Chore.attempts), func.count(Chore.error)).where(Chore.status == "pending")
+        fresh = select(func.max(Note.attempts), func.count(Note.error)).where(Note.status == "pending")
         assert conn.execute(fresh).one() == (0, 0)  # attempts 0, errors cleared
     [entry] = audit_entries(http, admin, action="queue.requeue_all")[:1]
     assert (entry["target"], entry["outcome"], entry["detail"]) == (
-        "chores",
+        "notes",
         "ok",
         "requeued 10000, 0 still failed",
     )
 
     # Nothing left to requeue: reported as such.
     assert http.post(f"{url}/requeue", headers=admin.headers).json() == {
-        "table": "chores",
+        "table": "notes",
         "requeued": 0,
         "remaining": 0,
     }
 
     # A worker takes the requeued items as new ones: their first attempt, done.
     settings = load({"DATABASE_URL": live_api.database_url, "WORKER_BATCH_SIZE": "50"}, environ={})
-    worker = ChoreDoer(settings=settings, health_port=None, handle_signals=False, once=True)
+    worker = TitleWorker(settings=settings, health_port=None, handle_signals=False, once=True)
     try:
         assert worker.process_batch() == 50
     finally:
         worker.stop()
     with live_api.database.engine.connect() as conn:
         rows = conn.execute(
-            select(Chore.id, Chore.status, Chore.attempts, Chore.name).where(Chore.id.in_(failed[:50]))
+            select(Note.id, Note.status, Note.attempts, Note.title).where(Note.id.in_(failed[:50]))
         ).all()
-    assert {(r.status, r.attempts, r.name) for r in rows} == {("done", 1, "chore (done)")}
+    assert {(r.status, r.attempts, r.title) for r in rows} == {("done", 1, "chore [titled by attempt 1]")}
 
 
 # ----- ctl queue failed / requeue: the same through store/, no API ---------------------------------
@@ -211,27 +191,27 @@ def ctl(live_api: LiveApi, tmp_path: Path, *args: str, input: str | None = None)
 
 
 def test_ctl_lists_and_requeues_failed_items_and_is_audited(
-    live_api: LiveApi, http: httpx.Client, admin: Caller, owner: Caller, chores: type[Chore], tmp_path: Path
+    live_api: LiveApi, http: httpx.Client, admin: Caller, owner: Caller, notes: type[Note], tmp_path: Path
 ) -> None:
-    ids = add_failed(live_api, Chore, 3, name="ctl")
-    listed = ctl(live_api, tmp_path, "queue", "failed", "--table", "chores", "--limit", "2")
+    ids = add_failed(live_api, Note, 3, title="ctl")
+    listed = ctl(live_api, tmp_path, "queue", "failed", "--table", "notes", "--limit", "2")
     assert listed.exit_code == 0 and listed.exception is None, listed.output
     lines = listed.output.splitlines()
-    assert lines[0] == "3 failed in chores, the newest 2:"
+    assert lines[0] == "3 failed in notes, the newest 2:"
     assert lines[2].split()[:2] == [str(ids[2]), "5"] and lines[2].endswith("boom 2")
-    as_json = ctl(live_api, tmp_path, "queue", "failed", "--table", "chores", "--json")
+    as_json = ctl(live_api, tmp_path, "queue", "failed", "--table", "notes", "--json")
     assert [i["id"] for i in json.loads(as_json.output)["items"]] == ids[::-1]
 
-    done = ctl(live_api, tmp_path, "queue", "requeue", "--table", "chores", str(ids[0]), "--as", admin.email)
+    done = ctl(live_api, tmp_path, "queue", "requeue", "--table", "notes", str(ids[0]), "--as", admin.email)
     assert done.exit_code == 0, done.output
-    assert done.output == f"requeued item {ids[0]} of chores\n"
-    again = ctl(live_api, tmp_path, "queue", "requeue", "--table", "chores", str(ids[0]))
+    assert done.output == f"requeued item {ids[0]} of notes\n"
+    again = ctl(live_api, tmp_path, "queue", "requeue", "--table", "notes", str(ids[0]))
     assert again.exit_code == 1
-    assert again.output == f"Error: item {ids[0]} of chores is pending, not failed: nothing changed\n"
-    assert statuses(live_api, Chore).get("failed") == 2
+    assert again.output == f"Error: item {ids[0]} of notes is pending, not failed: nothing changed\n"
+    assert statuses(live_api, Note).get("failed") == 2
 
-    every = ctl(live_api, tmp_path, "queue", "requeue", "--table", "chores", "--all", "--yes")
-    assert every.exit_code == 0 and every.output == "requeued 2 items of chores; 0 still failed\n"
+    every = ctl(live_api, tmp_path, "queue", "requeue", "--table", "notes", "--all", "--yes")
+    assert every.exit_code == 0 and every.output == "requeued 2 items of notes; 0 still failed\n"
 
     entries = audit_entries(http, admin)[:3]
     assert [(e["action"], e["via"], e["outcome"]) for e in entries] == [
@@ -244,7 +224,7 @@ def test_ctl_lists_and_requeues_failed_items_and_is_audited(
 
     log = ctl(live_api, tmp_path, "audit", "--limit", "3")
     assert log.exit_code == 0, log.output
-    assert log.output.splitlines()[1].split()[3:6] == ["ctl", "queue.requeue_all", "chores"]
+    assert log.output.splitlines()[1].split()[3:6] == ["ctl", "queue.requeue_all", "notes"]
     assert "failed: item" in log.output.splitlines()[2]
     as_json = json.loads(ctl(live_api, tmp_path, "audit", "--json", "--action", "queue.requeue").output)
     assert {e["action"] for e in as_json} == {"queue.requeue"}
