@@ -24,7 +24,9 @@ from api.ratelimit import RateLimiter
 from api.readiness import Readiness, SchemaGate
 from api.routes import (
     admin,
+    admin_audit,
     admin_control,
+    admin_failed,
     admin_logs,
     admin_queue,
     admin_users,
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(admin_control.router)
     app.include_router(admin_logs.router)
     app.include_router(admin_queue.router)
+    app.include_router(admin_failed.router)  # /api/v1/admin/queue/{table}/failed: list, requeue
+    app.include_router(admin_audit.router)  # GET /api/v1/admin/audit
     app.include_router(metrics.router)  # GET /api/v1/admin/metrics
     app.include_router(admin_users.router)  # /api/v1/admin/users: deactivate, activate, delete
     if settings.STATIC_DIR:

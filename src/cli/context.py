@@ -49,16 +49,25 @@ class Ctl:
     def database(self) -> Any:
         from store.db import Database
 
-        return Database.from_settings(self.settings, application_name="ctl")
+        database = Database.from_settings(self.settings, application_name="ctl")
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:  # its connections closed when the command ends, not left to the collector
+            ctx.find_root().call_on_close(database.dispose)
+        return database
 
     @contextmanager
     def session(self) -> Iterator[Any]:
         """A database session; database errors become one clear line."""
+        with self.database_errors(), self.database.session() as session:
+            yield session
+
+    @contextmanager
+    def database_errors(self) -> Iterator[None]:
+        """Database errors in the block become one clear line (no schema yet, unreachable)."""
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
         try:
-            with self.database.session() as session:
-                yield session
+            yield
         except (OperationalError, ProgrammingError) as exc:
             text = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             if "no such table" in text or "does not exist" in text:

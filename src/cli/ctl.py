@@ -4,6 +4,8 @@
     python -m cli.ctl db connections      the pool and the database's own view of connections
     python -m cli.ctl logs tail -n 100 -f api
     python -m cli.ctl restart api
+    python -m cli.ctl queue failed        a queue table's failed items; `queue requeue` them
+    python -m cli.ctl audit               who did which admin action, when, and how it went
 
 Errors end as one line and an exit code (2: supervisord not running or input refused, 3: no access
 to its socket, 1: anything else): click's own exceptions carry theirs, and the project's are turned
@@ -18,10 +20,12 @@ from typing import Any
 import click
 
 from cli.accounts_cmd import apikeys, users
+from cli.audit_cmd import audit
 from cli.context import Ctl, CtlError
 from cli.db_cmd import db
 from cli.logs_cmd import logs
 from cli.process_cmd import restart, start, stop
+from cli.queue_cmd import queue
 from cli.status_cmd import status
 
 
@@ -82,7 +86,7 @@ def _home_without_conf(ctx: click.Context, exc: Exception) -> str | None:
 @click.version_option(package_name="svcstack")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """Operate the service stack: status, database, logs, programs, users and API keys."""
+    """Operate the service stack: status, database, logs, programs, queues, users, API keys, audit log."""
     ctx.obj = Ctl()
     _configure_logging(ctx)
 
@@ -102,7 +106,7 @@ def _configure_logging(ctx: click.Context) -> None:
     ctx.meta["ctl.json_logs"] = settings.LOG_FORMAT == "json"
 
 
-for command in (status, db, logs, start, stop, restart, users, apikeys):
+for command in (status, db, logs, start, stop, restart, queue, users, apikeys, audit):
     cli.add_command(command)
 
 

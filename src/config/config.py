@@ -98,6 +98,19 @@ def _seconds_up_to(most: float) -> Callable[[Any], float]:
     return parse
 
 
+def _int_between(least: int, most: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"must be a whole number from {least:,} to {most:,}") from None
+        if not least <= number <= most:
+            raise ValueError(f"must be from {least:,} to {most:,}")
+        return number
+
+    return parse
+
+
 def _port(value: Any) -> int:
     try:
         port = int(str(value).strip())
@@ -375,6 +388,16 @@ class Settings(BaseSettings):
     # The container image (issue 31): a container's own SQLite file would split the data.
     REQUIRE_DATABASE_URL: bool = setting(
         False, _bool, "refuse to start without DATABASE_URL (or DB_HOST): the image sets it"
+    )
+
+    # The audit log (issue 37): every admin action, pruned whenever one is recorded.
+    AUDIT_KEEP_DAYS: int = setting(
+        90,
+        _int_between(1, 3650),
+        "days the audit log keeps an entry (older ones are deleted when one is recorded)",
+    )
+    AUDIT_MAX_ROWS: int = setting(
+        100_000, _int_between(100, 10_000_000), "most entries the audit log keeps (the oldest go first)"
     )
 
     _auto_sized: frozenset[str] = PrivateAttr(default=frozenset())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -71,13 +72,15 @@ def head_revision() -> str | None:
 
 
 def next_revision_id() -> str:
-    """The next four-digit revision id after the current head (``0001`` for an empty history)."""
+    """The next four-digit revision id after the current head's number (``0001`` for an empty
+    history; ``0007`` after ``0006`` or ``0006_audit_log``)."""
     head = head_revision()
     if head is None:
         return "0001"
-    if not head.isdigit():
+    number = re.match(r"\d+", head)
+    if number is None:
         raise ValueError(f"head revision {head!r} is not numbered; pass a revision id explicitly")
-    return f"{int(head) + 1:04d}"
+    return f"{int(number.group()) + 1:04d}"
 
 
 def create_revision(

@@ -1,4 +1,4 @@
-"""Database tables: users, API keys, items and idempotency records (SQLAlchemy 2 typed ORM).
+"""Database tables: users, API keys, items, idempotency records and the audit log (SQLAlchemy 2 typed ORM).
 
 The schema is owned by the Alembic migrations in ``store/migrations``; keep the two in step.
 """
@@ -196,3 +196,29 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(default=0)
     response_body: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One admin action: who (``user_id`` and ``actor``, the email), what (``action`` on ``target``,
+    on ``host`` when there is one), when (``at``), how (``via``: api or ctl) and the ``outcome``
+    ("ok" or "failed", with ``error``). Written by ``store.audit.record``; no foreign key to
+    ``users``, so a row outlives the account it names (the email is kept)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor_id", "actor", "id"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    actor: Mapped[str] = mapped_column(String(320))
+    via: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str | None] = mapped_column(String(200), default=None)
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    detail: Mapped[str | None] = mapped_column(String(500), default=None)

@@ -194,6 +194,44 @@ def test_restart_is_for_admins_and_known_programs_only(supervisord: Path, tmp_pa
     assert sleeper_pid(supervisord) == before
 
 
+def test_start_stop_and_restart_are_in_the_audit_log_with_their_outcome(
+    supervisord: Path, tmp_path: Path
+) -> None:
+    """Each action recorded with who, what, when and how it went: a restart that leaves the program
+    FATAL, an unknown program and a supervisord that cannot be reached are failed entries."""
+    app = build_app(tmp_path, supervisord)
+    make_users(app)
+    with TestClient(app) as client:
+        admin = bearer(client, "admin@example.com")
+        for path, status in (
+            (f"{SERVICES}/sleeper/stop", 200),
+            (f"{SERVICES}/sleeper/start", 200),
+            (restart_url("sleeper"), 200),
+            (restart_url("broken"), 200),  # answered with its state: FATAL
+            (restart_url("nope"), 404),
+        ):
+            assert client.post(path, headers=admin).status_code == status, path
+        entries = client.get("/api/v1/admin/audit", headers=admin).json()["items"][::-1]
+    assert [(e["action"], e["target"], e["outcome"]) for e in entries] == [
+        ("service.stop", "sleeper", "ok"),
+        ("service.start", "sleeper", "ok"),
+        ("service.restart", "sleeper", "ok"),
+        ("service.restart", "broken", "failed"),
+        ("service.restart", "nope", "failed"),
+    ]
+    assert {(e["actor"], e["via"]) for e in entries} == {("admin@example.com", "api")}
+    assert entries[3]["error"].startswith("FATAL, not healthy")
+    assert entries[4]["error"].startswith("no program named 'nope'")
+
+    down = build_app(tmp_path / "down", tmp_path / "var" / "run" / "no-such.sock")
+    make_users(down)
+    with TestClient(down) as client:
+        admin = bearer(client, "admin@example.com")
+        assert client.post(restart_url("sleeper"), headers=admin).status_code == 503
+        [entry] = client.get("/api/v1/admin/audit", headers=admin).json()["items"]
+    assert entry["outcome"] == "failed" and entry["error"].startswith("supervisord unreachable")
+
+
 def test_the_api_does_not_restart_the_process_serving_the_request() -> None:
     import os
 

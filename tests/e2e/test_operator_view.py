@@ -151,10 +151,22 @@ def test_a_non_admin_reaches_none_of_it(page: Any, operated: Operated) -> None:
     login(page, operated.stack.frontend_url, "user@example.com")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Services")).to_have_count(0)
     api = operated.stack.api_url
-    for path in ("/api/v1/admin/services", "/api/v1/admin/queue", "/api/v1/admin/services/api/log"):
+    for path in (
+        "/api/v1/admin/services",
+        "/api/v1/admin/queue",
+        "/api/v1/admin/services/api/log",
+        "/api/v1/admin/queue/items/failed",
+        "/api/v1/admin/audit",
+    ):
         r = httpx.get(api + path, headers=operated.user_headers)
         assert r.status_code == 403, (path, r.status_code)
         assert json.loads(r.text)["error"]["code"] == "forbidden"
+    for path in ("/api/v1/admin/queue/items/failed/requeue", "/api/v1/admin/queue/items/failed/1/requeue"):
+        assert httpx.post(api + path, headers=operated.user_headers).status_code == 403, path
+    page.goto(operated.stack.frontend_url + "/admin/services")
+    expect(page.get_by_text("Only administrators can see the services.")).to_be_visible()
+    expect(page.get_by_test_id("failed-items")).to_have_count(0)
+    expect(page.get_by_test_id("audit-log")).to_have_count(0)
 
 
 def test_stop_and_start_a_worker_from_the_page(page: Any, console: ConsoleLog, operated: Operated) -> None:
@@ -467,3 +479,86 @@ def test_every_queue_table_is_on_the_page(page: Any, console: ConsoleLog, operat
     finally:
         LinksBase.metadata.drop_all(links.db.engine)
         links.close()
+
+
+def add_failed_items(operated: Operated, count: int) -> list[int]:
+    """Items of user@example.com that failed (as if a bug, since fixed, had failed them): requeued,
+    the example worker processes them."""
+    from sqlalchemy import insert, select
+
+    from store.db import Database
+    from store.models import Item, User
+
+    db = Database(f"sqlite:///{operated.stack.home / 'var' / 'app.db'}")
+    try:
+        with db.engine.begin() as conn:
+            owner = conn.execute(select(User.id).where(User.email == "user@example.com")).scalar_one()
+            rows = [
+                {
+                    "user_id": owner,
+                    "title": f"broken {n}",
+                    "status": "failed",
+                    "attempts": 5,
+                    "error": f"boom {n}",
+                }
+                for n in range(count)
+            ]
+            return list(conn.execute(insert(Item).returning(Item.id), rows).scalars())
+    finally:
+        db.dispose()
+
+
+def item_done(operated: Operated, item_id: int) -> bool:
+    r = httpx.get(
+        f"{operated.stack.api_url}/api/v1/items/{item_id}", headers=operated.user_headers, timeout=10
+    )
+    body = r.json()
+    return body["status"] == "done" and body["attempts"] == 1 and "result" in body["metadata"]
+
+
+def test_requeue_failed_items_from_the_page_and_see_it_in_the_audit_log(
+    page: Any, console: ConsoleLog, operated: Operated
+) -> None:
+    """The failed items are listed with their error; requeue one (it leaves the list) and all (after
+    a confirmation); a worker processes them; the audit log shows both with the admin's email."""
+    ids = add_failed_items(operated, 3)
+    open_services(page, operated)
+    failed = page.get_by_test_id("failed-items")
+    rows = failed.locator("tbody tr")
+    expect(rows).to_have_count(3, timeout=30_000)
+    expect(failed.locator(f"tr[data-item='{ids[0]}']")).to_contain_text("boom 0")
+    expect(rows.first).to_have_attribute("data-item", str(ids[2]))  # newest first
+
+    page.get_by_role("button", name=f"Requeue item {ids[0]}").click()
+    expect(failed.locator(f"tr[data-item='{ids[0]}']")).to_have_count(0)
+    expect(page.get_by_test_id("failed-outcome")).to_have_text(
+        f"Item {ids[0]} of items requeued; 2 still failed."
+    )
+    wait_until(lambda: item_done(operated, ids[0]), timeout=30, message=f"a worker to process item {ids[0]}")
+
+    requeue_all = page.get_by_role("button", name="Requeue all failed items of items")
+    requeue_all.click()
+    dialog = page.get_by_role("dialog", name="Requeue all 2 failed items of items?")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(rows).to_have_count(2)
+    requeue_all.click()
+    dialog.get_by_role("button", name="Requeue all").click()
+    expect(page.get_by_test_id("failed-outcome")).to_have_text(
+        "Requeued 2 items of items; none still failed."
+    )
+    expect(failed.get_by_text("No failed items in items.")).to_be_visible()
+    expect(requeue_all).to_be_disabled()
+    wait_until(
+        lambda: all(item_done(operated, i) for i in ids[1:]),
+        timeout=30,
+        message="the workers to process them",
+    )
+
+    audit = page.get_by_test_id("audit-log")
+    one = audit.locator("tr[data-action='queue.requeue']", has_text=f"item {ids[0]} of items")
+    expect(one).to_contain_text("admin@example.com")
+    expect(one.locator(".badge")).to_have_text("ok")
+    everything = audit.locator("tr[data-action='queue.requeue_all']").first
+    expect(everything).to_contain_text("admin@example.com")
+    expect(everything).to_contain_text("items (requeued 2, 0 still failed)")
+    assert console.unexpected() == []

@@ -15,6 +15,7 @@ from fastapi import APIRouter, BackgroundTasks, Response
 from fastapi import Path as PathParam
 from pydantic import BaseModel
 
+from api.audit import Audit, Note
 from api.deps import AdminPrincipal, SettingsDep
 from api.errors import AUTH_ERROR_RESPONSES, ApiError, ErrorResponse, NotFound
 from config.config import Settings
@@ -161,6 +162,16 @@ def _serves_this_request(pid: int | None) -> bool:
     return False
 
 
+def outcome_of(action: str, program: ProgramOut, note: Note) -> None:
+    """A start or restart that leaves the program unhealthy, or a stop that leaves it running,
+    failed: the audit log says so, with the program's state."""
+    if action == "stop":
+        if program.state not in ("STOPPED", "EXITED", "FATAL"):
+            note.failed(f"still {program.state} after the stop")
+    elif not program.healthy:
+        note.failed(f"{program.state}, not healthy" + (f": {program.problem}" if program.problem else ""))
+
+
 @router.post(
     "/services/{name}/restart",
     response_model=ProgramOut,
@@ -176,7 +187,7 @@ def _serves_this_request(pid: int | None) -> bool:
 )
 def restart_service(
     name: ProgramName,
-    _admin: AdminPrincipal,
+    audit: Audit,
     settings: SettingsDep,
     response: Response,
     background: BackgroundTasks,
@@ -190,8 +201,18 @@ def restart_service(
 
     The program serving the request (``api``) cannot wait for its own restart: the answer is a
     202, and once it is sent the program gets a graceful TERM (``ops.control.restart_itself``);
-    supervisord starts it again (``autorestart = true``).
+    supervisord starts it again (``autorestart = true``). Recorded in the audit log.
     """
+    with audit.action("service.restart", name) as note:
+        program = _restart(name, settings, response, background)
+        if response.status_code == 202:
+            note.detail = "the program serves this API: it restarts once the answer is sent"
+        else:
+            outcome_of("restart", program, note)
+        return program
+
+
+def _restart(name: str, settings: Settings, response: Response, background: BackgroundTasks) -> ProgramOut:
     client = SupervisorClient.from_settings(settings, timeout=RPC_TIMEOUT_SECONDS)
     try:
         targets = control.resolve(collect_status(client, settings), [name])

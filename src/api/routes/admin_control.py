@@ -10,6 +10,8 @@ through ``ops`` as ``bin/monitor.py`` and ``ctl`` do. The page asks for a confir
   asked to stop it and the answer is a 202 at once; gunicorn finishes this request before it goes.
 
 For a group the first process is returned, as for a restart; the services list shows them all.
+Every start and stop is in the audit log (``api.audit``): ok, or failed with why (unknown,
+unreachable, or not healthy / not stopped afterwards).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
-from api.deps import AdminPrincipal, SettingsDep
+from api.audit import Audit, Auditor
+from api.deps import SettingsDep
 from api.errors import AUTH_ERROR_RESPONSES, ErrorResponse, NotFound
 from api.routes.admin import (
     RPC_TIMEOUT_SECONDS,
@@ -27,6 +30,7 @@ from api.routes.admin import (
     Unavailable,
     _program,
     _serves_this_request,
+    outcome_of,
 )
 from config.config import Settings
 
@@ -50,7 +54,19 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _control(settings: Settings, name: str, action: str, response: Response) -> ProgramOut:
+def _control(
+    settings: Settings, name: str, action: str, response: Response, audit: Auditor, *, host: str | None = None
+) -> ProgramOut:
+    with audit.action(f"service.{action}", name, host=host) as note:
+        program = _run_control(settings, name, action, response)
+        if response.status_code == 202:
+            note.detail = "asked supervisord to stop the program serving this API"
+        else:
+            outcome_of(action, program, note)
+        return program
+
+
+def _run_control(settings: Settings, name: str, action: str, response: Response) -> ProgramOut:
     from ops import control
     from ops.errors import OpsError, ProgramFailed, SupervisorUnreachable, UnknownProgram
     from ops.rpc import SupervisorClient
@@ -88,11 +104,9 @@ def _control(settings: Settings, name: str, action: str, response: Response) -> 
     response_model=ProgramOut,
     responses=RESPONSES,
 )
-def start_service(
-    name: ProgramName, _admin: AdminPrincipal, settings: SettingsDep, response: Response
-) -> ProgramOut:
+def start_service(name: ProgramName, audit: Audit, settings: SettingsDep, response: Response) -> ProgramOut:
     """Start a program (or every process of a group) and return its status once healthy (≤ 15 s)."""
-    return _control(settings, name, "start", response)
+    return _control(settings, name, "start", response, audit)
 
 
 @router.post(
@@ -107,8 +121,6 @@ def start_service(
         },
     },
 )
-def stop_service(
-    name: ProgramName, _admin: AdminPrincipal, settings: SettingsDep, response: Response
-) -> ProgramOut:
+def stop_service(name: ProgramName, audit: Audit, settings: SettingsDep, response: Response) -> ProgramOut:
     """Stop a program (or every process of a group) and return its status once stopped (≤ 10 s)."""
-    return _control(settings, name, "stop", response)
+    return _control(settings, name, "stop", response, audit)

@@ -3,7 +3,8 @@
 A deactivated or deleted user's access tokens and API keys are refused at once, in every API
 process: authentication reads the account on every request (see api.deps), nothing is cached.
 An admin cannot deactivate or delete their own account here (``ctl users`` can), so that an API
-caller never locks themselves out by mistake.
+caller never locks themselves out by mistake. Each change is in the audit log (``api.audit``),
+refused ones too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel
+from sqlalchemy import select
 
+from api.audit import Audit
 from api.deps import AdminPrincipal, Principal, RequestDb
 from api.errors import AUTH_ERROR_RESPONSES, ApiError, ErrorResponse, NotFound
 from api.path_ids import id_path, plain_digits
@@ -64,30 +67,36 @@ def list_accounts(_admin: AdminPrincipal, db: RequestDb) -> list[AccountOut]:
 
 
 @router.post("/{user_id}/deactivate", response_model=AccountOut, responses={**NO_USER, **NOT_YOURSELF})
-def deactivate_account(user_id: UserId, admin: AdminPrincipal, db: RequestDb) -> AccountOut:
+def deactivate_account(user_id: UserId, admin: AdminPrincipal, db: RequestDb, audit: Audit) -> AccountOut:
     """Switch the user off: their access tokens and API keys are refused from now on."""
-    _not_yourself(admin, user_id, "deactivate")
-    with db.transaction() as session:
-        user = accounts.deactivate_user(session, user_id=user_id)
-        if user is None:
-            raise NotFound(f"no user {user_id}")
-        return AccountOut.of(user)
+    with audit.action("user.deactivate", f"user {user_id}") as note:
+        _not_yourself(admin, user_id, "deactivate")
+        with db.transaction() as session:
+            user = accounts.deactivate_user(session, user_id=user_id)
+            if user is None:
+                raise NotFound(f"no user {user_id}")
+            note.detail = user.email
+            return AccountOut.of(user)
 
 
 @router.post("/{user_id}/activate", response_model=AccountOut, responses=NO_USER)
-def activate_account(user_id: UserId, _admin: AdminPrincipal, db: RequestDb) -> AccountOut:
+def activate_account(user_id: UserId, db: RequestDb, audit: Audit) -> AccountOut:
     """Switch the user on again: API keys work again; access tokens from before do not (log in)."""
-    with db.transaction() as session:
+    with audit.action("user.activate", f"user {user_id}") as note, db.transaction() as session:
         user = accounts.activate_user(session, user_id=user_id)
         if user is None:
             raise NotFound(f"no user {user_id}")
+        note.detail = user.email
         return AccountOut.of(user)
 
 
 @router.delete("/{user_id}", status_code=204, responses={**NO_USER, **NOT_YOURSELF})
-def delete_account(user_id: UserId, admin: AdminPrincipal, db: RequestDb) -> None:
+def delete_account(user_id: UserId, admin: AdminPrincipal, db: RequestDb, audit: Audit) -> None:
     """Delete the user with their API keys, items and idempotency records. The id is never reused."""
-    _not_yourself(admin, user_id, "delete")
-    with db.transaction() as session:
-        if not accounts.delete_user(session, user_id=user_id):
-            raise NotFound(f"no user {user_id}")
+    with audit.action("user.delete", f"user {user_id}") as note:
+        _not_yourself(admin, user_id, "delete")
+        with db.read() as conn:  # before the delete's transaction, which writes first (SQLite)
+            note.detail = conn.execute(select(User.email).where(User.id == user_id)).scalar()
+        with db.transaction() as session:
+            if not accounts.delete_user(session, user_id=user_id):
+                raise NotFound(f"no user {user_id}")

@@ -10,7 +10,9 @@ import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
 
+from api.audit import Auditor
 from api.deps import CurrentPrincipal, RequestDb, SettingsDep
 from api.errors import (
     AUTH_ERROR_RESPONSES,
@@ -30,6 +32,7 @@ from store.accounts import (
     create_api_key,
     revoke_api_key,
 )
+from store.models import ApiKey, User
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"], responses=AUTH_ERROR_RESPONSES)
 
@@ -89,11 +92,23 @@ def list_keys(
 
 
 @router.delete("/{key_id}", status_code=204, responses=NOT_FOUND_RESPONSE)
-def revoke_key(key_id: KeyId, principal: CurrentPrincipal, db: RequestDb) -> None:
-    """Revoke one of the caller's keys (an admin may revoke any). It stops working at once."""
+def revoke_key(key_id: KeyId, principal: CurrentPrincipal, db: RequestDb, settings: SettingsDep) -> None:
+    """Revoke one of the caller's keys (an admin may revoke any, and that is in the audit log).
+    It stops working at once."""
+    if not principal.is_admin:
+        _revoke(db, key_id, principal.user_id)
+        return
+    with Auditor.of(db, settings, principal).action("api_key.revoke", f"API key {key_id}") as note:
+        note.detail = _revoke(db, key_id, None)
+
+
+def _revoke(db: RequestDb, key_id: int, user_id: int | None) -> str:
+    """Revoke (of ``user_id`` when given); the owner's email. NotFound when there is no such key."""
     with db.transaction() as session:
-        found = revoke_api_key(
-            session, key_id=key_id, user_id=None if principal.is_admin else principal.user_id
+        found = revoke_api_key(session, key_id=key_id, user_id=user_id)
+        owner = session.scalar(
+            select(User.email).join(ApiKey, ApiKey.user_id == User.id).where(ApiKey.id == key_id)
         )
-    if not found:
+    if not found or owner is None:
         raise NotFound(f"no API key {key_id}")
+    return f"of {owner}"

@@ -22,3 +22,11 @@ export type ServiceProgram = ServicesOut["programs"][number];
 export type QueueSnapshot = JsonBody<paths["/api/v1/admin/queue"]["get"]["responses"][200]>;
 /** One line of a program's log (GET /api/v1/admin/services/{name}/log and .../log/follow). */
 export type LogLine = JsonBody<paths["/api/v1/admin/services/{name}/log"]["get"]["responses"][200]>["lines"][number];
+/** GET /api/v1/admin/queue/{table}/failed (src/api/routes/admin_failed.py): a queue table's failed items. */
+export type FailedPage = JsonBody<paths["/api/v1/admin/queue/{table}/failed"]["get"]["responses"][200]>;
+export type FailedItem = FailedPage["items"][number];
+/** POST .../failed/{item_id}/requeue and .../failed/requeue: how many were requeued, how many are left. */
+export type Requeued = JsonBody<paths["/api/v1/admin/queue/{table}/failed/requeue"]["post"]["responses"][200]>;
+/** GET /api/v1/admin/audit (src/api/routes/admin_audit.py): who did which admin action, when, how it went. */
+export type AuditPage = JsonBody<paths["/api/v1/admin/audit"]["get"]["responses"][200]>;
+export type AuditEntry = AuditPage["items"][number];

@@ -16,7 +16,8 @@ describe("ServicesPage", () => {
 
   it("comes back by itself when supervisord answers again", async () => {
     let up = false;
-    fakeApi(() => (up
+    // Only the services list needs supervisord; the failed items and the audit log answer meanwhile.
+    fakeApi((request) => (up || new URL(request.url).pathname !== "/api/v1/admin/services"
       ? json({ supervisord: "RUNNING", healthy: true, programs: [{
           name: "sleeper", group: "sleeper", state: "RUNNING", pid: 7, uptime_seconds: 5, description: "",
           healthy: true, problem: "", health_url: null, health: null }] })

@@ -1,14 +1,17 @@
 // For admins: the programs supervisord runs and their health (GET /api/v1/admin/services); start,
 // stop and restart of a program or a whole group once the admin has confirmed it
-// (POST .../services/{name}/start|stop|restart); a program's log, followed live; the queue chart.
+// (POST .../services/{name}/start|stop|restart); a program's log, followed live; the queue chart;
+// the failed items of each queue table with requeue one / all; the audit log of admin actions.
 // Honest about its own data: it says when the list was last updated, and while the API does not
 // answer the rows are marked as the last known state and the actions are disabled. Each dialog
 // gives the focus back to the button that opened it.
 import { useEffect, useRef, useState } from "react";
 import { api, call } from "../api/client";
 import { ApiError, unreachableError } from "../api/errors";
+import { AuditLog } from "../components/AuditLog";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ErrorState } from "../components/ErrorState";
+import { FailedItems } from "../components/FailedItems";
 import { LogViewer } from "../components/LogViewer";
 import { QueueChart } from "../components/QueueChart";
 import { canStart, canStop, type ControlAction, controlOutcome, controlProgram, controlQuestion, controlWarning } from "../lib/control";
@@ -46,6 +49,9 @@ export function ServicesPage() {
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   const [logOf, setLogOf] = useState<string | null>(null);
+  // Bumped after each action taken here: the audit log shows it at once.
+  const [acted, setActed] = useState(0);
+  const noteAction = (): void => setActed((n) => n + 1);
   const heading = useRef<HTMLHeadingElement>(null);
   // The button that opened the dialog: it gets the focus back when the dialog closes.
   const opener = useRef<HTMLElement | null>(null);
@@ -82,6 +88,7 @@ export function ServicesPage() {
     setOutcome(result);
     closeDialog();
     services.reload();
+    noteAction();
   }
   async function confirmControl(action: ControlAction, label: string): Promise<void> {
     setBusy(true);
@@ -96,6 +103,7 @@ export function ServicesPage() {
     setControlling(null);
     setBusy(false);
     services.reload();
+    noteAction();
   }
 
   function ask(action: ControlAction, label: string): void {
@@ -237,6 +245,11 @@ export function ServicesPage() {
       {logOf !== null && <LogViewer key={logOf} name={logOf} onClose={() => setLogOf(null)} />}
       {/* One alert at a time: while the page says the API is not answering, the chart does not repeat it. */}
       {data !== null && <QueueChart reportErrors={error === null} />}
+      {/* Neither needs supervisord: shown while it is unreachable too. */}
+      {(data !== null || unavailable) && (
+        <FailedItems disabled={stale} reportErrors={error === null} onChanged={noteAction} />
+      )}
+      {(data !== null || unavailable) && <AuditLog refresh={acted} reportErrors={error === null} />}
       {controlling !== null && (
         <ConfirmDialog title={controlQuestion(controlling.action, controlling.label)}
                        confirmLabel={controlling.action === "start" ? "Start" : "Stop"} busy={busy}
