@@ -48,3 +48,17 @@ def stop_process_group(
         pass
     if port is not None:
         wait_until(lambda: port_is_free(port), timeout=15, message=f"port {port} to be free")
+
+
+def interrupt(process: subprocess.Popen[str], timeout: float = 20) -> tuple[str, str]:
+    """Ctrl-C a command a test follows (``monitor.py --watch``, ``ctl logs -f``) and return its
+    remaining output; killed if it does not end within ``timeout``, so a failing test never leaves
+    it running (the TimeoutExpired then fails the test)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    return out or "", err or ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import threading
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.ops.counter_program import LINES
+from tests.support.processes import interrupt
 from tests.support.stack import REPO, Stack
 from tests.support.wait import wait_until
 
@@ -82,8 +82,7 @@ def test_follow_across_rotation_and_restart_every_line_once_in_order(stack: Stac
         rpc.startProcess("counter", False)
         wait_until(lambda: "run 2 done" in seen, timeout=60, message=progress)
     finally:
-        follower.send_signal(signal.SIGINT)
-        _, err = follower.communicate(timeout=20)
+        _, err = interrupt(follower)
         reader.join(10)
     assert follower.returncode == 0 and "Traceback" not in err, err
     rotations = sorted(p.name for p in (stack.home / "logs").glob("counter.log.*"))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 
 import pytest
 
 from tests.integration.ops.conftest import MONITOR, freeze, info, monitor, thaw
+from tests.support.processes import interrupt
 from tests.support.stack import REPO, Stack
 from tests.support.wait import wait_until
 
@@ -107,8 +107,7 @@ def test_watch_marks_changes_and_ends_cleanly_on_ctrl_c(stack: Stack) -> None:
             message=lambda: "watch to mark worker_1 running again:\n" + "".join(lines),
         )
     finally:
-        watcher.send_signal(signal.SIGINT)
-        _out, err = watcher.communicate(timeout=20)
+        _out, err = interrupt(watcher)
     text = "".join(lines)
     assert "* worker_1: STOPPED" in text or "* worker_1: STARTING" in text
     assert watcher.returncode == 0 and "Traceback" not in err
