@@ -61,7 +61,7 @@ def test_live_api_conforms_to_its_schema(
 
 
 HTTP_METHODS = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
-PATH_EXAMPLES = {"{item_id}": "1", "{key_id}": "1", "{name}": "api", "{user_id}": "1"}
+PATH_EXAMPLES = {"{item_id}": "1", "{key_id}": "1", "{name}": "api", "{table}": "items", "{user_id}": "1"}
 
 
 def test_undeclared_methods_are_405_with_the_declared_methods_in_allow(

@@ -4,7 +4,7 @@ One row per action (start, stop, restart, requeue, user deactivate/activate/dele
 revoked by an admin), written by ``store.audit.record``. Indexed by time (pruning keeps
 AUDIT_KEEP_DAYS) and by actor (the list's filter); ids never reused (SQLite AUTOINCREMENT).
 
-Revision ID: 0006_audit_log
+Revision ID: 0006
 Revises: 0005
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_audit_log"
+revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
