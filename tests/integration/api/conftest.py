@@ -1,10 +1,10 @@
-"""A real API (gunicorn, 2 workers) per test module and backend, plus users to call it as."""
+"""A real API (gunicorn, 2 workers) per backend, shared by the package's modules, plus users to call it as."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,12 +93,38 @@ def boot_api(
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+class SharedApis:
+    """The shared APIs of tests/integration/api: one per backend in each test process, booted when a
+    test first asks for it and kept until the session ends (shut down and checked gone then).
+
+    A package-scoped parametrized fixture alone is torn down whenever the backend changes, which
+    under ``--dist loadfile`` is at every module (each runs its SQLite tests, then its PostgreSQL
+    ones): a boot per module and backend instead of one per backend."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory, stack: ExitStack) -> None:
+        self._tmp_path_factory = tmp_path_factory
+        self._stack = stack
+        self._apis: dict[str, LiveApi] = {}
+
+    def get(self, backend: str) -> LiveApi:
+        if backend not in self._apis:
+            booted = contextmanager(boot_api)(self._tmp_path_factory, backend)
+            self._apis[backend] = self._stack.enter_context(booted)
+        return self._apis[backend]
+
+
+@pytest.fixture(scope="session")
+def shared_apis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedApis]:
+    with ExitStack() as stack:
+        yield SharedApis(tmp_path_factory, stack)
+
+
 @pytest.fixture(scope="package", params=BACKENDS)
-def live_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    """The real API under gunicorn with 2 workers, once per backend for all of tests/integration/api
+def live_api(request: pytest.FixtureRequest, shared_apis: SharedApis) -> LiveApi:
+    """The real API under gunicorn with 2 workers, one per backend for all of tests/integration/api
     (tests make their own users, so they do not see each other's data; suites that need other
     settings boot their own server)."""
-    yield from boot_api(tmp_path_factory, request.param)
+    return shared_apis.get(request.param)
 
 
 @pytest.fixture(scope="module")
