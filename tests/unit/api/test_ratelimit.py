@@ -46,7 +46,7 @@ def _hammer(path: str, n: int) -> None:
 
 def test_processes_sharing_the_file_lose_no_hit(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite3"
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")  # four processes; no interpreter start each
     workers = [context.Process(target=_hammer, args=(str(path), 200)) for _ in range(4)]
     for worker in workers:
         worker.start()
