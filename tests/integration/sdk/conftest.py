@@ -1,10 +1,12 @@
-"""A real API (gunicorn, SQLite, migrations) booted once per module, with users made in its database."""
+"""A real API (gunicorn, SQLite, migrations) booted once per test process for the SDK's modules, with
+users made in its database."""
 
 from __future__ import annotations
 
 import itertools
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,8 +59,8 @@ class LiveAPI:
 _serial = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAPI]:
+@contextmanager
+def booted_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAPI]:
     home = tmp_path_factory.mktemp("sdk-api")
     with ApiServer(home, env=SERVER_ENV) as server:
         database = Database(server.database_url)
@@ -66,6 +68,15 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAPI]:
             yield LiveAPI(server, database)
         finally:
             database.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAPI]:
+    """One API for the SDK's modules in each test process (each test makes its own account); a
+    module that needs a database of its own (one that claims the queue's items) overrides it with
+    ``booted_api``."""
+    with booted_api(tmp_path_factory) as api:
+        yield api
 
 
 @pytest.fixture

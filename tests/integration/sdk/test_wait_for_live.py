@@ -10,8 +10,16 @@ import pytest
 
 import sdk
 from store.item_store import Claim, ItemStore, Outcome
-from tests.integration.sdk.conftest import Account, LiveAPI, RequestCounter
+from tests.integration.sdk.conftest import Account, LiveAPI, RequestCounter, booted_api
 from tests.support.wait import wait_until
+
+
+@pytest.fixture(scope="module")
+def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAPI]:
+    """An API of this module's own: its worker claims the queue's pending items, which must be this
+    module's, not those other modules left."""
+    with booted_api(tmp_path_factory) as api:
+        yield api
 
 
 @pytest.fixture
