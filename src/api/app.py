@@ -68,11 +68,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         '"details", "request_id"}}`; every response carries `X-Request-ID`.',
     )
     app.state.settings = settings
-    # ping="idle": no pool_pre_ping round trip per checkout on the hot path; asyncio: requests' queries
-    # on PostgreSQL run on the event loop, not in threads (see store.db).
-    app.state.db = database or Database.from_settings(
-        settings, application_name="api", ping="idle", asyncio=True
-    )
+    # ping="idle": no pool_pre_ping round trip per checkout on the hot path (see store.db).
+    app.state.db = database or Database.from_settings(settings, application_name="api", ping="idle")
     app.state.limiter = limiter
     # /readyz and /health: the database answers, at the schema this code's migrations end at.
     app.state.readiness = Readiness(app.state.db, expected=head_revision())

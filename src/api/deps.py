@@ -5,11 +5,9 @@
         return await db.run(_fetch, db, principal, item_id)   # blocking work: one thread hop
 
 ``RequestDb`` is one request's database scope, shared by authentication and the route. Dependencies
-and routes on the hot path are ``async`` and run their database work through ``db.run``: on
-PostgreSQL on the event loop (SQLAlchemy's asyncio engine, no thread), on SQLite in one thread hop
-per step (at most the pool's size at once). FastAPI would give every sync dependency, every sync
-route and the validation of a sync route's response a thread hop of its own. Authentication is one
-dependency (plus the two security schemes FastAPI declares in the OpenAPI schema).
+and routes on the hot path are ``async`` and run their blocking work through ``db.run`` (one thread
+hop per step, at most the pool's size at once): FastAPI would give every sync dependency, every
+sync route and the validation of a sync route's response a thread hop of its own.
 
 Authentication accepts ``X-API-Key: <key>`` or ``Authorization: Bearer <JWT or API key>``. API keys
 are checked against the database on every request, so a revoked key stops working at once in every
@@ -23,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-import anyio.to_thread
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam, select, update
@@ -189,16 +186,6 @@ def _credential(request: Request) -> tuple[str, bool]:
     return value.strip(), False
 
 
-def _lookup(db: RequestScope, settings: Settings, credential: str, from_key_header: bool) -> Principal:
-    """The caller, from the database (one query; an API key's ``last_used_at`` written at most
-    once a minute). Raises Unauthorized."""
-    if looks_like_api_key(credential):
-        return _by_api_key(db, credential)
-    if from_key_header:
-        raise Unauthorized("invalid or revoked API key")
-    return _by_token(db, settings, credential)
-
-
 def _identify(
     db: RequestScope,
     settings: Settings,
@@ -208,21 +195,18 @@ def _identify(
     ip: str,
 ) -> tuple[Principal, RateLimitState | None]:
     """Look the caller up and count the request against their rate limit: blocking work (the
-    database, and Redis when the limits are shared), done in one thread hop (SQLite)."""
+    database, and Redis when the limits are shared), done in one thread hop."""
     try:
-        principal = _lookup(db, settings, credential, from_key_header)
+        if looks_like_api_key(credential):
+            principal = _by_api_key(db, credential)
+        elif from_key_header:
+            raise Unauthorized("invalid or revoked API key")
+        else:
+            principal = _by_token(db, settings, credential)
     except Unauthorized:
         limiter.hit("default", f"ip:{ip}")  # guessing costs the guesser's budget
         raise
     return principal, limiter.hit("default", principal.rate_identity)
-
-
-async def _count(limiter: RateLimiter, identity: str) -> RateLimitState | None:
-    """One hit on the event loop: at once for the machine's counter file (a local upsert), in a
-    worker thread when it may wait on the network (Redis)."""
-    if limiter.waits_on_network:
-        return await anyio.to_thread.run_sync(limiter.hit, "default", identity)
-    return limiter.hit("default", identity)
 
 
 def _count_failure(limiter: RateLimiter, ip: str) -> None:
@@ -241,25 +225,14 @@ async def authenticate(
     state = request.app.state
     limiter: RateLimiter = state.limiter
     db = request_db(request)
-    ip = client_ip(request)
-    counted: RateLimitState | None
-    if not db.on_event_loop:  # SQLite: the lookup and the count in one thread hop
-        try:
-            credential, from_key_header = _credential(request)
-        except Unauthorized:
-            await db.run(_count_failure, limiter, ip)
-            raise
-        principal, counted = await db.run(
-            _identify, db, state.settings, limiter, credential, from_key_header, ip
-        )
-    else:  # PostgreSQL: the lookup on the event loop, and the count (see _count)
-        try:
-            credential, from_key_header = _credential(request)
-            principal = await db.run(_lookup, db, state.settings, credential, from_key_header)
-        except Unauthorized:
-            await _count(limiter, f"ip:{ip}")  # guessing costs the guesser's budget
-            raise
-        counted = await _count(limiter, principal.rate_identity)
+    try:
+        credential, from_key_header = _credential(request)
+    except Unauthorized:
+        await db.run(_count_failure, limiter, client_ip(request))
+        raise
+    principal, counted = await db.run(
+        _identify, db, state.settings, limiter, credential, from_key_header, client_ip(request)
+    )
     if counted is not None:
         response.headers.update(counted.headers())
     return principal

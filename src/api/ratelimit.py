@@ -303,11 +303,6 @@ class RateLimiter:
             self._storage_answered()
         return state.checked(item)
 
-    @property
-    def waits_on_network(self) -> bool:
-        """Whether a hit may wait on another server (Redis): then it belongs off the event loop."""
-        return self.counters.kind == "redis"
-
     def health(self) -> dict[str, object]:
         """For /health: where counters live, ok or degraded (and why), and the policy."""
         if self._error is None or self.clock() >= self._skip_until:

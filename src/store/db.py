@@ -3,11 +3,6 @@
 Used by the API, the example worker and ``ctl db``. SQLite gets WAL, a busy timeout and
 foreign keys on every connection; PostgreSQL uses psycopg 3 with a sized pool.
 
-The API's requests on PostgreSQL run on the event loop, not in threads: ``Database(..., asyncio=True)``
-adds SQLAlchemy's asyncio engine (psycopg's async connections), and ``RequestScope.run`` runs a
-step's ordinary (sync-style) SQLAlchemy code in a greenlet on the loop, each query awaited
-(``greenlet_spawn``). On SQLite, whose driver has no async form, the step runs in a worker thread.
-
     db = Database.from_settings(settings)
     with db.session() as session:
         session.execute(...)
@@ -26,9 +21,7 @@ import anyio
 import anyio.to_thread
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.util.concurrency import greenlet_spawn, in_greenlet
 
 from config.config import Settings
 from store.files import protect_directory, protect_sqlite_file
@@ -133,12 +126,9 @@ class Database:
         max_overflow: int = 10,
         application_name: str = "app",
         ping: str = "always",
-        asyncio: bool = False,
     ) -> None:
         """``ping`` (PostgreSQL): "always" pings each connection on checkout (pool_pre_ping);
-        "idle" pings only those unused for PING_AFTER_IDLE_SECONDS, for the API's hot path.
-        ``asyncio`` (PostgreSQL): request scopes run their work on the event loop (see the module's
-        docstring), over a pool of async connections of the same size; ignored on SQLite."""
+        "idle" pings only those unused for PING_AFTER_IDLE_SECONDS, for the API's hot path."""
         self.url = make_url(url)
         self.pool_size = pool_size
         self.max_overflow = max_overflow
@@ -159,42 +149,22 @@ class Database:
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800)
             kwargs["pool_pre_ping"] = ping != "idle"
         self.engine: Engine = create_engine(self.url, **kwargs)
-        self._configure(self.engine, ping)
-        # Reads on PostgreSQL run in autocommit: a lone SELECT needs no BEGIN and COMMIT round trips.
-        # (SQLite keeps its cheap local BEGIN/COMMIT: the begin hook owns its transactions.)
-        self.read_engine: Engine = self._reading(self.engine)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        # The request scopes' engines: the asyncio engine's (its sync facade, used in greenlets) when
-        # asked for on PostgreSQL; else the same as above.
-        self.async_engine: AsyncEngine | None = None
-        self.request_engine, self.request_read_engine = self.engine, self.read_engine
-        self.request_sessionmaker = self.sessionmaker
-        if asyncio and not self.is_sqlite:
-            self.async_engine = create_async_engine(self.url, **kwargs)
-            self.request_engine = self.async_engine.sync_engine
-            self._configure(self.request_engine, ping)
-            self.request_read_engine = self._reading(self.request_engine)
-            self.request_sessionmaker = sessionmaker(self.request_engine, expire_on_commit=False)
-
-    def _configure(self, engine: Engine, ping: str) -> None:
         if self.is_sqlite:
-            event.listen(engine, "connect", _configure_sqlite)
-            event.listen(engine, "begin", _begin_sqlite)
+            event.listen(self.engine, "connect", _configure_sqlite)
+            event.listen(self.engine, "begin", _begin_sqlite)
         elif ping == "idle":
-            event.listen(engine.pool, "checkin", _note_checkin)
-            event.listen(engine.pool, "checkout", _idle_pinger(engine.dialect))
-
-    def _reading(self, engine: Engine) -> Engine:
-        return engine if self.is_sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
-
-    @property
-    def on_event_loop(self) -> bool:
-        """Whether request scopes run their database work on the event loop (asyncio, PostgreSQL)."""
-        return self.async_engine is not None
+            event.listen(self.engine.pool, "checkin", _note_checkin)
+            event.listen(self.engine.pool, "checkout", _idle_pinger(self.engine.dialect))
+        # Reads on PostgreSQL run in autocommit: a lone SELECT needs no BEGIN and COMMIT round trips.
+        # (SQLite keeps its cheap local BEGIN/COMMIT: the begin hook above owns its transactions.)
+        self.read_engine: Engine = (
+            self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, application_name: str = "app", ping: str = "always", asyncio: bool = False
+        cls, settings: Settings, *, application_name: str = "app", ping: str = "always"
     ) -> Database:
         _protect_var_dir(settings)
         return cls(
@@ -203,7 +173,6 @@ class Database:
             max_overflow=settings.DB_MAX_OVERFLOW,
             application_name=application_name,
             ping=ping,
-            asyncio=asyncio,
         )
 
     @contextmanager
@@ -251,9 +220,8 @@ class Database:
             return unavailable_reason(error) or _first_line(getattr(error, "orig", None) or error), dropped
 
     def pool_status(self) -> dict[str, Any]:
-        """The connection pool as numbers: size, checked out, overflow, checked in (the request
-        scopes' pool: the asyncio engine's when there is one)."""
-        pool: Any = self.request_engine.pool
+        """The connection pool as numbers: size, checked out, overflow, checked in."""
+        pool: Any = self.engine.pool
         stats: dict[str, Any] = {"backend": self.url.get_backend_name(), "class": type(pool).__name__}
         for name in ("size", "checkedout", "overflow", "checkedin"):
             method = getattr(pool, name, None)
@@ -263,23 +231,11 @@ class Database:
 
     def checked_out(self) -> int:
         """Connections in use now (checked out of the pool): cheap, for a gauge set per request."""
-        total = 0
-        for engine in {self.engine, self.request_engine}:
-            count = getattr(engine.pool, "checkedout", None)
-            total += int(count()) if callable(count) else 0
-        return total
-
-    async def dispose_async(self) -> None:
-        """Close the asyncio engine's connections, on the event loop they belong to."""
-        if self.async_engine is not None:
-            await self.async_engine.dispose()
+        count = getattr(self.engine.pool, "checkedout", None)
+        return int(count()) if callable(count) else 0
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self.async_engine is not None:
-            # Async connections close on their own loop: a pool left at the end (the process exits,
-            # or a test's loop is gone) is dropped without closing them.
-            self.async_engine.sync_engine.dispose(close=False)
 
 
 class RequestScope:
@@ -298,31 +254,18 @@ class RequestScope:
         self._session: Session | None = None
 
     async def run(self, work: Callable[..., T], /, *args: Any) -> T:
-        """Run a step's database work (sync-style SQLAlchemy code using ``read``, ``write`` and
-        ``transaction``): on PostgreSQL with asyncio, in a greenlet on the event loop, every query
-        awaited (no thread); otherwise in a worker thread (at most ``thread_limiter()`` at once),
-        one hop for all of the step's queries."""
-        if self.database.on_event_loop:
-            result: T = await greenlet_spawn(work, *args)
-            return result
+        """Run blocking database work in a worker thread (at most ``thread_limiter()`` at once):
+        one thread hop for all of a step's queries, instead of one per sync dependency and route."""
         return await anyio.to_thread.run_sync(
             functools.partial(work, *args), limiter=self.database.thread_limiter()
         )
-
-    def _engines(self) -> tuple[Engine, Engine, sessionmaker[Session]]:
-        # In run()'s greenlet: the asyncio engine's; anywhere else (a sync route in a thread, a
-        # background check): the blocking engine's, so the same code works in both.
-        database = self.database
-        if database.on_event_loop and in_greenlet():
-            return database.request_engine, database.request_read_engine, database.request_sessionmaker
-        return database.engine, database.read_engine, database.sessionmaker
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection for reads (SQLAlchemy Core), returned to the pool at the end: autocommit on
         PostgreSQL (each statement its own snapshot, no BEGIN/COMMIT round trips), a short read
         transaction on SQLite. The hot paths (authentication, get and list) use this."""
-        with self._engines()[1].connect() as conn:
+        with self.database.read_engine.connect() as conn:
             yield conn
             if conn.in_transaction():
                 conn.commit()  # SQLite: end the read transaction cheaply (a rollback would do too)
@@ -330,7 +273,7 @@ class RequestScope:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A connection in a transaction (SQLAlchemy Core): committed on success, rolled back on error."""
-        with self._engines()[0].begin() as conn:
+        with self.database.engine.begin() as conn:
             yield conn
 
     @contextmanager
@@ -338,18 +281,13 @@ class RequestScope:
         """An ORM session in a transaction: committed on success, rolled back on error, and closed
         at its end (its objects stay readable: nothing expires on commit), so the scope needs no
         closing when the request ends."""
-        self._session = self._engines()[2]()
+        self._session = self.database.sessionmaker()
         try:
             with self._session.begin():
                 yield self._session
         finally:
             self._session.close()
             self._session = None
-
-    @property
-    def on_event_loop(self) -> bool:
-        """Whether ``run`` runs its work on the event loop (see ``Database.on_event_loop``)."""
-        return self.database.on_event_loop
 
     def in_transaction(self) -> bool:
         return self._session is not None and self._session.in_transaction()

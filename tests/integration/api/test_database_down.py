@@ -162,8 +162,8 @@ def test_requests_get_503_database_unavailable_until_it_is_back(
 def test_connections_dropped_mid_load_answer_503_never_500_and_the_pool_recovers(
     api_via_proxy: tuple[ApiServer, TcpProxy, str],
 ) -> None:
-    # Requests in flight on both workers when the proxy drops every connection (the queries run on
-    # the event loop, over async connections): each answer is a 200 or a 503, then 200s again.
+    # Requests in flight on both workers when the proxy drops every connection: each answer is a
+    # 200 (201 for a create) or a 503, never a 500, and the pool serves again once it is back.
     api, proxy, database_url = api_via_proxy
     database = Database(database_url)
     try:
