@@ -17,7 +17,6 @@ a user's keys and tokens); failed and anonymous attempts count against the clien
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -25,7 +24,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam, select, update
-from starlette.concurrency import run_in_threadpool
 
 from api.errors import Forbidden, Unauthorized
 from api.idempotency import IdempotencyJanitor
@@ -88,19 +86,22 @@ async def get_janitor(request: Request) -> IdempotencyJanitor:
     return janitor
 
 
-async def get_request_scope(request: Request) -> AsyncIterator[RequestScope]:
-    """The request's database scope, shared by authentication and the route (FastAPI caches it per
-    request). Async, and opening nothing until first used: no thread hop, no connection up front."""
-    scope = request.app.state.db.request_scope()
-    try:
-        yield scope
-    finally:
-        # Transactions have ended by now (each `transaction()` commits or rolls back), so closing
-        # only returns the connection to the pool; a scope left mid-transaction rolls back off-loop.
-        if scope.in_transaction():
-            await run_in_threadpool(scope.close)
-        else:
-            scope.close()
+_SCOPE_KEY = "api.request_db"
+
+
+def request_db(request: Request) -> RequestScope:
+    """The request's database scope, shared by authentication and the route: made on first use and
+    kept in the request's ASGI scope. Opening nothing until used (no connection up front), and
+    nothing to close at the end: reads, writes and ORM transactions each return their connection
+    to the pool when they end."""
+    scope: RequestScope | None = request.scope.get(_SCOPE_KEY)
+    if scope is None:
+        scope = request.scope[_SCOPE_KEY] = request.app.state.db.request_scope()
+    return scope
+
+
+async def get_request_scope(request: Request) -> RequestScope:
+    return request_db(request)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -170,19 +171,19 @@ def _by_token(db: RequestScope, settings: Settings, token: str) -> Principal:
     return _principal(row)
 
 
-def _credential(
-    request: Request, api_key: str | None, bearer: HTTPAuthorizationCredentials | None
-) -> tuple[str, bool]:
+def _credential(request: Request) -> tuple[str, bool]:
     """(credential, came from X-API-Key). Raises Unauthorized when none or malformed."""
     raw_key = request.headers.get("x-api-key")
     if raw_key is not None:  # present counts, even empty: an invalid key never falls back to Bearer
-        return (api_key or raw_key).strip(), True
+        return raw_key.strip(), True
     authorization = request.headers.get("authorization")
     if authorization is None:
         raise Unauthorized("authentication required: send X-API-Key or Authorization: Bearer")
-    if bearer is None or not bearer.credentials.strip():
+    # As FastAPI's HTTPBearer reads it: "<scheme> <credentials>", the scheme "bearer" in any case.
+    scheme, _, value = authorization.partition(" ")
+    if not authorization or not scheme or scheme.lower() != "bearer" or not value.strip():
         raise Unauthorized("malformed Authorization header: expected 'Bearer <token or API key>'")
-    return bearer.credentials.strip(), False
+    return value.strip(), False
 
 
 def _identify(
@@ -215,22 +216,25 @@ def _count_failure(limiter: RateLimiter, ip: str) -> None:
 async def authenticate(
     request: Request,
     response: Response,
-    db: RequestDb,
-    settings: SettingsDep,
-    limiter: LimiterDep,
-    api_key: Annotated[str | None, Depends(api_key_scheme)],
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    # Declared for the OpenAPI schema (its two security schemes); the headers are read below.
+    _api_key: Annotated[str | None, Depends(api_key_scheme)],
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
+    """Who is calling, counted against their rate limit: one dependency, reading the settings,
+    the limiter and the request's database scope from the app (no dependency of its own for each)."""
+    state = request.app.state
+    limiter: RateLimiter = state.limiter
+    db = request_db(request)
     try:
-        credential, from_key_header = _credential(request, api_key, bearer)
+        credential, from_key_header = _credential(request)
     except Unauthorized:
         await db.run(_count_failure, limiter, client_ip(request))
         raise
-    principal, state = await db.run(
-        _identify, db, settings, limiter, credential, from_key_header, client_ip(request)
+    principal, counted = await db.run(
+        _identify, db, state.settings, limiter, credential, from_key_header, client_ip(request)
     )
-    if state is not None:
-        response.headers.update(state.headers())
+    if counted is not None:
+        response.headers.update(counted.headers())
     return principal
 
 

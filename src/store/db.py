@@ -278,11 +278,16 @@ class RequestScope:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """An ORM session in a transaction: committed on success, rolled back on error."""
-        if self._session is None:
-            self._session = self.database.sessionmaker()
-        with self._session.begin():
-            yield self._session
+        """An ORM session in a transaction: committed on success, rolled back on error, and closed
+        at its end (its objects stay readable: nothing expires on commit), so the scope needs no
+        closing when the request ends."""
+        self._session = self.database.sessionmaker()
+        try:
+            with self._session.begin():
+                yield self._session
+        finally:
+            self._session.close()
+            self._session = None
 
     def in_transaction(self) -> bool:
         return self._session is not None and self._session.in_transaction()

@@ -1,9 +1,12 @@
 """bin/bench api: the API under gunicorn (2 workers) at concurrency 32 with 100,000 items, on SQLite and
-PostgreSQL, side by side with a bare ASGI app under the same gunicorn settings (the stack's ceiling).
+PostgreSQL, side by side with a bare ASGI app under the same gunicorn settings (the stack's ceiling),
+and on PostgreSQL with a hand-tuned app doing the same work (tests/bench/ceiling_app.py: Starlette, an
+async psycopg pool, uvloop and httptools; the work's ceiling), reported as ours/ceiling per route.
 
     bin/bench api [--items 100000] [--rounds 3] [--seconds 5] [--connections 32] [--no-postgres]
                   [--scenarios list,get,create]      (e.g. --items 1000000 --scenarios list)
-                  [--observability]
+                  [--observability] [--auth jwt|key] [--no-ceiling]
+    bin/bench api --profile get [--seconds 10]       (one API worker under py-spy --gil, summarised)
 
 ``--observability`` runs each backend twice: as in production (the API's metrics on, the JSON access
 log written to a file) and with both off, so the table shows what they cost per request.
@@ -43,6 +46,10 @@ from tests.support.wait import wait_until
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# One secret for every server of a run: the API and the ceiling check the same tokens.
+JWT_SECRET = os.urandom(24).hex()
+CEILING_APP = "tests.bench.ceiling_app:app"
+CEILING_WORKER = "tests.bench.ceiling_app.CeilingWorker"
 
 # --- the anchor: a bare ASGI app returning a fixed 50-item page -------------------------------------
 
@@ -114,7 +121,7 @@ class Gunicorn:
             "API_WORKERS": str(workers),
             "DATABASE_URL": database_url,
             "LOG_LEVEL": "WARNING",
-            "JWT_SECRET": os.urandom(24).hex(),
+            "JWT_SECRET": JWT_SECRET,
             "API_MAX_REQUESTS": "0",
             "RATE_LIMIT_DEFAULT": "100000000/minute",
             "PYTHONPATH": str(REPO),
@@ -171,12 +178,14 @@ class Target:
     pid: int | None = None  # gunicorn's master: its CPU time per request is measured
 
 
-def seed(database_url: str, items: int) -> tuple[dict[str, str], tuple[int, int], str]:
-    """A user with ``items`` items (bulk SQL) and an API key; returns headers, id range, list plan."""
+def seed(database_url: str, items: int, auth: str = "jwt") -> tuple[dict[str, str], tuple[int, int], str]:
+    """A user with ``items`` items (bulk SQL) and a credential (``auth``: a JWT, as the ceiling
+    checks, or an API key); returns headers, id range, list plan."""
     from sqlalchemy import create_engine, func, select
 
     from api.deps import Principal
     from api.routes.items import list_queries
+    from api.security import create_access_token
     from store.accounts import create_api_key, create_user
     from store.db import Database
     from store.models import Item
@@ -203,7 +212,55 @@ def seed(database_url: str, items: int) -> tuple[dict[str, str], tuple[int, int]
         plan = " / ".join(str(r[-1]).strip() for r in conn.exec_driver_sql(explain + sql).all())
     engine.dispose()
     database.dispose()
-    return {"X-API-Key": key}, (low, high), plan
+    token = create_access_token(
+        user.id, token_version=user.token_version, secret=JWT_SECRET, expires_in=24 * 3600
+    )
+    headers = {"X-API-Key": key} if auth == "key" else {"Authorization": f"Bearer {token}"}
+    return headers, (low, high), plan
+
+
+def seed_token(database_url: str) -> dict[str, str]:
+    """A JWT for the seeded user (the ceiling takes no API key)."""
+    from sqlalchemy import create_engine, text
+
+    from api.security import create_access_token
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        user_id, version = conn.execute(
+            text("SELECT id, token_version FROM users WHERE email = 'bench@example.com'")
+        ).one()
+    engine.dispose()
+    token = create_access_token(user_id, token_version=version, secret=JWT_SECRET, expires_in=24 * 3600)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def cpu_counters() -> tuple[int, int]:
+    """(total, steal) jiffies of all CPUs, from /proc/stat (0, 0 where there is none)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0, 0
+    return sum(fields), fields[7] if len(fields) > 7 else 0
+
+
+class Machine:
+    """The machine's load average (1 min) after each round, and its CPU steal over the run."""
+
+    def __init__(self) -> None:
+        self.loads = [os.getloadavg()[0]]
+        self.start = cpu_counters()
+
+    def sample(self) -> None:
+        self.loads.append(os.getloadavg()[0])
+
+    def summary(self) -> str:
+        total, steal = cpu_counters()
+        share = 100 * (steal - self.start[1]) / max(1, total - self.start[0])
+        return (
+            f"load average (1 min) {self.loads[0]:.1f} at start, median {statistics.median(self.loads):.1f}, "
+            f"max {max(self.loads):.1f}; CPU steal {share:.1f}% over the run; {os.cpu_count()} CPUs"
+        )
 
 
 # --- load --------------------------------------------------------------------------------------------
@@ -391,6 +448,50 @@ def cost_of_additions(home: Path) -> tuple[float, float]:
     return metrics_us, log_us
 
 
+# --- a profile of one worker ---------------------------------------------------------------------------
+
+
+def profile(args: argparse.Namespace) -> int:
+    """Our API on PostgreSQL (SQLite with --no-postgres) under one scenario's load from wrk, one of
+    its workers sampled by py-spy; prints the summary (tests/bench/profile_api.py)."""
+    import threading
+
+    from tests.bench.profile_api import record, summary, worker_pids
+
+    pg_server = None if args.no_postgres else (postgres_server_url() or DEFAULT_PG)
+    with ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-api-profile-")))
+        if pg_server:
+            backend, url = "postgresql", stack.enter_context(fresh_postgres_database(pg_server))
+        else:
+            backend, url = "sqlite", f"sqlite:///{root / 'api' / 'var' / 'app.db'}"
+        server = stack.enter_context(Gunicorn(root / "api", "api.app:app", database_url=url))
+        print(f"seeding {backend} ({args.items:,} items) ...", flush=True)
+        headers, id_range, _plan = seed(url, args.items, args.auth)
+        target = Target(backend, server.url, headers, id_range, server.pid)
+        run_load(target, args.profile, 2, args.connections)  # warm up: pools filled, caches compiled
+        assert server.pid is not None
+        worker = worker_pids(server.pid)[0]
+        machine = Machine()
+        out = root / "profile.txt"
+        sampler = threading.Thread(target=record, args=(worker, args.seconds, out))
+        sampler.start()
+        result = run_load(target, args.profile, args.seconds + 1, args.connections)
+        sampler.join()
+        machine.sample()
+        if not out.exists():
+            print("py-spy recorded nothing (see its error above)", file=sys.stderr)
+            return 1
+        print(
+            f"{backend} {args.profile}: {result.rps:.0f} req/s (both workers; one sampled), errors "
+            f"{result.errors}; {machine.summary()}"
+        )
+        print(summary(out))
+        if args.profile_out:
+            shutil.copy(out, args.profile_out)
+    return 0
+
+
 # --- main -------------------------------------------------------------------------------------------------
 
 
@@ -414,7 +515,24 @@ def main(argv: list[str] | None = None) -> int:
         help="gunicorn worker class to compare, side by side (repeat; default: conf/gunicorn.conf.py's), "
         "e.g. uvicorn_worker.UvicornWorker uvicorn_worker.UvicornH11Worker",
     )
+    parser.add_argument(
+        "--auth",
+        choices=("jwt", "key"),
+        default="jwt",
+        help="how the load authenticates: a JWT (Authorization: Bearer; the ceiling's way) or an API key",
+    )
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the hand-tuned ceiling")
+    parser.add_argument(
+        "--profile",
+        choices=("list", "get", "create"),
+        help="instead: profile one API worker (py-spy --gil) under this scenario's load for --seconds",
+    )
+    parser.add_argument(
+        "--profile-out", type=Path, help="with --profile: keep py-spy's collapsed stacks here"
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        return profile(args)
     chosen = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     if not chosen or set(chosen) - {"list", "get", "create"}:
         parser.error(f"--scenarios: choose from list, get, create (got {args.scenarios!r})")
@@ -458,8 +576,18 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 if backend not in seeded:
                     print(f"seeding {backend} ...", flush=True)
-                    headers, id_range, plans[backend] = seed(url, args.items)
+                    headers, id_range, plans[backend] = seed(url, args.items, args.auth)
                     seeded[backend] = (headers, id_range)
+                    if backend == "postgresql" and not args.no_ceiling:
+                        ceiling = stack.enter_context(
+                            Gunicorn(
+                                root / "ceiling", CEILING_APP, database_url=url, worker_class=CEILING_WORKER
+                            )
+                        )
+                        token_headers = headers if args.auth == "jwt" else seed_token(url)
+                        targets["ceiling"] = Target(
+                            "ceiling", ceiling.url, token_headers, id_range, ceiling.pid
+                        )
                 headers, id_range = seeded[backend]
                 targets[tag(backend, worker_class)] = Target(
                     backend, server.url, headers, id_range, server.pid
@@ -489,6 +617,9 @@ def main(argv: list[str] | None = None) -> int:
                 for suffix in (["", "+obs"] if args.observability else [""])
             ]
         ]
+        if "ceiling" in targets:
+            scenarios += [("ceiling", s) for s in chosen]
+        machine = Machine()
         for round_no in range(1, args.rounds + 1):
             # Every other round backwards: no side always runs first (or last) in a round.
             for backend, scenario in scenarios if round_no % 2 else scenarios[::-1]:
@@ -498,6 +629,7 @@ def main(argv: list[str] | None = None) -> int:
                 if target.pid and result.requests:
                     result.cpu_us = (server_cpu_seconds(target.pid) - cpu_before) / result.requests * 1e6
                 results.setdefault((backend, scenario), []).append(result)
+                machine.sample()
                 print(
                     f"  round {round_no}: {backend:22} {scenario:6} {result.rps:8.0f} req/s "
                     f"p50 {result.p50_ms:6.1f} ms p99 {result.p99_ms:7.1f} ms errors {result.errors}",
@@ -530,6 +662,35 @@ def main(argv: list[str] | None = None) -> int:
             f"{median(key, 'p99_ms'):7.1f} | {median(key, 'rps') / bare_rps:6.2f} | "
             f"{sum(r.errors for r in results[key]):6d} |"
         )
+    if "ceiling" in targets:
+        print(
+            "\nagainst the hand-tuned ceiling (tests/bench/ceiling_app.py, PostgreSQL): ours/ceiling req/s, "
+            "median of the rounds' ratios and their spread (each round's ours over that round's ceiling)\n"
+        )
+        print(
+            "| route | ours req/s | ceiling req/s | ours/ceiling | per-round spread | ours/bare "
+            "| CPU us/req ours | ceiling | ceiling/ours CPU |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+        for scenario in chosen:
+            ours, top = results[("postgresql", scenario)], results[("ceiling", scenario)]
+            ratios = [a.rps / b.rps for a, b in zip(ours, top, strict=True)]
+            cpu_ours, cpu_top = (
+                median(("postgresql", scenario), "cpu_us"),
+                median(("ceiling", scenario), "cpu_us"),
+            )
+            print(
+                f"| {scenario} | {median(('postgresql', scenario), 'rps'):.0f} | "
+                f"{median(('ceiling', scenario), 'rps'):.0f} | {statistics.median(ratios):.2f} | "
+                f"{min(ratios):.2f}-{max(ratios):.2f} | "
+                f"{median(('postgresql', scenario), 'rps') / bare_rps:.3f} "
+                f"| {cpu_ours:.0f} | {cpu_top:.0f} | {cpu_top / cpu_ours:.2f} |"
+            )
+        print(
+            "(CPU us/req: the gunicorn master's and workers' CPU time per request, which the machine's "
+            "load moves far less than req/s; PostgreSQL's own time is not in it)"
+        )
+    print(f"\nmachine: {machine.summary()}")
     if args.observability:
         additions = []
         for _ in range(3):

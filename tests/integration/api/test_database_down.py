@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -155,3 +157,47 @@ def test_requests_get_503_database_unavailable_until_it_is_back(
     assert "Traceback" not in log
     reports = [line for line in log.splitlines() if "database unavailable:" in line]
     assert 1 <= len(reports) <= 2, reports  # once per process (2 workers) for the whole outage
+
+
+def test_connections_dropped_mid_load_answer_503_never_500_and_the_pool_recovers(
+    api_via_proxy: tuple[ApiServer, TcpProxy, str],
+) -> None:
+    # Requests in flight on both workers when the proxy drops every connection: each answer is a
+    # 200 (201 for a create) or a 503, never a 500, and the pool serves again once it is back.
+    api, proxy, database_url = api_via_proxy
+    database = Database(database_url)
+    try:
+        with database.session() as session:
+            user = create_user(session, email="midload@example.com", password="a-password-1")
+            _, key = create_api_key(session, user_id=user.id, name="tests")
+    finally:
+        database.dispose()
+    headers = {"X-API-Key": key}
+    with httpx.Client(base_url=api.url, headers=headers, timeout=30) as http:
+        item_id = http.post("/api/v1/items", json={"title": "kept"}).json()["id"]
+    statuses: Counter[int] = Counter()
+    stop = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(base_url=api.url, headers=headers, timeout=30) as client:
+            while not stop.is_set():
+                for path in ("/api/v1/items", f"/api/v1/items/{item_id}"):
+                    statuses[client.get(path).status_code] += 1
+                statuses[client.post("/api/v1/items", json={"title": "load"}).status_code] += 1
+
+    threads = [threading.Thread(target=load) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_until(lambda: statuses[200] >= 30, timeout=60, message="served under load")
+        proxy.close()
+        wait_until(lambda: statuses[503] >= 10, timeout=60, message="503s while the database is away")
+        proxy.open()
+        served = statuses[200]
+        wait_until(lambda: statuses[200] >= served + 30, timeout=60, message="served again")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert set(statuses) <= {200, 201, 503}, statuses
+    assert "Traceback" not in api.log_path.read_text()

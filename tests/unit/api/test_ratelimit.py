@@ -87,3 +87,28 @@ def test_an_unusable_counter_file_is_handled_by_the_policy(tmp_path: Path) -> No
         closed.hit("default", "user:1")
     opened = RateLimiter(item, MachineCounters(blocked / "c.sqlite3"), prefix="t", when_down="open")
     assert [opened.hit("default", "user:1") for _ in range(5)] == [None] * 5
+
+
+@pytest.mark.parametrize("kind", ["machine", "process"])
+def test_ten_thousand_callers_a_minute_keep_the_counters_bounded(tmp_path: Path, kind: str) -> None:
+    """A new caller every 6 ms (10,000 distinct a minute) for five minutes: the counters hold the
+    last minute's windows plus at most one sweep's worth, not every caller ever seen."""
+    import sqlite3
+
+    clock = Clock()
+    path = tmp_path / "c.sqlite3"
+    counters = MachineCounters(path, clock) if kind == "machine" else ProcessCounters(clock)
+
+    def held() -> int:
+        if isinstance(counters, ProcessCounters):
+            return len(counters._windows)
+        with sqlite3.connect(path) as conn:
+            return int(conn.execute("SELECT count(*) FROM windows").fetchone()[0])
+
+    most = 0
+    for n in range(50_000):
+        clock.now += 0.006
+        assert counters.hit(f"ip:10.{n // 65536}.{n // 256 % 256}.{n % 256}", 60) == (1, clock.now + 60)
+        if n % 1000 == 999:
+            most = max(most, held())
+    assert most <= 10_000 + counters.SWEEP_EVERY + 1
