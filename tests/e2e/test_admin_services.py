@@ -52,7 +52,7 @@ autorestart = false
 """
 
 
-def build_app(home: Path, socket: Path) -> FastAPI:
+def build_app(home: Path, socket: Path, env: dict[str, str] | None = None) -> FastAPI:
     from api.app import create_app
     from config.config import load
     from store.migrate import upgrade
@@ -65,6 +65,7 @@ def build_app(home: Path, socket: Path) -> FastAPI:
             "SUPERVISOR_CONFIG": str(socket.parent / "supervisord.conf"),  # the small supervisord's own
             "DATABASE_URL": f"sqlite:///{home / 'var' / 'app.db'}",
             **API_TEST_ENV,
+            **(env or {}),
         }
     )
     upgrade(settings.DATABASE_URL)

@@ -329,7 +329,9 @@ def test_a_stream_resumes_where_it_was_each_line_once(logstack: LogStack) -> Non
         # into it by the kernel (a loaded machine showed two pings where three were sent).
         logstack.ping()
         wait_until(
-            lambda: (logstack.home / "sup" / "talker.log").read_text().endswith(expected + "\n"),
+            lambda expected=expected: (
+                (logstack.home / "sup" / "talker.log").read_text().endswith(expected + "\n")
+            ),
             timeout=20,
             message=f"{expected!r} in the log",
         )
