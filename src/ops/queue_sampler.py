@@ -42,10 +42,10 @@ class QueueSampler:
         self._stop.set()
 
     def _run(self) -> None:
+        # The first sample after one interval: at boot the API may still be migrating the database.
         interval = self.settings.QUEUE_HISTORY_INTERVAL
-        while not self._stop.is_set():
+        while not self._stop.wait(interval):
             self.sample_once()
-            self._stop.wait(interval)
 
     def sample_once(self) -> int:
         """One sample; rows written (0 when skipped or when it failed: logged, never raised)."""
