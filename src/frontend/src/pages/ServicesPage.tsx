@@ -258,7 +258,8 @@ export function ServicesPage() {
           {" "}<code>/readyz</code> and <code>/metrics</code> (port 8090): <code>kubectl get pods -l app.kubernetes.io/name=example-worker</code>.
         </p>
       )}
-      {(data !== null || unavailable) && (
+      {/* Asked at once, beside the list above (not after it): the other hosts need nothing of it. */}
+      {!forbidden && (
         <HostsSection refresh={acted} reportErrors={error === null}
                       actions={{ ask, askRestart, showLog: toggleLog, logOf, disabled }} />
       )}
