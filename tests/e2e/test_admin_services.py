@@ -441,7 +441,7 @@ def test_other_hosts_are_shown_by_host_and_acted_on_there(page: Any, services_st
     login(page, services_stack.url, "admin@example.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Services").click()
     second = page.get_by_role("region", name=f"Host {remote.label}")
-    expect(second.locator("tbody tr")).to_have_count(2)
+    expect(second.locator("tbody tr")).to_have_count(2, timeout=20_000)
     expect(second.get_by_test_id("host-state")).to_have_text("supervisord RUNNING: all programs healthy")
     expect(
         page.get_by_role("region", name=f"Host localhost:{remote.port}").get_by_test_id("host-state")
@@ -461,7 +461,8 @@ def test_other_hosts_are_shown_by_host_and_acted_on_there(page: Any, services_st
     ).click()
     result = page.get_by_role("status").filter(has_text="echo on")
     expect(result).to_have_text(
-        re.compile(rf"echo on {re.escape(remote.label)} restarted: RUNNING, pid \d+, healthy\.")
+        re.compile(rf"echo on {re.escape(remote.label)} restarted: RUNNING, pid \d+, healthy\."),
+        timeout=30_000,
     )
     assert remote.pid("echo") != before
     expect(second.locator("tr", has_text="echo").locator("td[data-label=PID]")).to_have_text(
@@ -515,7 +516,7 @@ def test_the_queue_chart_draws_the_servers_history_after_a_reload(
     login(page, services_stack.url, "admin@example.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Services").click()
     summary = page.get_by_test_id("queue-history-summary")
-    expect(summary).to_contain_text("30 points")
+    expect(summary).to_contain_text("30 points", timeout=20_000)
     expect(summary).to_contain_text("last: 40 pending, 2 in flight, 5 done/min.")
     legend = page.locator(".queue-chart .u-legend")
     expect(legend).to_contain_text("pending")
