@@ -27,6 +27,8 @@ from api.routes import (
     admin_audit,
     admin_control,
     admin_failed,
+    admin_history,
+    admin_hosts,
     admin_logs,
     admin_queue,
     admin_users,
@@ -102,6 +104,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(admin_control.router)
     app.include_router(admin_logs.router)
     app.include_router(admin_queue.router)
+    app.include_router(admin_history.router)  # GET /api/v1/admin/queue/history
+    app.include_router(admin_hosts.router)  # GET /api/v1/admin/hosts: every SUPERVISOR_SERVERS host
     app.include_router(admin_failed.router)  # /api/v1/admin/queue/{table}/failed: list, requeue
     app.include_router(admin_audit.router)  # GET /api/v1/admin/audit
     app.include_router(metrics.router)  # GET /api/v1/admin/metrics

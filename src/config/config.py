@@ -281,6 +281,12 @@ class Settings(BaseSettings):
     )
     SUPERVISOR_USERNAME: str = setting("", doc="username for http:// supervisord endpoints")
     SUPERVISOR_PASSWORD: str = setting("", doc="password for http:// supervisord endpoints")
+    SUPERVISOR_HOST_TIMEOUT: float = setting(
+        3.0,
+        _seconds_up_to(60),
+        "seconds the Services page (GET /api/v1/admin/hosts) waits for one SUPERVISOR_SERVERS host "
+        "before showing it unreachable; hosts are read at once",
+    )
     # Operations (ops/, bin/monitor.py, ctl, the health listener).
     SUPERVISOR_CONFIG: str = setting(
         "",
@@ -398,6 +404,29 @@ class Settings(BaseSettings):
     )
     AUDIT_MAX_ROWS: int = setting(
         100_000, _int_between(100, 10_000_000), "most entries the audit log keeps (the oldest go first)"
+    )
+
+    # Queue history (issue 37): counts per status per queue table, sampled by the health listener.
+    QUEUE_HISTORY_INTERVAL: float = setting(
+        30.0,
+        _seconds_up_to(3600),
+        "seconds between two queue history samples (taken by the health listener; with several hosts on one "
+        "database, a sample younger than half of this is not taken again)",
+    )
+    QUEUE_HISTORY_KEEP_HOURS: int = setting(
+        168,
+        _int_between(1, 24 * 366),
+        "hours of queue history kept (older samples are deleted as one is written)",
+    )
+    QUEUE_HISTORY_MAX_ROWS: int = setting(
+        200_000,
+        _int_between(100, 10_000_000),
+        "most queue history rows kept, one per queue table a sample (the oldest go first)",
+    )
+    API_LOG_DOWNLOAD_MAX_BYTES: int = setting(
+        16 * 1024 * 1024,
+        _int_between(1024, 1024**3),
+        "most bytes of a log file the Services page's download sends (the tail, when the file is larger)",
     )
 
     _auto_sized: frozenset[str] = PrivateAttr(default=frozenset())

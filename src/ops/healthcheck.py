@@ -7,6 +7,9 @@ through ``supervisor.childutils.listener``; each one also makes sure the timer t
 hanging health URL or supervisord call never holds up supervisord's event queue, and a hung program
 is noticed within seconds rather than at the next tick. Every decision is logged to stderr (stdout
 is the protocol).
+
+A second thread samples the queue history (``ops.queue_sampler``), apart from the checks: a database
+fault there is logged and never reaches healing.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ops.control import restart
 from ops.errors import OpsError
 from ops.policy import Decision, HealthPolicy, Limits
 from ops.proctree import newest_process_age
+from ops.queue_sampler import QueueSampler
 from ops.rpc import SupervisorClient
 from ops.status import ProcessStatus, StackStatus, collect_status
 
@@ -189,7 +193,15 @@ def main(argv: list[str] | None = None) -> int:
     client = SupervisorClient.from_settings(settings)
     listener = HealthListener(client, settings, HealthPolicy(limits))
     listener.ensure_timer()
-    serve(sys.stdin, sys.stdout, listener.on_event)
+    # The queue history (ops.queue_sampler): its own thread and engine, apart from the checks.
+    sampler = QueueSampler(settings)
+    sampler.ensure_running()
+
+    def on_event(headers: dict[str, str], payload: str) -> None:
+        listener.on_event(headers, payload)
+        sampler.ensure_running()
+
+    serve(sys.stdin, sys.stdout, on_event)
     return 0
 
 

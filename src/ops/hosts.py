@@ -97,15 +97,36 @@ def hosts_for(settings: Settings, servers: Iterable[str]) -> list[Host]:
     return hosts
 
 
-def collect_hosts(hosts: list[Host], settings: Settings) -> list[HostStatus]:
+def unique_hosts(
+    settings: Settings, servers: Iterable[str], *, timeout: float = 10.0
+) -> tuple[list[Host], list[str]]:
+    """The hosts of ``servers`` each once, in order, and the labels of those listed more than once
+    (the same endpoint, however spelled): for a page that shows them all and says so, where
+    :func:`hosts_for` refuses."""
+    hosts: list[Host] = []
+    repeated: list[str] = []
+    for url in servers:
+        host = parse_endpoint(url, settings, timeout=timeout)
+        if any(h.label == host.label for h in hosts):
+            if host.label not in repeated:
+                repeated.append(host.label)
+            continue
+        hosts.append(host)
+    return hosts, repeated
+
+
+def collect_hosts(hosts: list[Host], settings: Settings, *, every_error: bool = False) -> list[HostStatus]:
     """Each host's status, all hosts at once (so an unreachable one costs one timeout, not one
-    each), in the order given; an unreachable host is recorded, not raised, so the others show."""
+    each), in the order given; an unreachable host is recorded, not raised, so the others show
+    (``every_error``: any error of ours, a refused call too, is recorded the same way)."""
     from concurrent.futures import ThreadPoolExecutor
+
+    caught = OpsError if every_error else SupervisorUnreachable
 
     def one(host: Host) -> HostStatus:
         try:
             return HostStatus(host, status=collect_status(host.client, settings))
-        except SupervisorUnreachable as exc:
+        except caught as exc:
             return HostStatus(host, error=exc)
 
     if len(hosts) <= 1:

@@ -81,7 +81,7 @@ class SupervisorTransport(_SupervisorTransport):  # type: ignore[misc]  # superv
             path = serverurl[len("unix://") :]
 
             def unix() -> http.client.HTTPConnection:
-                return _UnixSocketConnection(path, timeout)
+                return self._remembering(_UnixSocketConnection(path, timeout))
 
             self._get_connection = unix
         else:
@@ -90,14 +90,32 @@ class SupervisorTransport(_SupervisorTransport):  # type: ignore[misc]  # superv
             def timed() -> http.client.HTTPConnection:
                 connection: http.client.HTTPConnection = plain()
                 connection.timeout = timeout  # read by connect()
-                return connection
+                return self._remembering(connection)
 
             self._get_connection = timed
+
+    _response: http.client.HTTPResponse | None = None
+
+    def _remembering(self, connection: http.client.HTTPConnection) -> http.client.HTTPConnection:
+        """``connection``, its answer kept: supervisor's transport leaves an answer that is not a
+        200 (a 401 for a wrong password) unread, and its file would hold the socket open until
+        garbage collection."""
+        plain = connection.getresponse
+
+        def getresponse() -> http.client.HTTPResponse:
+            self._response = plain()
+            return self._response
+
+        connection.getresponse = getresponse  # type: ignore[method-assign]
+        return connection
 
     def request(self, host: Any, handler: str, request_body: Any, verbose: bool = False) -> Any:
         try:
             return super().request(host, handler, request_body, verbose)
         finally:
+            response, self._response = self._response, None
+            if response is not None:
+                response.close()
             self.close()
 
     def getparser(self) -> tuple[Any, xmlrpc.client.Unmarshaller]:

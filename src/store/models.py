@@ -222,3 +222,24 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text, default=None)
     detail: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
+class QueueSample(Base):
+    """One queue table's rows by status at one moment (``at``: whole seconds since the epoch, UTC):
+    the queue history, written by ``store.queue_history.sample`` (the health listener's sampler)
+    and pruned as it writes. ``done`` and ``failed`` are totals; their change over time is a rate."""
+
+    __tablename__ = "queue_history"
+    __table_args__ = (
+        Index("ix_queue_history_queue_at", "queue", "at"),
+        Index("ix_queue_history_at", "at"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[int] = mapped_column(BigInteger)
+    queue: Mapped[str] = mapped_column(String(63))
+    pending: Mapped[int] = mapped_column(BigInteger, default=0)
+    processing: Mapped[int] = mapped_column(BigInteger, default=0)
+    done: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 
+from tests.bench import bench_services_page
 from tests.e2e.conftest import API_TEST_ENV, CHROMIUM_ARGS, PASSWORD, create_user
 from tests.e2e.servers import FRONTEND, ViteServer, ensure_node_modules
 from tests.support.api_server import ApiServer
@@ -257,7 +258,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="PNG",
         help="also save a screenshot of the items page (docs/frontend.md shows it: docs/items-page.png)",
     )
+    parser.add_argument(
+        "--only",
+        choices=["services"],
+        default=None,
+        help="services: only the Services page with three hosts against one, and the history endpoint",
+    )
     args = parser.parse_args(argv)
+    if args.only == "services":
+        return services_only(args.loads)
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():
         print("chromium is not installed: apt-get install -y chromium", file=sys.stderr)
@@ -303,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
                 if args.screenshot:
                     screenshot(browser, f"{preview.url}/items?limit=25", token, args.screenshot)
                 served, services = served_by_api(browser, api, home, token, args.loads, admin_token)
+                hosts_report = bench_services_page.run(
+                    browser, api, home, home / "dist", admin_token, args.loads
+                )
                 browser.close()
     (FRONTEND / "dist" / "bench-baseline.html").unlink(missing_ok=True)
 
@@ -346,8 +358,36 @@ def main(argv: list[str] | None = None) -> int:
         f"\nServices page (admins, loaded lazily): its own code and styles, median of {len(services)}: "
         f"{statistics.median(services) / 1024:.1f} KiB moved (not part of the items page's load)"
     )
+    print(hosts_report)
     if args.screenshot:
         print(f"\nscreenshot: {args.screenshot}")
+    return 0
+
+
+def services_only(loads: int) -> int:
+    """``--only services``: the build, one API with an admin, and tests/bench/bench_services_page.py."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        print("chromium is not installed: apt-get install -y chromium", file=sys.stderr)
+        return 2
+    ensure_node_modules()
+    build_bundle()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="bench-services-") as tmp:
+        home = Path(tmp)
+        dist = home / "dist"
+        shutil.copytree(FRONTEND / "dist", dist)
+        with ApiServer(home, env=API_TEST_ENV) as api, sync_playwright() as playwright:
+            create_user(api, ADMIN_EMAIL, is_admin=True)
+            admin_token = httpx.post(
+                api.url + "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": PASSWORD}
+            ).json()["access_token"]
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                print(bench_services_page.run(browser, api, home, dist, admin_token, loads))
+            finally:
+                browser.close()
     return 0
 
 

@@ -12,7 +12,9 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import API_TEST_ENV, PASSWORD, login
 from tests.e2e.servers import ViteServer
+from tests.support.inet_supervisord import CHATTY, SLEEP, HangingPort, InetSupervisord
 from tests.support.net import free_port, port_is_free
 from tests.support.processes import processes_mentioning
 from tests.support.stack import Stack
@@ -52,7 +55,7 @@ autorestart = false
 """
 
 
-def build_app(home: Path, socket: Path) -> FastAPI:
+def build_app(home: Path, socket: Path, env: dict[str, str] | None = None) -> FastAPI:
     from api.app import create_app
     from config.config import load
     from store.migrate import upgrade
@@ -65,6 +68,7 @@ def build_app(home: Path, socket: Path) -> FastAPI:
             "SUPERVISOR_CONFIG": str(socket.parent / "supervisord.conf"),  # the small supervisord's own
             "DATABASE_URL": f"sqlite:///{home / 'var' / 'app.db'}",
             **API_TEST_ENV,
+            **(env or {}),
         }
     )
     upgrade(settings.DATABASE_URL)
@@ -266,29 +270,65 @@ def test_supervisord_unreachable_is_a_clear_503(tmp_path: Path) -> None:
     assert r.json()["error"]["message"].startswith("supervisord unreachable: supervisord is not running")
 
 
+@dataclass
+class ServicesStack:
+    """The page's servers: Vite before the app, the app's database, and the hosts it is given."""
+
+    url: str
+    database_url: str
+    remote: InetSupervisord
+    hanging: HangingPort
+
+
 @pytest.fixture(scope="module")
-def services_frontend(
+def services_stack(
     browser: Any, supervisord: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """The app under uvicorn on a free port (its supervisord is the small one), and Vite before it."""
+) -> Iterator[ServicesStack]:
+    """The app under uvicorn on a free port (its supervisord is the small one), and Vite before it.
+    SUPERVISOR_SERVERS: this supervisord's socket, a second supervisord on a TCP port (listed twice),
+    the same one with a wrong password, and a port that never answers."""
     import uvicorn
 
     home = tmp_path_factory.mktemp("services-api")
-    app = build_app(home, supervisord)
-    make_users(app)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="services-api", daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started, timeout=30, message="uvicorn to start")
-        with ViteServer(api_url=f"http://127.0.0.1:{port}", log_dir=home) as vite:
-            yield vite.url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        app.state.db.engine.dispose()
-        wait_until(lambda: port_is_free(port), timeout=15, message=f"port {port} to be free")
+    with (
+        InetSupervisord(home / "remote", {"echo": SLEEP, "chatty": CHATTY}) as remote,
+        HangingPort() as hanging,
+    ):
+        servers = [
+            f"unix://{supervisord}",
+            remote.url,
+            f"http://127.0.0.1:{remote.port}",
+            f"http://ops:wrong@localhost:{remote.port}",
+            hanging.url,
+        ]
+        app = build_app(
+            home,
+            supervisord,
+            env={
+                "SUPERVISOR_SERVERS": ",".join(servers),
+                "SUPERVISOR_HOST_TIMEOUT": "1",
+                "API_LOG_DOWNLOAD_MAX_BYTES": "4096",
+            },
+        )
+        make_users(app)
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, name="services-api", daemon=True)
+        thread.start()
+        try:
+            wait_until(lambda: server.started, timeout=30, message="uvicorn to start")
+            with ViteServer(api_url=f"http://127.0.0.1:{port}", log_dir=home) as vite:
+                yield ServicesStack(vite.url, str(app.state.db.engine.url), remote, hanging)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+            app.state.db.engine.dispose()
+            wait_until(lambda: port_is_free(port), timeout=15, message=f"port {port} to be free")
+
+
+@pytest.fixture(scope="module")
+def services_frontend(services_stack: ServicesStack) -> str:
+    return services_stack.url
 
 
 @pytest.mark.browser
@@ -390,3 +430,103 @@ def test_admin_services_page_shows_the_real_stack(page: Any, tmp_path: Path) -> 
         wait_until(
             api_back, timeout=90, message=lambda: "the API restarted and healthy\n" + stack.log_tails()
         )
+
+
+@pytest.mark.browser
+def test_other_hosts_are_shown_by_host_and_acted_on_there(page: Any, services_stack: ServicesStack) -> None:
+    """Every host on the page (the repeated one once, the wrong password and the hang as
+    unreachable, none holding the others); a restart on the remote host after confirming; its log
+    followed, searched and downloaded."""
+    remote, hanging = services_stack.remote, services_stack.hanging
+    login(page, services_stack.url, "admin@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Services").click()
+    second = page.get_by_role("region", name=f"Host {remote.label}")
+    expect(second.locator("tbody tr")).to_have_count(2, timeout=20_000)
+    expect(second.get_by_test_id("host-state")).to_have_text("supervisord RUNNING: all programs healthy")
+    expect(
+        page.get_by_role("region", name=f"Host localhost:{remote.port}").get_by_test_id("host-state")
+    ).to_contain_text("Unreachable: supervisord at http://localhost")
+    expect(
+        page.get_by_role("region", name=f"Host {hanging.label}").get_by_test_id("host-state")
+    ).to_have_text(f"Unreachable: supervisord did not answer within 1s ({hanging.url})")
+    expect(page.get_by_test_id("hosts-repeated")).to_contain_text(remote.label)
+    expect(page.locator(".services-table tr", has_text="sleeper").locator(".badge").first).to_have_text(
+        "RUNNING"
+    )
+
+    before = remote.pid("echo")
+    page.get_by_role("button", name=f"Restart echo on {remote.label}").click()
+    page.get_by_role("dialog", name=f"Restart echo on {remote.label}?").get_by_role(
+        "button", name="Restart"
+    ).click()
+    result = page.get_by_role("status").filter(has_text="echo on")
+    expect(result).to_have_text(
+        re.compile(rf"echo on {re.escape(remote.label)} restarted: RUNNING, pid \d+, healthy\."),
+        timeout=30_000,
+    )
+    assert remote.pid("echo") != before
+    expect(second.locator("tr", has_text="echo").locator("td[data-label=PID]")).to_have_text(
+        str(remote.pid("echo"))
+    )
+
+    page.get_by_role("button", name=f"Log of chatty on {remote.label}").click()
+    viewer = page.get_by_role("region", name=f"Log of chatty on {remote.label}")
+    lines = viewer.get_by_test_id("log-lines")
+    expect(lines.locator(".log-line", has_text="tick").first).to_be_visible(timeout=15_000)
+    # Its last 200 lines are loaded (boot lines first, ticks after, as long as it has run): the
+    # search keeps the ticks only.
+    viewer.get_by_label("Search loaded lines").fill("TICK")
+    expect(viewer.get_by_test_id("log-matches")).to_have_text(re.compile(r"^\d+ of \d+ lines match$"))
+    expect(lines.locator(".log-line").first).to_contain_text("tick")
+    expect(lines.locator(".log-line").filter(has_not_text="tick")).to_have_count(0)
+    with page.expect_download() as downloaded:
+        viewer.get_by_role("button", name="Download").click()
+    assert downloaded.value.suggested_filename == "chatty.log"
+    content = Path(downloaded.value.path()).read_bytes()
+    assert 0 < len(content) <= 4096 and b"remote" in content
+    expect(viewer.get_by_test_id("log-download")).to_contain_text("Downloaded the last")
+
+
+@pytest.mark.browser
+def test_the_queue_chart_draws_the_servers_history_after_a_reload(
+    page: Any, services_stack: ServicesStack
+) -> None:
+    from sqlalchemy import create_engine, insert
+
+    from store.models import QueueSample
+
+    now = int(time.time())
+    engine = create_engine(services_stack.database_url)
+    try:
+        with engine.begin() as conn:  # the last 30 minutes, one sample a minute, as the sampler writes
+            conn.execute(
+                insert(QueueSample),
+                [
+                    {
+                        "at": now - m * 60,
+                        "queue": "items",
+                        "pending": 40 - m,
+                        "processing": 2,
+                        "done": 1_000 - 5 * m,
+                        "failed": 3,
+                    }
+                    for m in range(30)
+                ],
+            )
+    finally:
+        engine.dispose()
+    login(page, services_stack.url, "admin@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Services").click()
+    summary = page.get_by_test_id("queue-history-summary")
+    expect(summary).to_contain_text("30 points", timeout=20_000)
+    expect(summary).to_contain_text("last: 40 pending, 2 in flight, 5 done/min.")
+    legend = page.locator(".queue-chart .u-legend")
+    expect(legend).to_contain_text("pending")
+    for label in ("in flight", "done/min", "failed/min"):
+        expect(legend).to_contain_text(label)
+    assert "--" not in legend.inner_text()
+
+    page.reload()
+    expect(page.get_by_test_id("queue-history-summary")).to_contain_text("30 points")
+    page.get_by_label("Span").select_option(label="7 days")
+    expect(page.get_by_test_id("queue-history-summary")).to_contain_text("one per 1681 s")

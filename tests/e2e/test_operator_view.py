@@ -157,6 +157,9 @@ def test_a_non_admin_reaches_none_of_it(page: Any, operated: Operated) -> None:
         "/api/v1/admin/services/api/log",
         "/api/v1/admin/queue/items/failed",
         "/api/v1/admin/audit",
+        "/api/v1/admin/hosts",
+        "/api/v1/admin/queue/history",
+        "/api/v1/admin/services/api/log/download",
     ):
         r = httpx.get(api + path, headers=operated.user_headers)
         assert r.status_code == 403, (path, r.status_code)

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from api.audit import Audit, Note
 from api.deps import AdminPrincipal, SettingsDep
 from api.errors import AUTH_ERROR_RESPONSES, ApiError, ErrorResponse, NotFound
+from api.supervisors import HostLabel, client_for
 from config.config import Settings
 from ops import control
 from ops.errors import OpsError, ProgramFailed, SupervisorUnreachable, UnknownProgram
@@ -181,7 +182,7 @@ def outcome_of(action: str, program: ProgramOut, note: Note) -> None:
             "description": "the program serves this API: it is sent a graceful TERM once this answer "
             "is out, and supervisord starts it again; the status is the one before the restart",
         },
-        404: {"model": ErrorResponse, "description": "supervisord has no program or process by that name"},
+        404: {"model": ErrorResponse, "description": "no program or process by that name, or no such host"},
         503: {"model": ErrorResponse, "description": UNREACHABLE_DOC},
     },
 )
@@ -191,6 +192,7 @@ def restart_service(
     settings: SettingsDep,
     response: Response,
     background: BackgroundTasks,
+    host: HostLabel = None,
 ) -> ProgramOut:
     """Restart one program (``name``, ``group:name`` or a group) and return its status afterwards.
 
@@ -201,10 +203,11 @@ def restart_service(
 
     The program serving the request (``api``) cannot wait for its own restart: the answer is a
     202, and once it is sent the program gets a graceful TERM (``ops.control.restart_itself``);
-    supervisord starts it again (``autorestart = true``). Recorded in the audit log.
+    supervisord starts it again (``autorestart = true``). Recorded in the audit log. ``host``: on
+    that host of SUPERVISOR_SERVERS.
     """
-    with audit.action("service.restart", name) as note:
-        program = _restart(name, settings, response, background)
+    with audit.action("service.restart", name, host=host) as note:
+        program = _restart(name, settings, response, background, host)
         if response.status_code == 202:
             note.detail = "the program serves this API: it restarts once the answer is sent"
         else:
@@ -212,12 +215,15 @@ def restart_service(
         return program
 
 
-def _restart(name: str, settings: Settings, response: Response, background: BackgroundTasks) -> ProgramOut:
-    client = SupervisorClient.from_settings(settings, timeout=RPC_TIMEOUT_SECONDS)
+def _restart(
+    name: str, settings: Settings, response: Response, background: BackgroundTasks, host: str | None = None
+) -> ProgramOut:
+    client = client_for(settings, host, timeout=RPC_TIMEOUT_SECONDS)
     try:
         targets = control.resolve(collect_status(client, settings), [name])
         names = [p.full_name for p in targets]
-        itself = [p for p in targets if _serves_this_request(p.pid)]
+        # A pid on another host says nothing about this process.
+        itself = [p for p in targets if host is None and _serves_this_request(p.pid)]
         if itself:
             background.add_task(_restart_itself, settings, itself[0])
             response.status_code = 202

@@ -32,6 +32,7 @@ from api.routes.admin import (
     _serves_this_request,
     outcome_of,
 )
+from api.supervisors import HostLabel, client_for
 from config.config import Settings
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=AUTH_ERROR_RESPONSES)
@@ -49,7 +50,7 @@ ProgramName = Annotated[
     ),
 ]
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorResponse, "description": "supervisord has no program or process by that name"},
+    404: {"model": ErrorResponse, "description": "no program or process by that name, or no such host"},
     503: {"model": ErrorResponse, "description": UNREACHABLE_DOC},
 }
 
@@ -58,7 +59,7 @@ def _control(
     settings: Settings, name: str, action: str, response: Response, audit: Auditor, *, host: str | None = None
 ) -> ProgramOut:
     with audit.action(f"service.{action}", name, host=host) as note:
-        program = _run_control(settings, name, action, response)
+        program = _run_control(settings, name, action, response, host)
         if response.status_code == 202:
             note.detail = "asked supervisord to stop the program serving this API"
         else:
@@ -66,18 +67,20 @@ def _control(
         return program
 
 
-def _run_control(settings: Settings, name: str, action: str, response: Response) -> ProgramOut:
+def _run_control(
+    settings: Settings, name: str, action: str, response: Response, host: str | None = None
+) -> ProgramOut:
     from ops import control
     from ops.errors import OpsError, ProgramFailed, SupervisorUnreachable, UnknownProgram
-    from ops.rpc import SupervisorClient
     from ops.status import collect_status
 
-    client = SupervisorClient.from_settings(settings, timeout=RPC_TIMEOUT_SECONDS)
+    client = client_for(settings, host, timeout=RPC_TIMEOUT_SECONDS)
     try:
         targets = control.resolve(collect_status(client, settings), [name])
         names = [p.full_name for p in targets]
         if action == "stop":
-            if any(_serves_this_request(p.pid) for p in targets):
+            # A pid on another host says nothing about this process.
+            if host is None and any(_serves_this_request(p.pid) for p in targets):
                 for p in targets:
                     client.stop(p.full_name, wait=False)
                 response.status_code = 202
@@ -104,9 +107,12 @@ def _run_control(settings: Settings, name: str, action: str, response: Response)
     response_model=ProgramOut,
     responses=RESPONSES,
 )
-def start_service(name: ProgramName, audit: Audit, settings: SettingsDep, response: Response) -> ProgramOut:
-    """Start a program (or every process of a group) and return its status once healthy (≤ 15 s)."""
-    return _control(settings, name, "start", response, audit)
+def start_service(
+    name: ProgramName, audit: Audit, settings: SettingsDep, response: Response, host: HostLabel = None
+) -> ProgramOut:
+    """Start a program (or every process of a group) and return its status once healthy (≤ 15 s);
+    ``host``: on that host of SUPERVISOR_SERVERS."""
+    return _control(settings, name, "start", response, audit, host=host)
 
 
 @router.post(
@@ -121,6 +127,9 @@ def start_service(name: ProgramName, audit: Audit, settings: SettingsDep, respon
         },
     },
 )
-def stop_service(name: ProgramName, audit: Audit, settings: SettingsDep, response: Response) -> ProgramOut:
-    """Stop a program (or every process of a group) and return its status once stopped (≤ 10 s)."""
-    return _control(settings, name, "stop", response, audit)
+def stop_service(
+    name: ProgramName, audit: Audit, settings: SettingsDep, response: Response, host: HostLabel = None
+) -> ProgramOut:
+    """Stop a program (or every process of a group) and return its status once stopped (≤ 10 s);
+    ``host``: on that host of SUPERVISOR_SERVERS."""
+    return _control(settings, name, "stop", response, audit, host=host)

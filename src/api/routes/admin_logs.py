@@ -37,10 +37,12 @@ from pydantic import BaseModel
 from api import draining
 from api.deps import AdminPrincipal, Principal, SettingsDep, still_admin
 from api.errors import AUTH_ERROR_RESPONSES, ApiError, ErrorResponse, NotFound
+from api.supervisors import HostLabel, client_for
 from config.config import Settings
 
 if TYPE_CHECKING:
     from ops.logs import LogCursor, LogPosition, LogReader, PositionedLine
+    from ops.status import ProcessStatus
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=AUTH_ERROR_RESPONSES)
 
@@ -117,16 +119,20 @@ class _Follower:
     """The cursors of one request: at the end of each log (after its last lines), or where a
     previous stream left off."""
 
-    def __init__(self, settings: Settings, name: str, resume: dict[str, LogPosition]) -> None:
+    def __init__(
+        self, settings: Settings, name: str, resume: dict[str, LogPosition], host: str | None = None
+    ) -> None:
         from ops import control
         from ops.errors import SupervisorUnreachable, UnknownProgram
         from ops.logs import LogReader
-        from ops.rpc import SupervisorClient
         from ops.status import collect_status
 
-        client = SupervisorClient.from_settings(settings, timeout=RPC_TIMEOUT_SECONDS)
+        client = client_for(settings, host, timeout=RPC_TIMEOUT_SECONDS)
+        self.processes: list[ProcessStatus] = []
         try:
-            processes = control.resolve(collect_status(client, settings, probe=False), [name])
+            processes = self.processes = control.resolve(
+                collect_status(client, settings, probe=False), [name]
+            )
         except UnknownProgram:
             raise NotFound(f"no program or process named {name}") from None
         except SupervisorUnreachable as exc:
@@ -176,19 +182,21 @@ def _entry(process: str, line: PositionedLine) -> dict[str, Any]:
     return {"process": process, "line": line.text, "position": str(line.position)}
 
 
-def _follower(settings: Settings, name: str, resume: dict[str, LogPosition]) -> _Follower:
+def _follower(
+    settings: Settings, name: str, resume: dict[str, LogPosition], host: str | None = None
+) -> _Follower:
     from ops.errors import OpsError
 
     try:
-        return _Follower(settings, name, resume)
+        return _Follower(settings, name, resume, host)
     except OpsError as exc:
         raise LogUnavailable(f"cannot read the log of {name}: {exc}") from None
 
 
-def _read(settings: Settings, name: str, count: int) -> list[LogLine]:
+def _read(settings: Settings, name: str, count: int, host: str | None = None) -> list[LogLine]:
     from ops.errors import OpsError
 
-    follower = _follower(settings, name, {})
+    follower = _follower(settings, name, {}, host)
     try:
         return follower.last_lines(count)
     except OpsError as exc:
@@ -196,11 +204,11 @@ def _read(settings: Settings, name: str, count: int) -> list[LogLine]:
 
 
 def _start(
-    settings: Settings, name: str, count: int, resume: dict[str, LogPosition]
+    settings: Settings, name: str, count: int, resume: dict[str, LogPosition], host: str | None = None
 ) -> tuple[_Follower, list[dict[str, Any]]]:
     from ops.errors import OpsError
 
-    follower = _follower(settings, name, resume)
+    follower = _follower(settings, name, resume, host)
     try:
         return follower, follower.start(count)
     except OpsError as exc:
@@ -209,10 +217,15 @@ def _start(
 
 @router.get("/services/{name}/log", response_model=LogOut, responses=ERRORS)
 async def read_log(
-    name: ProgramName, _admin: AdminPrincipal, settings: SettingsDep, lines: LineCount = DEFAULT_LOG_LINES
+    name: ProgramName,
+    _admin: AdminPrincipal,
+    settings: SettingsDep,
+    lines: LineCount = DEFAULT_LOG_LINES,
+    host: HostLabel = None,
 ) -> LogOut:
-    """The last ``lines`` lines of a program's log (each process's, for a group)."""
-    found = await anyio.to_thread.run_sync(_read, settings, name, lines)
+    """The last ``lines`` lines of a program's log (each process's, for a group); ``host``: on that
+    host of SUPERVISOR_SERVERS."""
+    found = await anyio.to_thread.run_sync(_read, settings, name, lines, host)
     return LogOut(name=name, lines=found)
 
 
@@ -295,14 +308,86 @@ async def follow_log(
     settings: SettingsDep,
     lines: LineCount = DEFAULT_LOG_LINES,
     after: ResumeAfter = None,
+    host: HostLabel = None,
 ) -> StreamingResponse:
     """Stream the last ``lines`` lines (or, with ``after``, every line since), then every new line
-    once, as newline-delimited JSON."""
+    once, as newline-delimited JSON; ``host``: on that host of SUPERVISOR_SERVERS."""
     resume = _parse_after(after)
-    follower, first = await anyio.to_thread.run_sync(_start, settings, name, lines, resume)
+    follower, first = await anyio.to_thread.run_sync(_start, settings, name, lines, resume, host)
     access = _Access(request, admin, settings.API_LOG_RECHECK_SECONDS)
     return StreamingResponse(
         _stream(request, follower, first, access, settings.API_LOG_HEARTBEAT_SECONDS),
         media_type=NDJSON,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+DOWNLOAD_CHUNK = 1024 * 1024
+
+
+class NotOneProcess(ApiError):
+    status_code = 422
+
+
+def _download_range(settings: Settings, name: str, host: str | None) -> tuple[_Follower, str, int, int]:
+    """(the follower, the process, where to start, where to end): the last API_LOG_DOWNLOAD_MAX_BYTES."""
+    from ops.errors import OpsError
+
+    follower = _follower(settings, name, {}, host)
+    if len(follower.processes) != 1:
+        names = ", ".join(p.full_name for p in follower.processes)
+        raise NotOneProcess(f"{name} has several processes: download the log of one ({names})")
+    process = follower.processes[0].full_name
+    try:
+        _, size, _ = follower.reader.client.tail(process, 0, 1)
+    except OpsError as exc:
+        raise LogUnavailable(f"cannot read the log of {name}: {exc}") from None
+    return follower, process, max(0, size - settings.API_LOG_DOWNLOAD_MAX_BYTES), size
+
+
+async def _chunks(follower: _Follower, process: str, start: int, end: int) -> AsyncIterator[bytes]:
+    from ops.errors import OpsError
+
+    offset = start
+    while offset < end:
+        length = min(DOWNLOAD_CHUNK, end - offset)
+        try:
+            data = await anyio.to_thread.run_sync(follower.reader.client.read, process, offset, length)
+        except OpsError as exc:  # the headers are out: the file ends with why
+            yield f"\n[download interrupted: {exc}]\n".encode()
+            return
+        if not data:
+            return
+        yield data
+        offset += length
+
+
+@router.get(
+    "/services/{name}/log/download",
+    response_class=StreamingResponse,
+    responses={
+        **ERRORS,
+        200: {
+            "content": {"text/plain": {}},
+            "description": "the log file (its tail when larger than the cap)",
+        },
+        422: {"model": ErrorResponse, "description": "a group of several processes: name one"},
+    },
+)
+async def download_log(
+    name: ProgramName, _admin: AdminPrincipal, settings: SettingsDep, host: HostLabel = None
+) -> StreamingResponse:
+    """A process's current log file as an attachment: its last ``API_LOG_DOWNLOAD_MAX_BYTES`` bytes
+    when it is larger (``X-Log-Truncated: true`` then; ``X-Log-Size``: the whole file's size)."""
+    follower, process, start, end = await anyio.to_thread.run_sync(_download_range, settings, name, host)
+    filename = process.replace(":", "_") + ".log"
+    return StreamingResponse(
+        _chunks(follower, process, start, end),
+        media_type="text/plain; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "X-Log-Size": str(end),
+            "X-Log-Truncated": "true" if start > 0 else "false",
+        },
     )

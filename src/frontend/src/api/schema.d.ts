@@ -261,7 +261,8 @@ export interface paths {
          *
          *     The program serving the request (``api``) cannot wait for its own restart: the answer is a
          *     202, and once it is sent the program gets a graceful TERM (``ops.control.restart_itself``);
-         *     supervisord starts it again (``autorestart = true``). Recorded in the audit log.
+         *     supervisord starts it again (``autorestart = true``). Recorded in the audit log. ``host``: on
+         *     that host of SUPERVISOR_SERVERS.
          */
         post: operations["restart_service_api_v1_admin_services__name__restart_post"];
         delete?: never;
@@ -281,7 +282,8 @@ export interface paths {
         put?: never;
         /**
          * Start Service
-         * @description Start a program (or every process of a group) and return its status once healthy (≤ 15 s).
+         * @description Start a program (or every process of a group) and return its status once healthy (≤ 15 s);
+         *     ``host``: on that host of SUPERVISOR_SERVERS.
          */
         post: operations["start_service_api_v1_admin_services__name__start_post"];
         delete?: never;
@@ -301,7 +303,8 @@ export interface paths {
         put?: never;
         /**
          * Stop Service
-         * @description Stop a program (or every process of a group) and return its status once stopped (≤ 10 s).
+         * @description Stop a program (or every process of a group) and return its status once stopped (≤ 10 s);
+         *     ``host``: on that host of SUPERVISOR_SERVERS.
          */
         post: operations["stop_service_api_v1_admin_services__name__stop_post"];
         delete?: never;
@@ -319,7 +322,8 @@ export interface paths {
         };
         /**
          * Read Log
-         * @description The last ``lines`` lines of a program's log (each process's, for a group).
+         * @description The last ``lines`` lines of a program's log (each process's, for a group); ``host``: on that
+         *     host of SUPERVISOR_SERVERS.
          */
         get: operations["read_log_api_v1_admin_services__name__log_get"];
         put?: never;
@@ -340,9 +344,30 @@ export interface paths {
         /**
          * Follow Log
          * @description Stream the last ``lines`` lines (or, with ``after``, every line since), then every new line
-         *     once, as newline-delimited JSON.
+         *     once, as newline-delimited JSON; ``host``: on that host of SUPERVISOR_SERVERS.
          */
         get: operations["follow_log_api_v1_admin_services__name__log_follow_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/services/{name}/log/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Log
+         * @description A process's current log file as an attachment: its last ``API_LOG_DOWNLOAD_MAX_BYTES`` bytes
+         *     when it is larger (``X-Log-Truncated: true`` then; ``X-Log-Size``: the whole file's size).
+         */
+        get: operations["download_log_api_v1_admin_services__name__log_download_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -363,6 +388,46 @@ export interface paths {
          * @description Every queue's rows by status across all users (admins only), at most a second old.
          */
         get: operations["queue_counts_api_v1_admin_queue_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/queue/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Queue History Points
+         * @description ``queue``'s rows by status over the last ``hours`` (at most ``points`` points, oldest first).
+         */
+        get: operations["queue_history_points_api_v1_admin_queue_history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Hosts
+         * @description Each SUPERVISOR_SERVERS host with its programs' state and health, or why it is unreachable.
+         */
+        get: operations["list_hosts_api_v1_admin_hosts_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -783,6 +848,120 @@ export interface components {
             rate_limiter: {
                 [key: string]: unknown;
             };
+        };
+        /** HistoryOut */
+        HistoryOut: {
+            /** Queue */
+            queue: string;
+            /**
+             * Since
+             * @description Start of the window (epoch seconds).
+             */
+            since: number;
+            /**
+             * Until
+             * @description End of the window (epoch seconds): now.
+             */
+            until: number;
+            /**
+             * Bucket Seconds
+             * @description Width of one point's bucket.
+             */
+            bucket_seconds: number;
+            /**
+             * Interval Seconds
+             * @description QUEUE_HISTORY_INTERVAL: seconds between two samples.
+             */
+            interval_seconds: number;
+            /**
+             * Queues
+             * @description The queue tables with samples in the window, items first.
+             */
+            queues: string[];
+            /** Points */
+            points: components["schemas"]["HistoryPointOut"][];
+        };
+        /** HistoryPointOut */
+        HistoryPointOut: {
+            /**
+             * At
+             * @description Seconds since the epoch (UTC) of the bucket's last sample.
+             */
+            at: number;
+            /**
+             * Pending
+             * @description Rows pending (the bucket's average).
+             */
+            pending: number;
+            /**
+             * Processing
+             * @description Rows in flight (the bucket's average).
+             */
+            processing: number;
+            /**
+             * Done
+             * @description Rows done (a total).
+             */
+            done: number;
+            /**
+             * Failed
+             * @description Rows failed (a total).
+             */
+            failed: number;
+            /**
+             * Done Per Minute
+             * @description Rows done per minute since the previous point.
+             */
+            done_per_minute: number | null;
+            /**
+             * Failed Per Minute
+             * @description Rows failed per minute since the previous point.
+             */
+            failed_per_minute: number | null;
+        };
+        /** HostOut */
+        HostOut: {
+            /**
+             * Label
+             * @description `HOST:PORT`, or the socket path: the `host` of the actions.
+             */
+            label: string;
+            /**
+             * Local
+             * @description This machine's own supervisord socket (SUPERVISOR_SOCKET).
+             */
+            local: boolean;
+            /** Reachable */
+            reachable: boolean;
+            /**
+             * Error
+             * @description Why it could not be read (unreachable, access denied, timeout).
+             */
+            error: string | null;
+            /**
+             * Supervisord
+             * @description supervisord's state (RUNNING, ...), when reachable.
+             */
+            supervisord: string | null;
+            /** Healthy */
+            healthy: boolean;
+            /** Programs */
+            programs: components["schemas"]["ProgramOut"][];
+        };
+        /** HostsOut */
+        HostsOut: {
+            /** Hosts */
+            hosts: components["schemas"]["HostOut"][];
+            /**
+             * Repeated
+             * @description Hosts listed more than once in SUPERVISOR_SERVERS (shown once).
+             */
+            repeated: string[];
+            /**
+             * Timeout Seconds
+             * @description SUPERVISOR_HOST_TIMEOUT: how long one host may take.
+             */
+            timeout_seconds: number;
         };
         /**
          * ItemBatchIn
@@ -2679,7 +2858,10 @@ export interface operations {
     };
     restart_service_api_v1_admin_services__name__restart_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description A host of SUPERVISOR_SERVERS by its label (`HOST:PORT`, or a socket path); none: this machine's supervisord. */
+                host?: string | null;
+            };
             header?: never;
             path: {
                 /** @description a program, `group:process` or a group */
@@ -2734,7 +2916,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description supervisord has no program or process by that name */
+            /** @description no program or process by that name, or no such host */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2801,7 +2983,10 @@ export interface operations {
     };
     start_service_api_v1_admin_services__name__start_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description A host of SUPERVISOR_SERVERS by its label (`HOST:PORT`, or a socket path); none: this machine's supervisord. */
+                host?: string | null;
+            };
             header?: never;
             path: {
                 /** @description A program, `group:name`, or a group */
@@ -2847,7 +3032,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description supervisord has no program or process by that name */
+            /** @description no program or process by that name, or no such host */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2914,7 +3099,10 @@ export interface operations {
     };
     stop_service_api_v1_admin_services__name__stop_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description A host of SUPERVISOR_SERVERS by its label (`HOST:PORT`, or a socket path); none: this machine's supervisord. */
+                host?: string | null;
+            };
             header?: never;
             path: {
                 /** @description A program, `group:name`, or a group */
@@ -2969,7 +3157,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description supervisord has no program or process by that name */
+            /** @description no program or process by that name, or no such host */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3039,6 +3227,8 @@ export interface operations {
             query?: {
                 /** @description Lines from the end of the log. */
                 lines?: number;
+                /** @description A host of SUPERVISOR_SERVERS by its label (`HOST:PORT`, or a socket path); none: this machine's supervisord. */
+                host?: string | null;
             };
             header?: never;
             path: {
@@ -3157,6 +3347,8 @@ export interface operations {
                 lines?: number;
                 /** @description Resume: `PROCESS@POSITION` for each process, the `position` of the last line (or mark) received; every line written since is sent once, instead of the last `lines`. */
                 after?: string[] | null;
+                /** @description A host of SUPERVISOR_SERVERS by its label (`HOST:PORT`, or a socket path); none: this machine's supervisord. */
+                host?: string | null;
             };
             header?: never;
             path: {
@@ -3268,6 +3460,122 @@ export interface operations {
             };
         };
     };
+    download_log_api_v1_admin_services__name__log_download_get: {
+        parameters: {
+            query?: {
+                /** @description A host of SUPERVISOR_SERVERS by its label (`HOST:PORT`, or a socket path); none: this machine's supervisord. */
+                host?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description A program, `group:name`, or a group */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the log file (its tail when larger than the cap) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": unknown;
+                };
+            };
+            /** @description Bad request (e.g. malformed JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description supervisord has no program or process by that name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description a group of several processes: name one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description supervisord unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     queue_counts_api_v1_admin_queue_get: {
         parameters: {
             query?: never;
@@ -3284,6 +3592,214 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QueueOut"];
+                };
+            };
+            /** @description Bad request (e.g. malformed JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation error; details list each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    queue_history_points_api_v1_admin_queue_history_get: {
+        parameters: {
+            query?: {
+                /** @description How far back, in hours. */
+                hours?: number;
+                queue?: string;
+                /** @description Most points. */
+                points?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryOut"];
+                };
+            };
+            /** @description Bad request (e.g. malformed JSON) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authenticated but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation error; details list each problem */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description database_unavailable or rate_limiter_unavailable: a part the API needs is down; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_hosts_api_v1_admin_hosts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostsOut"];
                 };
             };
             /** @description Bad request (e.g. malformed JSON) */

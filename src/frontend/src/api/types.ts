@@ -30,3 +30,9 @@ export type Requeued = JsonBody<paths["/api/v1/admin/queue/{table}/failed/requeu
 /** GET /api/v1/admin/audit (src/api/routes/admin_audit.py): who did which admin action, when, how it went. */
 export type AuditPage = JsonBody<paths["/api/v1/admin/audit"]["get"]["responses"][200]>;
 export type AuditEntry = AuditPage["items"][number];
+/** GET /api/v1/admin/hosts (src/api/routes/admin_hosts.py): every SUPERVISOR_SERVERS host, or why not. */
+export type HostsOut = JsonBody<paths["/api/v1/admin/hosts"]["get"]["responses"][200]>;
+export type HostOut = HostsOut["hosts"][number];
+/** GET /api/v1/admin/queue/history (src/api/routes/admin_history.py): a queue's counts over time. */
+export type QueueHistory = JsonBody<paths["/api/v1/admin/queue/history"]["get"]["responses"][200]>;
+export type HistoryPoint = QueueHistory["points"][number];

@@ -1,7 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { fakeApi } from "../test/fakeApi";
-import { LogViewer } from "./LogViewer";
+import { LogViewer, matching } from "./LogViewer";
 
 function ndjson(...values: unknown[]): Response {
   return new Response(values.map((v) => JSON.stringify(v)).join("\n") + "\n", {
@@ -43,4 +43,32 @@ describe("LogViewer", () => {
       "3 lines written while reconnecting could not be shown (too many)."));
     expect(lines).toContain("[3 lines written while reconnecting could not be shown (too many).]");
   }, 15000);
+});
+
+describe("LogViewer search and host", () => {
+  it("filters the loaded lines as typed and says how many match; follows on the given host", async () => {
+    const { default: userEvent } = await import("@testing-library/user-event");
+    const seen = fakeApi(() => ndjson(
+      { heartbeat: true, interval: 15 },
+      { process: "echo", line: "GET /health 200" },
+      { process: "echo", line: "POST /items 500 boom" },
+      { process: "echo", line: "get /items 200" },
+      { process: "echo", position: "7:60" },
+    ));
+    render(<LogViewer name="echo" host="10.0.0.2:9001" onClose={() => undefined} />);
+    const lines = await screen.findByTestId("log-lines");
+    await waitFor(() => expect(lines.querySelectorAll(".log-line")).toHaveLength(3));
+    expect(seen[0]).toContain("host=10.0.0.2%3A9001");
+    expect(screen.getByRole("heading", { name: "Log: echo on 10.0.0.2:9001" })).toBeTruthy();
+    await userEvent.type(screen.getByLabelText("Search loaded lines"), "get ");
+    expect([...lines.querySelectorAll(".log-line")].map((e) => e.textContent)).toEqual(["GET /health 200", "get /items 200"]);
+    expect(screen.getByTestId("log-matches").textContent).toBe("2 of 3 lines match");
+  });
+
+  it("matching: case-insensitive, every line for an empty query", () => {
+    const entries = [{ process: "a", line: "Hello" }, { process: "b", line: "world" }];
+    expect(matching(entries, "")).toEqual(entries);
+    expect(matching(entries, "HELLO")).toEqual([entries[0]]);
+    expect(matching(entries, "b")).toEqual([entries[1]]);
+  });
 });

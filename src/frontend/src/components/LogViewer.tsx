@@ -7,6 +7,10 @@
 // heartbeats (a dead API behind a proxy that keeps the connection open), the viewer says so and
 // follows again from the last position it saw (lib/logFollow.ts): the lines written meanwhile come
 // once, or it says how many could not be shown.
+//
+// Search filters the loaded lines (at most LOG_LINES_KEPT, case-insensitive, as typed) and says how
+// many match; Download saves the process's current log file (GET .../log/download: its last
+// API_LOG_DOWNLOAD_MAX_BYTES). `host`: a program of another host of SUPERVISOR_SERVERS.
 import { useEffect, useRef, useState } from "react";
 import { getToken, sessionExpired } from "../auth/session";
 import { deadAfterMs, Positions, skippedText, type Streamed } from "../lib/logFollow";
@@ -25,7 +29,56 @@ interface Entry {
 
 type Connection = "connecting" | "following" | "reconnecting" | "stopped";
 
-export function LogViewer({ name, onClose }: { name: string; onClose: () => void }) {
+/** The lines holding `query` (case-insensitive); all of them for an empty query. */
+export function matching<T extends { line: string; process: string }>(entries: readonly T[], query: string): T[] {
+  const wanted = query.trim().toLowerCase();
+  if (!wanted) return [...entries];
+  return entries.filter((e) => e.line.toLowerCase().includes(wanted) || e.process.toLowerCase().includes(wanted));
+}
+
+/** The log file through the API (the request carries the token), saved by the browser. */
+async function download(name: string, host: string | undefined, say: (text: string) => void): Promise<void> {
+  const token = getToken();
+  const query = host === undefined ? "" : `?host=${encodeURIComponent(host)}`;
+  let response: Response;
+  try {
+    response = await fetch(`/api/v1/admin/services/${encodeURIComponent(name)}/log/download${query}`, {
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+    });
+  } catch {
+    say("The download failed: the API did not answer.");
+    return;
+  }
+  if (response.status === 401) {
+    sessionExpired();
+    return;
+  }
+  if (!response.ok) {
+    let why = `HTTP ${response.status}`;
+    try {
+      why = ((await response.json()) as { error?: { message?: string } }).error?.message ?? why;
+    } catch { /* not JSON: the status says enough */ }
+    say(`The download failed: ${why}`);
+    return;
+  }
+  const blob = await response.blob();
+  const filename = /filename="([^"]+)"/.exec(response.headers.get("content-disposition") ?? "")?.[1] ?? `${name}.log`;
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  say(response.headers.get("x-log-truncated") === "true"
+    ? `Downloaded the last ${Math.round(blob.size / 1024)} KiB of ${filename} (the file is larger).`
+    : `Downloaded ${filename}.`);
+}
+
+export function LogViewer({ name, host, onClose }: { name: string; host?: string; onClose: () => void }) {
+  const [query, setQuery] = useState("");
+  const [saved, setSaved] = useState<string | null>(null);
   const [shown, setShown] = useState<Entry[]>([]);
   const [paused, setPaused] = useState(false);
   const [held, setHeld] = useState(0);
@@ -83,7 +136,8 @@ export function LogViewer({ name, onClose }: { name: string; onClose: () => void
         arm(); // also bounds a request that is never answered
         const token = getToken();
         const response = await fetch(
-          `/api/v1/admin/services/${encodeURIComponent(name)}/log/follow?${positions.query(INITIAL_LINES)}`,
+          `/api/v1/admin/services/${encodeURIComponent(name)}/log/follow?${positions.query(INITIAL_LINES)}${
+            host === undefined ? "" : `&host=${encodeURIComponent(host)}`}`,
           { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: attempt.signal },
         );
         if (response.status === 401) {
@@ -128,11 +182,11 @@ export function LogViewer({ name, onClose }: { name: string; onClose: () => void
       stop.abort();
       clearTimeout(timer);
     };
-  }, [name]);
+  }, [name, host]);
 
   useEffect(() => {
-    if (!paused) bottom.current?.scrollIntoView?.({ block: "nearest" });
-  }, [shown, paused]);
+    if (!paused && !query) bottom.current?.scrollIntoView?.({ block: "nearest" });
+  }, [shown, paused, query]);
 
   function togglePause(): void {
     const next = !pausedRef.current;
@@ -146,23 +200,38 @@ export function LogViewer({ name, onClose }: { name: string; onClose: () => void
     }
   }
 
+  const title = host === undefined ? name : `${name} on ${host}`;
+  const visible = matching(shown.filter((e) => !e.gap || !query), query);
   const state = { connecting: "Connecting…", following: "Following", reconnecting: "Reconnecting…", stopped: "Stopped" }[connection];
   return (
-    <section className="card log-viewer" aria-label={`Log of ${name}`}>
+    <section className="card log-viewer" aria-label={`Log of ${title}`}>
       <div className="log-toolbar">
-        <h2>Log: {name}</h2>
+        <h2>Log: {title}</h2>
         <span className="hint" role="status" data-testid="log-state">
           {paused ? `Paused${held ? ` (${held} new line${held === 1 ? "" : "s"} held)` : ""}` : state}
         </span>
         <button type="button" onClick={togglePause} aria-pressed={paused}>{paused ? "Resume" : "Pause"}</button>
+        <button type="button" onClick={() => void download(name, host, setSaved)}>Download</button>
         <button type="button" onClick={onClose}>Close</button>
+      </div>
+      <div className="log-search">
+        <label>
+          Search loaded lines{" "}
+          <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} />
+        </label>{" "}
+        {query.trim() && (
+          <span className="hint" role="status" data-testid="log-matches">
+            {visible.length} of {shown.length} line{shown.length === 1 ? "" : "s"} match
+          </span>
+        )}
+        {saved && <span className="hint" role="status" data-testid="log-download">{saved}</span>}
       </div>
       {problem && (problem.alert
         ? <p className="item-error" role="alert">{problem.text}</p>
         : <p className="hint" data-testid="log-problem">{problem.text}</p>)}
       <pre className="log-lines" tabIndex={0} role="log" aria-label={`Lines of ${name}`} aria-live="off"
            data-testid="log-lines">
-        {shown.map((e) => (
+        {visible.map((e) => (
           <div key={e.id} className={e.gap ? "log-line log-gap" : "log-line"}>
             {!e.gap && e.process !== name ? `${e.process} | ` : ""}{e.line}
           </div>

@@ -28,4 +28,24 @@ describe("QueueChart", () => {
     await screen.findByText("—", { selector: "[data-status=rate]" });
     expect(screen.queryByTestId("queue-tables")).toBeNull();
   });
+
+  it("draws the server's history of the chosen span, with rates per minute", async () => {
+    const seen = fakeApi((request) => {
+      if (new URL(request.url).pathname.endsWith("/history")) {
+        return json({
+          queue: "items", since: 1_000, until: 4_600, bucket_seconds: 10, interval_seconds: 30, queues: ["items", "links"],
+          points: [
+            { at: 4_000, pending: 7, processing: 2, done: 10, failed: 0, done_per_minute: null, failed_per_minute: null },
+            { at: 4_060, pending: 4, processing: 2, done: 13, failed: 0, done_per_minute: 3, failed_per_minute: 0 },
+          ],
+        });
+      }
+      return json({ counts: counts(4, 2, 13, 0), total: 19, finished: 13, at: "2026-01-01T10:00:00+00:00" });
+    });
+    render(<QueueChart />);
+    const summary = await screen.findByText(/2 points/);
+    expect(summary.textContent).toBe("2 points, one per 10 s; last: 4 pending, 2 in flight, 3 done/min.");
+    expect(seen).toContain("GET /api/v1/admin/queue/history?hours=1&queue=items");
+    expect(screen.getByRole("option", { name: "links" })).toBeTruthy();
+  });
 });

@@ -34,11 +34,12 @@ export function canStop(state: string): boolean {
   return ["RUNNING", "STARTING", "BACKOFF"].includes(state);
 }
 
-export async function controlProgram(action: ControlAction, label: string): Promise<ControlResult> {
+/** `host`: a SUPERVISOR_SERVERS host's label (GET /api/v1/admin/hosts); none: this machine's supervisord. */
+export async function controlProgram(action: ControlAction, label: string, host?: string): Promise<ControlResult> {
   const path = action === "start" ? "/api/v1/admin/services/{name}/start" : "/api/v1/admin/services/{name}/stop";
   let result;
   try {
-    result = await api.POST(path, { params: { path: { name: label } } });
+    result = await api.POST(path, { params: { path: { name: label }, query: host === undefined ? {} : { host } } });
   } catch (err) {
     if (err instanceof ApiError) throw err;
     throw unreachableError();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addSample, chartColumns, throughput, type Sample } from "./queueSeries";
+import { addSample, chartColumns, historyColumns, throughput, timeRange, valueRange, type Sample } from "./queueSeries";
 
 function sample(t: number, finished: number, pending = 0): Sample {
   return { t, finished, counts: { pending, processing: 0, done: finished, failed: 0 } };
@@ -26,5 +26,28 @@ describe("queue series", () => {
     expect(columns[0]).toEqual([0, 1]);
     expect(columns[1]).toEqual([3, 1]);
     expect(columns[5]).toEqual([null, 2]);
+  });
+});
+
+describe("queue history", () => {
+  const point = (at: number, pending: number, done: number | null) => ({
+    at, pending, processing: 1, done: 0, failed: 0, done_per_minute: done, failed_per_minute: done === null ? null : 0,
+  });
+
+  it("lays the history out: time, pending, in flight, done/min, failed/min", () => {
+    expect(historyColumns([point(60, 3, null), point(120, 1, 4)])).toEqual([
+      [60, 120], [3, 1], [1, 1], [null, 4], [null, 0],
+    ]);
+  });
+
+  it("spans the asked window even with one sample (no axis guessed from a single point)", () => {
+    expect(timeRange(1_000, 4_600)).toEqual([1_000, 4_600]);
+    expect(timeRange(4_600, 4_600)).toEqual([4_540, 4_600]);
+  });
+
+  it("gives each value axis its own range from 0", () => {
+    expect(valueRange([null, 2, 9])).toEqual([0, 10]);
+    expect(valueRange([null])).toEqual([0, 2]);
+    expect(valueRange([0, 0])).toEqual([0, 2]);
   });
 });

@@ -21,10 +21,13 @@ export function confirmQuestion(label: string): string {
 
 export const CONFIRM_WARNING = "Requests in flight may fail.";
 
-export async function restartProgram(label: string): Promise<RestartResult> {
+/** `host`: a SUPERVISOR_SERVERS host's label; none: this machine's supervisord. */
+export async function restartProgram(label: string, host?: string): Promise<RestartResult> {
   let result;
   try {
-    result = await api.POST("/api/v1/admin/services/{name}/restart", { params: { path: { name: label } } });
+    result = await api.POST("/api/v1/admin/services/{name}/restart", {
+      params: { path: { name: label }, query: host === undefined ? {} : { host } },
+    });
   } catch (err) {
     if (err instanceof ApiError) throw err;
     throw unreachableError();

@@ -1,7 +1,8 @@
 // For admins: the programs supervisord runs and their health (GET /api/v1/admin/services); start,
 // stop and restart of a program or a whole group once the admin has confirmed it
 // (POST .../services/{name}/start|stop|restart); a program's log, followed live; the queue chart;
-// the failed items of each queue table with requeue one / all; the audit log of admin actions.
+// the failed items of each queue table with requeue one / all; the audit log of admin actions; every
+// other host of SUPERVISOR_SERVERS with the same actions (HostsSection).
 // Honest about its own data: it says when the list was last updated, and while the API does not
 // answer the rows are marked as the last known state and the actions are disabled. Each dialog
 // gives the focus back to the button that opened it.
@@ -12,6 +13,7 @@ import { AuditLog } from "../components/AuditLog";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ErrorState } from "../components/ErrorState";
 import { FailedItems } from "../components/FailedItems";
+import { HostsSection } from "../components/HostsSection";
 import { LogViewer } from "../components/LogViewer";
 import { QueueChart } from "../components/QueueChart";
 import { canStart, canStop, type ControlAction, controlOutcome, controlProgram, controlQuestion, controlWarning } from "../lib/control";
@@ -21,6 +23,11 @@ import { healthBadge, stateBadge, summary, updatedAgo } from "../lib/serviceStat
 import { useResource } from "../lib/useResource";
 
 export const SERVICES_REFRESH_MS = 5000;
+
+/** How the page names a program of another host in its dialogs and outcomes. */
+function onHost(label: string, host?: string): string {
+  return host === undefined ? label : `${label} on ${host}`;
+}
 
 /** "List updated 3 s ago", ticking on its own every second (the rest of the page is not re-rendered). */
 function UpdatedAgo({ updatedAt, stale }: { updatedAt: number; stale: boolean }) {
@@ -44,11 +51,13 @@ export function ServicesPage() {
   const unavailable = error instanceof ApiError && error.status === 503;
   // The last refresh failed: what is shown is the last known state, and no action can be sent.
   const stale = data !== null && error !== null;
+  // `host`: a program of another host of SUPERVISOR_SERVERS (HostsSection); none: this machine's.
   const [confirming, setConfirming] = useState<string | null>(null);
-  const [controlling, setControlling] = useState<{ action: ControlAction; label: string } | null>(null);
+  const [confirmingHost, setConfirmingHost] = useState<string | undefined>(undefined);
+  const [controlling, setControlling] = useState<{ action: ControlAction; label: string; host?: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
-  const [logOf, setLogOf] = useState<string | null>(null);
+  const [logOf, setLogOf] = useState<{ label: string; host?: string } | null>(null);
   // Bumped after each action taken here: the audit log shows it at once.
   const [acted, setActed] = useState(0);
   const noteAction = (): void => setActed((n) => n + 1);
@@ -76,28 +85,30 @@ export function ServicesPage() {
     setBusy(false);
   }
 
-  async function confirmRestart(label: string): Promise<void> {
+  async function confirmRestart(label: string, host?: string): Promise<void> {
     setBusy(true);
     setOutcome(null);
     let result;
+    const named = onHost(label, host);
     try {
-      result = restartOutcome(label, await restartProgram(label));
+      result = restartOutcome(named, await restartProgram(label, host));
     } catch (err) {
-      result = restartOutcome(label, err instanceof ApiError ? err : unreachableError());
+      result = restartOutcome(named, err instanceof ApiError ? err : unreachableError());
     }
     setOutcome(result);
     closeDialog();
     services.reload();
     noteAction();
   }
-  async function confirmControl(action: ControlAction, label: string): Promise<void> {
+  async function confirmControl(action: ControlAction, label: string, host?: string): Promise<void> {
     setBusy(true);
     setOutcome(null);
     let result;
+    const named = onHost(label, host);
     try {
-      result = controlOutcome(action, label, await controlProgram(action, label));
+      result = controlOutcome(action, named, await controlProgram(action, label, host));
     } catch (err) {
-      result = controlOutcome(action, label, err instanceof ApiError ? err : unreachableError());
+      result = controlOutcome(action, named, err instanceof ApiError ? err : unreachableError());
     }
     setOutcome(result);
     setControlling(null);
@@ -106,15 +117,19 @@ export function ServicesPage() {
     noteAction();
   }
 
-  function ask(action: ControlAction, label: string): void {
+  function ask(action: ControlAction, label: string, host?: string): void {
     open();
     setOutcome(null);
-    setControlling({ action, label });
+    setControlling({ action, label, host });
   }
-  function askRestart(label: string): void {
+  function askRestart(label: string, host?: string): void {
     open();
     setOutcome(null);
+    setConfirmingHost(host);
     setConfirming(label);
+  }
+  function toggleLog(label: string, host?: string): void {
+    setLogOf(logOf !== null && logOf.label === label && logOf.host === host ? null : { label, host });
   }
   const disabled = busy || stale;
   const forbidden = error instanceof ApiError && error.status === 403;
@@ -224,8 +239,9 @@ export function ServicesPage() {
                             onClick={() => askRestart(programLabel(p))}>
                       Restart
                     </button>{" "}
-                    <button type="button" aria-label={`Log of ${programLabel(p)}`} aria-pressed={logOf === programLabel(p)}
-                            onClick={() => setLogOf(logOf === programLabel(p) ? null : programLabel(p))}>
+                    <button type="button" aria-label={`Log of ${programLabel(p)}`}
+                            aria-pressed={logOf !== null && logOf.host === undefined && logOf.label === programLabel(p)}
+                            onClick={() => toggleLog(programLabel(p))}>
                       Log
                     </button>
                   </td>
@@ -242,7 +258,15 @@ export function ServicesPage() {
           {" "}<code>/readyz</code> and <code>/metrics</code> (port 8090): <code>kubectl get pods -l app.kubernetes.io/name=example-worker</code>.
         </p>
       )}
-      {logOf !== null && <LogViewer key={logOf} name={logOf} onClose={() => setLogOf(null)} />}
+      {/* Asked at once, beside the list above (not after it): the other hosts need nothing of it. */}
+      {!forbidden && (
+        <HostsSection refresh={acted} reportErrors={error === null}
+                      actions={{ ask, askRestart, showLog: toggleLog, logOf, disabled }} />
+      )}
+      {logOf !== null && (
+        <LogViewer key={`${logOf.host ?? ""}|${logOf.label}`} name={logOf.label} host={logOf.host}
+                   onClose={() => setLogOf(null)} />
+      )}
       {/* One alert at a time: while the page says the API is not answering, the chart does not repeat it. */}
       {data !== null && <QueueChart reportErrors={error === null} />}
       {/* Neither needs supervisord: shown while it is unreachable too. */}
@@ -251,18 +275,18 @@ export function ServicesPage() {
       )}
       {(data !== null || unavailable) && <AuditLog refresh={acted} reportErrors={error === null} />}
       {controlling !== null && (
-        <ConfirmDialog title={controlQuestion(controlling.action, controlling.label)}
+        <ConfirmDialog title={controlQuestion(controlling.action, onHost(controlling.label, controlling.host))}
                        confirmLabel={controlling.action === "start" ? "Start" : "Stop"} busy={busy}
-                       busyText={`${controlling.action === "start" ? "Starting" : "Stopping"} ${controlling.label}…`}
-                       onConfirm={() => void confirmControl(controlling.action, controlling.label)}
+                       busyText={`${controlling.action === "start" ? "Starting" : "Stopping"} ${onHost(controlling.label, controlling.host)}…`}
+                       onConfirm={() => void confirmControl(controlling.action, controlling.label, controlling.host)}
                        onCancel={() => setControlling(null)}>
-          <p>{controlWarning(controlling.action, controlling.label)}</p>
+          <p>{controlWarning(controlling.action, onHost(controlling.label, controlling.host))}</p>
         </ConfirmDialog>
       )}
       {confirming !== null && (
-        <ConfirmDialog title={confirmQuestion(confirming)} confirmLabel="Restart" busy={busy}
-                       busyText={`Restarting ${confirming}…`}
-                       onConfirm={() => void confirmRestart(confirming)} onCancel={closeDialog}>
+        <ConfirmDialog title={confirmQuestion(onHost(confirming, confirmingHost))} confirmLabel="Restart" busy={busy}
+                       busyText={`Restarting ${onHost(confirming, confirmingHost)}…`}
+                       onConfirm={() => void confirmRestart(confirming, confirmingHost)} onCancel={closeDialog}>
           <p>{CONFIRM_WARNING}</p>
         </ConfirmDialog>
       )}
