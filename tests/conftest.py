@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,12 @@ for _name in (
 
 def pytest_configure(config: pytest.Config) -> None:
     timing.register(config)  # the ten slowest tests and the time per directory, at the end
+    # A suite started in the background by a non-interactive shell (`nohup bin/test &`, a CI step)
+    # inherits SIGINT ignored, and so would every command it starts: Python then installs no
+    # KeyboardInterrupt, and a followed command's Ctrl-C (monitor --watch, ctl logs -f) would do
+    # nothing. A handler of our own is reset to the default in each child it starts.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 REQUIRE_ALL = bool(os.environ.get("TEST_REQUIRE_ALL"))  # CI: a missing service fails, never skips
