@@ -219,4 +219,6 @@ def test_the_limit_holds_across_a_gunicorn_reload(two_workers_machine: LiveApi) 
     wait_until(lambda: not worker_pids(control) & old, timeout=120, message="the old workers to exit")
     wait_until(lambda: len(worker_pids(control)) == 2, timeout=120, message="two new workers")
     for _ in range(4):  # whichever new worker answers, the window of before the reload still counts
-        assert_rate_limited(httpx.get(f"{api.url}/api/v1/auth/me", headers=caller.headers), 5)
+        # A new worker is listed as soon as it is forked, and answers once it has imported the app:
+        # on a busy machine that is more than httpx's default 5 s.
+        assert_rate_limited(httpx.get(f"{api.url}/api/v1/auth/me", headers=caller.headers, timeout=60), 5)
