@@ -11,11 +11,13 @@ its own (cgroup v1 cpuacct, as root), so every process a test starts (a stack's 
 programs included, daemons too) is counted; the report then adds the CPU seconds per directory and
 the ten files that used the most. CPU time hardly depends on what else the machine is doing, so it
 says where the suite's cost is on a busy machine too: on 2 cores, a suite that takes N CPU seconds
-cannot finish in less than N/2 seconds however it is run in parallel.
+cannot finish in less than N/2 seconds however it is run in parallel. ``TEST_TIMES_FILE=path`` also
+writes every test's seconds and CPU seconds there as JSON.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import warnings
@@ -108,6 +110,13 @@ class SuiteTiming:
         write(f"{sum(self.seconds.values()):8.1f}s  {len(self.seconds):5d} tests  (test time in all)")
         if self.cpu:
             self._cpu_summary(terminalreporter, wall)
+        if os.environ.get("TEST_TIMES_FILE"):
+            self._save(Path(os.environ["TEST_TIMES_FILE"]), wall)
+
+    def _save(self, path: Path, wall: float) -> None:
+        """Every test's seconds (and CPU seconds under TEST_CPU=1) as JSON, to compare two runs."""
+        tests = {nodeid: {"seconds": s, "cpu": self.cpu.get(nodeid)} for nodeid, s in self.seconds.items()}
+        path.write_text(json.dumps({"wall": wall, "tests": tests}, indent=1) + "\n")
 
     def _cpu_summary(self, terminalreporter: pytest.TerminalReporter, wall: float) -> None:
         write = terminalreporter.write_line
