@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import timing
+from tests.support import schedule, timing
 from tests.support.databases import fresh_postgres_database, postgres_server_url, sqlite_url
 
 # Settings from a developer's shell or .env must not leak into tests: each test states its own.
@@ -32,6 +32,7 @@ for _name in (
 
 def pytest_configure(config: pytest.Config) -> None:
     timing.register(config)  # the ten slowest tests and the time per directory, at the end
+    config.pluginmanager.register(schedule, "suite_schedule")  # the longest files first
     # A suite started in the background by a non-interactive shell (`nohup bin/test &`, a CI step)
     # inherits SIGINT ignored, and so would every command it starts: Python then installs no
     # KeyboardInterrupt, and a followed command's Ctrl-C (monitor --watch, ctl logs -f) would do

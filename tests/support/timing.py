@@ -28,6 +28,8 @@ from pathlib import Path, PurePosixPath
 import pluggy
 import pytest
 
+from tests.support import schedule
+
 SLOWEST = 10
 
 
@@ -110,6 +112,8 @@ class SuiteTiming:
         write(f"{sum(self.seconds.values()):8.1f}s  {len(self.seconds):5d} tests  (test time in all)")
         if self.cpu:
             self._cpu_summary(terminalreporter, wall)
+        if schedule.updating():
+            schedule.save_durations(self.seconds)
         if os.environ.get("TEST_TIMES_FILE"):
             self._save(Path(os.environ["TEST_TIMES_FILE"]), wall)
 
