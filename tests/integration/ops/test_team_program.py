@@ -97,6 +97,10 @@ def passes_with_a_teams_added_program(tests: list[str], tmp_path: Path) -> None:
     # Not this run's pytest state, but its worker's share of the free ports (tests/support/net.py).
     keep = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") or k in keep}
+    # Nor its meters: the run's CPU seconds count in this test's (TEST_CPU's cgroup holds its
+    # children; a run of its own would move into one of its own), and its times are not the suite's.
+    for name in ("TEST_CPU", "TEST_TIMES_FILE"):
+        env.pop(name, None)
     # The copy's src/ before the .venv's editable install of this checkout's.
     env["PYTHONPATH"] = os.pathsep.join(str(checkout / p) for p in ("src", "python-sdk/src"))
     # Short: a stack's socket (home/var/run/supervisor.sock) must fit a unix socket's 107 bytes.
