@@ -14,10 +14,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
     """The whole stack from the repository's supervisord.conf, every program RUNNING and answering
     its health check; shut down and checked gone after the module. One per module, not per run:
     the ops tests restart, stop and freeze its programs. A module's ``STACK_SETTINGS`` (a dict) are
-    added to the stack's environment; a module with extra programs defines its own ``stack``."""
+    added to the stack's environment, its ``STACK_OPTIONS`` (a dict) to Stack's arguments (e.g.
+    ``{"frontend": False}`` for a module that never touches the frontend); a module with extra
+    programs defines its own ``stack``."""
     settings = getattr(request.module, "STACK_SETTINGS", None)
+    options = getattr(request.module, "STACK_OPTIONS", {})
     home = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
-    with Stack(home, env=settings) as running:
+    with Stack(home, env=settings, **options) as running:
         running.wait_running()
         running.wait_healthy()  # RUNNING only means "alive for startsecs", not "listening"
         yield running

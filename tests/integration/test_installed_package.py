@@ -40,11 +40,14 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("installed")
     source = copy_of_the_project(base / "release")
     target = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(target)], check=True, timeout=120)
+    # No pip of its own (ensurepip's copy costs seconds of CPU and nothing here runs pip again):
+    # this suite's pip installs into it (--python), what `pip install .` in it would install.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(target)], check=True, timeout=120)
+    python = str(target / "bin" / "python")
     pip = subprocess.run(
         # --no-compile: no bytecode for the ~60 packages (a fifth of the install's CPU); imports
         # work the same without it.
-        [str(target / "bin" / "python"), "-m", "pip", "install", "-q", "--no-compile", str(source)],
+        [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-compile", str(source)],
         capture_output=True,
         text=True,
         timeout=900,

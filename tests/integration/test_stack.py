@@ -1,6 +1,7 @@
 """The whole stack under a real supervisord, booted from the repository's own supervisord.conf.
 
-One stack per module (it takes a few seconds to come up); each test reads it, none restarts it.
+One stack per module (it takes a few seconds to come up); each test reads it, none restarts it,
+and the shutdown test, after them, shuts it down.
 """
 
 from __future__ import annotations
@@ -71,15 +72,12 @@ def test_logs_are_written_per_program(stack: Stack) -> None:
     assert {"api.log", "frontend.log", "worker_0.log", "worker_1.log", "supervisord.log"} <= logs
 
 
-def test_shutdown_leaves_nothing_running(tmp_path: Path) -> None:
-    stack = Stack(tmp_path).start()
-    try:
-        stack.wait_running()
-        stack.wait_healthy()
-        pids = [p["pid"] for p in stack.process_info()]
-    finally:
-        stack.stop()
-    assert not processes_mentioning(str(tmp_path))
+def test_shutdown_leaves_nothing_running(stack: Stack) -> None:
+    # The module's stack, booted from nothing (every program RUNNING and healthy), shut down by the
+    # last test that uses it: no second stack is booted for this.
+    pids = [p["pid"] for p in stack.process_info()]
+    stack.stop()
+    assert not processes_mentioning(str(stack.home))
     assert all(port_is_free(p) for p in stack.ports)
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "State:\tZ" in Path(f"/proc/{pid}/status").read_text()

@@ -8,6 +8,12 @@ stack never touches a developer's stack on the default ports.
         stack.wait_running()
         stack.rpc().supervisor.getAllProcessInfo()
 
+``frontend=False`` leaves the Vite dev server out and ``workers=N`` runs N example workers: a
+file in the home's ``var/supervisord.d/`` (the include bin/run's shape file uses, read after the
+program files) sets their ``numprocs``, so ``declared()`` and every expectation drawn from it follow.
+For tests that never touch the frontend, or need fewer workers than the conf declares; the default
+runs every program as the conf declares it.
+
 ``extra_programs`` adds supervisord sections for one test (e.g. a program that exits at once):
 supervisord takes a single ``-c`` and ``[include]`` paths are relative to the including file, so the
 stack then boots ``home/supervisord.conf``: the repository's file with only its ``[include]`` line
@@ -47,17 +53,20 @@ class Stack:
         home: Path,
         *,
         env: dict[str, str] | None = None,
-        workers: int = 2,
+        workers: int | None = None,
         extra_programs: str | None = None,
+        frontend: bool = True,
     ) -> None:
         self.home = home
         self.extra_programs = extra_programs
         self.api_port = free_port()
         self.frontend_port = free_port()
-        self.workers = workers
+        self._write_overrides(frontend=frontend, workers=workers)
+        # The example workers' processes (worker_0 ...): as the conf declares them, or ``workers``.
+        self.workers = sum(p.group == "worker" for p in self.declared())
         # Every process whose health port is WORKER_HEALTH_PORT + its number (the example workers, a
         # team's worker with numprocs_start = 50) gets a free port: the run is as long as the highest.
-        self.worker_port = free_port(count=max(workers, self._worker_port_span()))
+        self.worker_port = free_port(count=max(self.workers, self._worker_port_span()))
         self.socket = home / "var" / "run" / "supervisor.sock"
         self.env = {
             **os.environ,
@@ -130,6 +139,20 @@ class Stack:
         """The program (group) names, sorted: what the tools list as "known" for an unknown name."""
         return sorted({p.group for p in self.declared()})
 
+    OVERRIDES = Path("var") / "supervisord.d" / "test-stack.conf"
+
+    def _write_overrides(self, *, frontend: bool, workers: int | None) -> None:
+        """The home's own include (read last: it changes the sections the program files declared)."""
+        lines = []
+        if not frontend:
+            lines += ["[program:frontend]", "; this test never touches the frontend", "numprocs = 0", ""]
+        if workers is not None:
+            lines += ["[program:worker]", f"numprocs = {workers}", ""]
+        if lines:
+            path = self.home / self.OVERRIDES
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("; written by tests/support/stack.py for this test's stack\n" + "\n".join(lines))
+
     def _worker_port_span(self) -> int:
         numbers = [
             p.process_num
@@ -173,8 +196,12 @@ class Stack:
                 )
             return infos if infos and all(p["statename"] == "RUNNING" for p in infos) else None
 
+        # Every poll is a call supervisord serves on its one thread: a few a second, not twenty.
         return wait_until(
-            all_running, timeout=timeout, message=lambda: "all programs RUNNING\n" + self.log_tails()
+            all_running,
+            timeout=timeout,
+            interval=0.2,
+            message=lambda: "all programs RUNNING\n" + self.log_tails(),
         )
 
     def wait_healthy(self, timeout: float = 120) -> None:
@@ -212,9 +239,11 @@ class Stack:
         except (OSError, xmlrpc.client.Fault):
             pass
         marker = str(self.home)
+        # Each look reads every process's command line and environment (~20 ms of CPU): a few a second.
         wait_until(
             lambda: not processes_mentioning(marker),
             timeout=60,
+            interval=0.25,
             message=lambda: f"stack processes to exit: {processes_mentioning(marker)}",
         )
         wait_until(

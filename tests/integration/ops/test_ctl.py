@@ -13,6 +13,10 @@ from tests.integration.ops.conftest import ctl, info, stack_settings
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.stack
+# Nothing here touches the frontend or needs a second API worker: a lighter stack, whose process
+# list (and the expectations drawn from it) follows the conf.
+STACK_SETTINGS = {"API_WORKERS": "1"}
+STACK_OPTIONS = {"frontend": False}
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.stack
 
 GUIDE = REPO / "docs" / "extending.md"
 RECIPE = re.compile(r"<!-- recipe: conf/supervisord.d/reports.conf -->\n```ini\n(?P<code>.*?)```", re.DOTALL)
-SETTINGS = {"HEALTHCHECK_GRACE_SECONDS": "3", "HEALTH_PROBE_TIMEOUT": "1"}
+SETTINGS = {"HEALTHCHECK_GRACE_SECONDS": "3", "HEALTH_PROBE_TIMEOUT": "1", "API_WORKERS": "1"}
 PASSWORD = "correct horse battery staple"
 
 
@@ -37,7 +37,9 @@ def reports_conf(port: int) -> str:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     home = tmp_path_factory.mktemp("declared")
-    with Stack(home, env=SETTINGS, extra_programs="; programs dropped in by the test\n") as running:
+    extra = "; programs dropped in by the test\n"
+    # The programs under test are the ones dropped in: no Vite, one example worker beside them.
+    with Stack(home, env=SETTINGS, extra_programs=extra, frontend=False, workers=1) as running:
         running.wait_running()
         running.wait_healthy()
         port = free_port()
@@ -169,7 +171,7 @@ def test_a_programs_own_environment_fills_its_health_urls(stack: Stack) -> None:
         start = info(stack, "team_0")["start"]
         grace = float(SETTINGS["HEALTHCHECK_GRACE_SECONDS"])
         # Several of the listener's checks past its grace: it never restarts the healthy program.
-        wait_until(lambda: info(stack, "team_0")["now"] - start > grace + 8, timeout=60, message="time")
+        wait_until(lambda: info(stack, "team_0")["now"] - start > grace + 8, timeout=60, interval=0.5)
         assert info(stack, "team_0")["start"] == start, listener_log(stack)
         # A probe while it was still starting (connection refused, "not counted") is fine; a counted
         # failure of the healthy program is not.

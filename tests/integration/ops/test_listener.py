@@ -23,6 +23,7 @@ SETTINGS = {
     "HEALTHCHECK_BACKOFF_MIN": "3",
     "HEALTHCHECK_BACKOFF_MAX": "60",
     "HEALTH_PROBE_TIMEOUT": "1",
+    "API_WORKERS": "1",
 }
 # Exits at once until var/flaky-ok exists: FATAL after its first try (startretries = 0).
 FLAKY = """
@@ -38,7 +39,9 @@ stdout_logfile = logs/flaky.log
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(tmp_path_factory.mktemp("listener"), env=SETTINGS, extra_programs=FLAKY) as running:
+    # The api and flaky are the programs under test: no Vite, one example worker.
+    home = tmp_path_factory.mktemp("listener")
+    with Stack(home, env=SETTINGS, extra_programs=FLAKY, frontend=False, workers=1) as running:
         wait_until(lambda: healthy(running.api_url + "/health"), timeout=90, message="the api")
         yield running
 
@@ -57,7 +60,7 @@ def uptime(stack: Stack, name: str) -> int:
 
 
 def test_hung_api_is_restarted_after_k_failed_probes(stack: Stack) -> None:
-    wait_until(lambda: uptime(stack, "api") > 15, timeout=60, message="the api to be past its grace period")
+    wait_until(lambda: uptime(stack, "api") > 15, timeout=60, interval=0.5, message="the api past its grace")
     pid = freeze(stack, "api")
     try:
         wait_until(
@@ -76,7 +79,7 @@ def test_hung_api_is_restarted_after_k_failed_probes(stack: Stack) -> None:
 
 
 def test_restart_limit_holds_then_the_program_is_left_alone(stack: Stack) -> None:
-    wait_until(lambda: uptime(stack, "api") > 15, timeout=60, message="the api to be past its grace period")
+    wait_until(lambda: uptime(stack, "api") > 15, timeout=60, interval=0.5, message="the api past its grace")
     pid = freeze(stack, "api")
     try:
         wait_until(

@@ -36,7 +36,10 @@ stdout_logfile_backups = 12
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(tmp_path_factory.mktemp("logs"), extra_programs=EXTRA) as running:
+    # The counter is the program under test: no Vite, one example worker, one API worker.
+    home = tmp_path_factory.mktemp("logs")
+    options = {"frontend": False, "workers": 1}
+    with Stack(home, env={"API_WORKERS": "1"}, extra_programs=EXTRA, **options) as running:
         states = lambda: {p["name"]: p["statename"] for p in running.process_info()}  # noqa: E731
         wait_until(lambda: states().get("api") == "RUNNING", timeout=90, message="the api to run")
         yield running

@@ -16,7 +16,10 @@ from tests.support.wait import wait_until
 pytestmark = pytest.mark.stack
 # The monitor finds and restarts a hung program here: the health listener must not restart it first
 # (on a busy machine it did, between the test's two monitor runs). The listener has its own tests.
-STACK_SETTINGS = {"HEALTHCHECK_FAILURES": "1000"}
+STACK_SETTINGS = {"HEALTHCHECK_FAILURES": "1000", "API_WORKERS": "1"}
+# Nothing here touches the frontend: no Vite dev server (the process list follows the conf; the
+# monitor's probe of Vite is test_start_all's).
+STACK_OPTIONS = {"frontend": False}
 
 
 def test_status_table_every_process_healthy_exit_0(stack: Stack) -> None:

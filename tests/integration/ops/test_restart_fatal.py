@@ -18,9 +18,10 @@ pytestmark = pytest.mark.stack
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # The listener would retry flaky on its own; a one-hour first delay keeps it out of this test.
-    with Stack(
-        tmp_path_factory.mktemp("fatal"), env={"HEALTHCHECK_BACKOFF_MIN": "3600"}, extra_programs=FLAKY
-    ) as running:
+    # flaky is the program under test: no Vite, one example worker, one API worker.
+    env = {"HEALTHCHECK_BACKOFF_MIN": "3600", "API_WORKERS": "1"}
+    home = tmp_path_factory.mktemp("fatal")
+    with Stack(home, env=env, extra_programs=FLAKY, frontend=False, workers=1) as running:
         wait_until(lambda: info(running, "flaky")["statename"] == "FATAL", timeout=60, message="flaky FATAL")
         # Everything else healthy first: on a busy machine Vite can still be starting, and an
         # unnamed --restart would then restart it too.

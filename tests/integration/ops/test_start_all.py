@@ -70,6 +70,9 @@ def test_start_all_from_nothing_then_again(unstarted: Stack) -> None:
 )
 def test_a_taken_port_is_named_with_the_end_of_the_log(unstarted: Stack, program: str, reason: str) -> None:
     port = unstarted.api_port if program == "api" else unstarted.worker_port  # worker_0's health port
+    # The health listener would start the FATAL program again after HEALTHCHECK_BACKOFF_MIN (and
+    # again, failing each time, while the test waits): retrying FATAL programs is test_listener's.
+    unstarted.env["HEALTHCHECK_BACKOFF_MIN"] = "3600"
     squatter = socket.socket()
     squatter.bind(("127.0.0.1", port))
     squatter.listen()
@@ -82,6 +85,7 @@ def test_a_taken_port_is_named_with_the_end_of_the_log(unstarted: Stack, program
                 (s := {p["name"]: p["statename"] for p in unstarted.process_info()})[program] == "FATAL" and s
             ),
             timeout=90,
+            interval=0.2,
             message=f"{program} FATAL",
         )
     finally:

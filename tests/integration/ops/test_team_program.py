@@ -46,7 +46,8 @@ redirect_stderr = true
 stdout_logfile = logs/%(program_name)s_%(process_num)d.log
 """
 # The tests that expect the set of programs (they read the conf files): the process list,
-# bin/monitor.py, ctl, start-all and the listener.
+# bin/monitor.py, ctl, start-all and the listener. Two runs, one per module here, so that the
+# suite's workers (--dist loadfile) run them side by side: each run's stacks boot in sequence.
 TESTS = [
     "tests/integration/test_stack.py::test_every_program_is_running",
     "tests/integration/ops/test_monitor.py::test_status_table_every_process_healthy_exit_0",
@@ -59,8 +60,9 @@ TESTS = [
     "tests/integration/ops/test_start_all.py::test_start_all_from_nothing_then_again",
     "tests/integration/ops/test_listener.py::test_hung_api_is_restarted_after_k_failed_probes",
 ]
-# The modules those tests live in: each boots one stack, whose log must show the team's program.
-MODULES = sorted({test.split("::")[0] for test in TESTS})
+# This module's run: the process list, start-all and the listener; test_team_program_tools.py's:
+# bin/monitor.py and ctl.
+TOOLS = ("tests/integration/ops/test_monitor.py", "tests/integration/ops/test_ctl.py")
 LINKED = (".venv", "src/frontend/node_modules")
 
 
@@ -87,18 +89,24 @@ def team_checkout(root: Path) -> Path:
     return root
 
 
-def test_the_program_tests_pass_with_a_teams_added_program(tmp_path: Path) -> None:
+def passes_with_a_teams_added_program(tests: list[str], tmp_path: Path) -> None:
+    """``tests`` pass in a copy of this checkout with the team's program file added, and each of
+    their stacks (one per module, one per --start-all) ran the team's program, healthy."""
     checkout = team_checkout(tmp_path / "team")
     (checkout / "conf" / "supervisord.d" / "links.conf").write_text(LINKS_CONF)
     # Not this run's pytest state, but its worker's share of the free ports (tests/support/net.py).
     keep = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_") or k in keep}
+    # Nor its meters: the run's CPU seconds count in this test's (TEST_CPU's cgroup holds its
+    # children; a run of its own would move into one of its own), and its times are not the suite's.
+    for name in ("TEST_CPU", "TEST_TIMES_FILE"):
+        env.pop(name, None)
     # The copy's src/ before the .venv's editable install of this checkout's.
     env["PYTHONPATH"] = os.pathsep.join(str(checkout / p) for p in ("src", "python-sdk/src"))
     # Short: a stack's socket (home/var/run/supervisor.sock) must fit a unix socket's 107 bytes.
     basetemp = Path(tempfile.mkdtemp(prefix="team-"))
     try:
-        pytest_args = ["-p", "no:cacheprovider", "-q", f"--basetemp={basetemp}", *TESTS]
+        pytest_args = ["-p", "no:cacheprovider", "-q", f"--basetemp={basetemp}", *tests]
         done = subprocess.run(
             [sys.executable, "-m", "pytest", *pytest_args],
             cwd=checkout,
@@ -114,9 +122,14 @@ def test_the_program_tests_pass_with_a_teams_added_program(tmp_path: Path) -> No
         shutil.rmtree(basetemp, ignore_errors=True)
     assert done.returncode == 0, out
     summary = re.search(r"^(?:=+ )?(\d+) passed(.*) in [\d.]+s", out, re.MULTILINE)
-    assert summary is not None and int(summary[1]) == len(TESTS), out
+    assert summary is not None and int(summary[1]) == len(tests), out
     assert "skipped" not in summary[2] and "error" not in summary[2], out
     # Each stack (one per module, one --start-all) ran the team's program, healthy.
-    assert len(logs) >= len(MODULES), stacks
+    modules = {test.split("::")[0] for test in tests}
+    assert len(logs) >= len(modules), stacks
     for log, text in logs.items():
         assert "success: links_50 entered RUNNING state" in text, log
+
+
+def test_the_process_list_start_all_and_listener_pass_with_a_teams_added_program(tmp_path: Path) -> None:
+    passes_with_a_teams_added_program([t for t in TESTS if not t.startswith(TOOLS)], tmp_path)

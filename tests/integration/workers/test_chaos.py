@@ -72,6 +72,7 @@ def run_chaos(queue: Queue, tmp_path: Path, module: str) -> tuple[list[WorkerPro
         wait_until(
             lambda: queue.counts() == {ItemStatus.DONE: ITEMS},
             timeout=90,
+            interval=0.25,  # a count of the whole table: a few a second while the workers work
             message=lambda: f"all done: {queue.counts()}",
         )
     finally:

@@ -255,6 +255,7 @@ def test_two_programs_on_one_table_share_its_rows(links_db: LinksDatabase, tmp_p
         wait_until(
             lambda: links_db.counts() == {ItemStatus.DONE: 300},
             timeout=60,
+            interval=0.25,
             message=lambda: f"all done: {links_db.counts()}\n{stamper.log_tail()}\n{lengths.log_tail()}",
         )
         processed = [stamper.health()[1]["items_processed"], lengths.health()[1]["items_processed"]]

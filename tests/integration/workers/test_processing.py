@@ -24,6 +24,7 @@ def test_three_workers_share_the_items_without_errors(items_db: ItemsDatabase, t
         wait_until(
             lambda: items_db.counts() == {ItemStatus.DONE: 300},
             timeout=60,
+            interval=0.25,
             message=lambda: f"all done: {items_db.counts()}",
         )
         bodies = [worker.health()[1] for worker in workers]
