@@ -22,3 +22,9 @@ def shared_password() -> tuple[str, str]:
     """(password, its argon2 hash), the same for every caller in this process."""
     password = secrets.token_urlsafe(12)
     return password, hash_password(password)
+
+
+@functools.cache
+def hashed(password: str) -> str:
+    """``hash_password(password)``, once per process: for a test's fixed password given to several users."""
+    return hash_password(password)

@@ -16,11 +16,12 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from store.accounts import create_api_key, create_user
+from store.accounts import create_api_key, create_user_with_hash
 from store.db import Database
 from tests.conftest import require_postgres
 from tests.support.api_server import REPO, ApiServer
 from tests.support.databases import fresh_postgres_database
+from tests.support.passwords import hashed
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.wait import wait_until
 
@@ -112,7 +113,9 @@ def test_requests_get_503_database_unavailable_until_it_is_back(
     database = Database(database_url)
     try:
         with database.session() as session:
-            user = create_user(session, email="down@example.com", password="a-password-1")
+            user = create_user_with_hash(
+                session, email="down@example.com", password_hash=hashed("a-password-1")
+            )
             _, key = create_api_key(session, user_id=user.id, name="tests")
     finally:
         database.dispose()
@@ -168,7 +171,9 @@ def test_connections_dropped_mid_load_answer_503_never_500_and_the_pool_recovers
     database = Database(database_url)
     try:
         with database.session() as session:
-            user = create_user(session, email="midload@example.com", password="a-password-1")
+            user = create_user_with_hash(
+                session, email="midload@example.com", password_hash=hashed("a-password-1")
+            )
             _, key = create_api_key(session, user_id=user.id, name="tests")
     finally:
         database.dispose()

@@ -24,6 +24,7 @@ import pytest
 from tests.conftest import require_postgres
 from tests.support.api_server import ApiServer
 from tests.support.databases import fresh_postgres_database
+from tests.support.passwords import hashed
 from tests.support.processes import processes_mentioning
 from tests.support.wait import wait_until
 
@@ -136,14 +137,14 @@ def _logstack(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> It
                 timeout=30,
                 message="talker RUNNING",
             )
-            from store.accounts import create_user
+            from store.accounts import create_user_with_hash
 
             db = stack.database()
             try:
                 with db.session() as session:
                     for email in ("root@example.com", "admin2@example.com", "admin3@example.com"):
-                        stack.users[email] = create_user(
-                            session, email=email, password=PASSWORD, is_admin=True
+                        stack.users[email] = create_user_with_hash(
+                            session, email=email, password_hash=hashed(PASSWORD), is_admin=True
                         ).id
             finally:
                 db.engine.dispose()
@@ -248,12 +249,14 @@ def _demote(stack: LogStack, user_id: int) -> None:
 @pytest.mark.parametrize("how", ["deactivate", "delete", "demote"])
 def test_a_stream_ends_when_its_admin_loses_access(logstack: LogStack, how: str) -> None:
     email = f"{how}-{os.urandom(3).hex()}@example.com"
-    from store.accounts import create_user
+    from store.accounts import create_user_with_hash
 
     db = logstack.database()
     try:
         with db.session() as session:
-            user_id = create_user(session, email=email, password=PASSWORD, is_admin=True).id
+            user_id = create_user_with_hash(
+                session, email=email, password_hash=hashed(PASSWORD), is_admin=True
+            ).id
     finally:
         db.engine.dispose()
     stream = Stream(logstack.api.url + FOLLOW, logstack.token(email), {"lines": 0})
