@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-import httpx
-
+from tests.support import plain_http
 from tests.support.net import free_port
 from tests.support.processes import stop_process_group
 from tests.support.wait import wait_until
@@ -88,7 +87,7 @@ class ApiServer:
         assert self.process is not None
         if self.process.poll() is not None:
             raise AssertionError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
-        return httpx.get(self.url + "/health", timeout=2).status_code == 200
+        return plain_http.get(self.url + "/health", timeout=2).status_code == 200
 
     def log_tail(self, lines: int = 40) -> str:
         try:

@@ -13,6 +13,7 @@ import pytest
 
 from store.accounts import create_api_key, create_user_with_hash
 from store.db import Database
+from tests.support import plain_http
 from tests.support.api_server import ApiServer
 from tests.support.databases import fresh_postgres_database, postgres_server_url
 from tests.support.passwords import shared_password
@@ -47,7 +48,7 @@ class LiveApi:
     _count: list[int] = field(default_factory=lambda: [0])
 
     def client(self, **kwargs: object) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, **kwargs)  # type: ignore[arg-type]
+        return plain_http.client(base_url=self.url, timeout=30, **kwargs)
 
     def new_user(self, *, is_admin: bool = False) -> Caller:
         """A new user with an API key and the test process's password (tests.support.passwords)."""

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import require_postgres
+from tests.support import plain_http
 from tests.support.api_server import ApiServer
 from tests.support.databases import fresh_postgres_database
 from tests.support.passwords import hashed
@@ -83,7 +84,7 @@ class LogStack:
         self.rpc("supervisor.signalProcess", "talker", "USR1")
 
     def token(self, email: str) -> dict[str, str]:
-        r = httpx.post(
+        r = plain_http.post(
             self.api.url + "/api/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=10
         )
         assert r.status_code == 200, r.text
@@ -266,7 +267,7 @@ def test_a_stream_ends_when_its_admin_loses_access(logstack: LogStack, how: str)
         root = logstack.token("root@example.com")
         users = f"{logstack.api.url}/api/v1/admin/users/{user_id}"
         if how == "deactivate":
-            assert httpx.post(users + "/deactivate", headers=root, timeout=10).status_code == 200
+            assert plain_http.post(users + "/deactivate", headers=root, timeout=10).status_code == 200
         elif how == "delete":
             assert httpx.delete(users, headers=root, timeout=10).status_code == 204
         else:
@@ -291,7 +292,7 @@ def test_a_stream_ends_when_its_admin_loses_access(logstack: LogStack, how: str)
 
 def test_a_stream_opened_with_a_revoked_key_ends(logstack: LogStack) -> None:
     root = logstack.token("root@example.com")
-    created = httpx.post(
+    created = plain_http.post(
         logstack.api.url + "/api/v1/api-keys", json={"name": "logs"}, headers=root, timeout=10
     ).json()
     stream = Stream(logstack.api.url + FOLLOW, {"X-API-Key": created["key"]}, {"lines": 0})
@@ -382,7 +383,7 @@ def test_more_lines_than_a_resume_sends_are_counted(logstack: LogStack, width: i
 def test_a_malformed_resume_is_a_422(logstack: LogStack) -> None:
     headers = logstack.token("admin2@example.com")
     for bad in ("talker", "talker@12", "@1:2", "talker@a:b"):
-        r = httpx.get(logstack.api.url + FOLLOW, headers=headers, params={"after": bad}, timeout=10)
+        r = plain_http.get(logstack.api.url + FOLLOW, headers=headers, params={"after": bad}, timeout=10)
         assert r.status_code == 422, (bad, r.text)
         assert "expected PROCESS@INODE:OFFSET" in r.json()["error"]["message"]
 
