@@ -61,11 +61,15 @@ class ApiServer:
 
     def start(self) -> ApiServer:
         self.spawn()
-        wait_until(
-            self._healthy,
-            timeout=self.startup_timeout,
-            message=lambda: f"API health on {self.url}; log:\n{self.log_tail()}",
-        )
+        try:
+            wait_until(
+                self._healthy,
+                timeout=self.startup_timeout,
+                message=lambda: f"API health on {self.url}; log:\n{self.log_tail()}",
+            )
+        except BaseException:
+            self.stop()  # never healthy: `with` calls no __exit__ for a failed __enter__
+            raise
         return self
 
     def spawn(self) -> ApiServer:
