@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store.credentials import MAX_PASSWORD_LENGTH, generate_api_key, hash_password
+from store.credentials import MAX_PASSWORD_LENGTH, PASSWORD_HASH_PREFIXES, generate_api_key, hash_password
 from store.models import ApiKey, User, utcnow
 
 MIN_PASSWORD_LENGTH = 8
@@ -55,11 +55,25 @@ def get_user_by_email(session: Session, email: str) -> User | None:
 
 
 def create_user(session: Session, *, email: str, password: str, is_admin: bool = False) -> User:
-    normalized = _check_email(email)
+    _check_email(email)
     _check_password(password)
+    return create_user_with_hash(
+        session, email=email, password_hash=hash_password(password), is_admin=is_admin
+    )
+
+
+def create_user_with_hash(
+    session: Session, *, email: str, password_hash: str, is_admin: bool = False
+) -> User:
+    """A user whose password arrives hashed (by ``hash_password``, or bcrypt from an older system):
+    accounts brought over with their passwords, and test suites that make many users with one
+    password (argon2 is slow on purpose, and hashing each again would cost the same every time)."""
+    normalized = _check_email(email)
+    if not password_hash.startswith(PASSWORD_HASH_PREFIXES):
+        raise AccountError("not a password hash: use hash_password() to make one")
     if session.scalar(select(func.count()).select_from(User).where(User.email == normalized)):
         raise AccountError(f"a user with email {normalized} already exists")
-    user = User(email=normalized, password_hash=hash_password(password), is_admin=is_admin, is_active=True)
+    user = User(email=normalized, password_hash=password_hash, is_admin=is_admin, is_active=True)
     session.add(user)
     session.flush()  # assigns user.id
     return user

@@ -31,8 +31,13 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+_BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+# What a stored password hash starts with: argon2 (current) or bcrypt (legacy, upgraded at login).
+PASSWORD_HASH_PREFIXES = ("$argon2", *_BCRYPT_PREFIXES)
+
+
 def _is_bcrypt(stored: str) -> bool:
-    return stored.startswith(("$2a$", "$2b$", "$2y$"))
+    return stored.startswith(_BCRYPT_PREFIXES)
 
 
 def verify_password(password: str, stored: str) -> tuple[bool, str | None]:

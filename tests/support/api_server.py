@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-import httpx
-
+from tests.support import plain_http
 from tests.support.net import free_port
 from tests.support.processes import stop_process_group
 from tests.support.wait import wait_until
@@ -62,11 +61,15 @@ class ApiServer:
 
     def start(self) -> ApiServer:
         self.spawn()
-        wait_until(
-            self._healthy,
-            timeout=self.startup_timeout,
-            message=lambda: f"API health on {self.url}; log:\n{self.log_tail()}",
-        )
+        try:
+            wait_until(
+                self._healthy,
+                timeout=self.startup_timeout,
+                message=lambda: f"API health on {self.url}; log:\n{self.log_tail()}",
+            )
+        except BaseException:
+            self.stop()  # never healthy: `with` calls no __exit__ for a failed __enter__
+            raise
         return self
 
     def spawn(self) -> ApiServer:
@@ -88,7 +91,7 @@ class ApiServer:
         assert self.process is not None
         if self.process.poll() is not None:
             raise AssertionError(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
-        return httpx.get(self.url + "/health", timeout=2).status_code == 200
+        return plain_http.get(self.url + "/health", timeout=2).status_code == 200
 
     def log_tail(self, lines: int = 40) -> str:
         try:

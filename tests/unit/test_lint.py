@@ -66,8 +66,16 @@ def test_mypy_finds_nothing_in_src(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_strict_finds_nothing_in_sdk_ops_and_config(tmp_path: Path) -> None:
-    result = mypy_strict(tmp_path / "mypy")
+@pytest.fixture(scope="module")
+def strict_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for this run's two strict checks (the same options): the planted copy's modules
+    are the checkout's, so its check reads them from here and checks only what changed. Fresh each
+    run, as the check of src/ is, so no cache of an earlier run can hide a finding."""
+    return tmp_path_factory.mktemp("mypy-strict")
+
+
+def test_mypy_strict_finds_nothing_in_sdk_ops_and_config(strict_cache: Path) -> None:
+    result = mypy_strict(strict_cache)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -91,8 +99,8 @@ def test_ruff_catches_a_planted_mistake(tmp_path: Path, check: object, source: s
     assert result.returncode == 1 and finding in result.stdout + result.stderr
 
 
-def test_mypy_strict_catches_a_planted_error_in_the_sdk(tmp_path: Path) -> None:
+def test_mypy_strict_catches_a_planted_error_in_the_sdk(tmp_path: Path, strict_cache: Path) -> None:
     root = project_copy(tmp_path, *STRICT_PATHS)
     (root / STRICT_PATHS["sdk"] / "planted.py").write_text("def untyped(value):\n    return value\n")
-    result = mypy_strict(tmp_path / "mypy", cwd=root)
+    result = mypy_strict(strict_cache, cwd=root)
     assert result.returncode == 1 and "planted.py" in result.stdout and "no-untyped-def" in result.stdout

@@ -11,10 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from store.accounts import create_api_key, create_user
+from store.accounts import create_api_key, create_user_with_hash
 from store.db import Database
+from tests.support import plain_http
 from tests.support.api_server import ApiServer
 from tests.support.databases import fresh_postgres_database, postgres_server_url
+from tests.support.passwords import shared_password
 
 # High limits: these suites test behaviour, not rate limits (tests/integration/api/test_rate_limits.py does).
 UNLIMITED = {"RATE_LIMIT_DEFAULT": "1000000/minute", "RATE_LIMIT_LOGIN": "1000000/minute"}
@@ -46,14 +48,15 @@ class LiveApi:
     _count: list[int] = field(default_factory=lambda: [0])
 
     def client(self, **kwargs: object) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, **kwargs)  # type: ignore[arg-type]
+        return plain_http.client(base_url=self.url, timeout=30, **kwargs)
 
     def new_user(self, *, is_admin: bool = False) -> Caller:
+        """A new user with an API key and the test process's password (tests.support.passwords)."""
         self._count[0] += 1
         email = f"user{self._count[0]}-{secrets.token_hex(3)}@example.com"
-        password = secrets.token_urlsafe(12)
+        password, password_hash = shared_password()
         with self.database.session() as session:
-            user = create_user(session, email=email, password=password, is_admin=is_admin)
+            user = create_user_with_hash(session, email=email, password_hash=password_hash, is_admin=is_admin)
             api_key, key = create_api_key(session, user_id=user.id, name="tests")
         return Caller(
             id=user.id, email=email, password=password, api_key=key, api_key_id=api_key.id, is_admin=is_admin

@@ -11,6 +11,7 @@ import pytest
 
 from tests.integration.api.conftest import BACKENDS, LiveApi, boot_api
 from tests.integration.api.test_bad_input import assert_error
+from tests.support import plain_http
 
 CAP = 4
 
@@ -57,7 +58,7 @@ def test_creates_at_once_never_pass_the_cap(capped: LiveApi) -> None:
 
     def create(n: int) -> int:
         # Fresh connections: both workers create at the same time.
-        return httpx.post(
+        return plain_http.post(
             f"{capped.url}/api/v1/api-keys", json={"name": f"race {n}"}, headers=caller.headers, timeout=60
         ).status_code
 

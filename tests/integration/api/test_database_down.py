@@ -16,11 +16,13 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from store.accounts import create_api_key, create_user
+from store.accounts import create_api_key, create_user_with_hash
 from store.db import Database
 from tests.conftest import require_postgres
+from tests.support import plain_http
 from tests.support.api_server import REPO, ApiServer
 from tests.support.databases import fresh_postgres_database
+from tests.support.passwords import hashed
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.wait import wait_until
 
@@ -45,18 +47,18 @@ def test_a_start_with_the_database_down_listens_says_so_once_and_recovers(tmp_pa
             api.spawn()
             # Listening without its database: alive, not ready (saying why), data routes 503.
             wait_until(lambda: get(api.url + "/livez") == 200, timeout=60, message=api.log_tail)
-            readyz = httpx.get(api.url + "/readyz", timeout=10)
+            readyz = plain_http.get(api.url + "/readyz", timeout=10)
             assert readyz.status_code == 503
             assert readyz.json()["status"] == "not ready"
             assert "database unavailable" in readyz.json()["reason"]
             assert "Connection refused" in readyz.json()["reason"]
-            items = httpx.get(api.url + "/api/v1/items", headers={"X-API-Key": "sk_x_y"}, timeout=10)
+            items = plain_http.get(api.url + "/api/v1/items", headers={"X-API-Key": "sk_x_y"}, timeout=10)
             assert items.status_code == 503 and items.json()["error"]["code"] == "database_unavailable"
-            assert httpx.get(api.url + "/health", timeout=10).status_code == 503
+            assert plain_http.get(api.url + "/health", timeout=10).status_code == 503
             proxy.open()
             # The migrations are applied by the waiting process, and the worker is ready by itself.
             wait_until(lambda: get(api.url + "/readyz") == 200, timeout=30, message=api.log_tail)
-            assert httpx.get(api.url + "/health", timeout=10).json()["status"] == "healthy"
+            assert plain_http.get(api.url + "/health", timeout=10).json()["status"] == "healthy"
             log = api.log_path.read_text()
         finally:
             api.stop()
@@ -72,7 +74,7 @@ def test_a_start_with_the_database_down_listens_says_so_once_and_recovers(tmp_pa
 def get(url: str) -> int | None:
     """The status of a GET, None when nothing answers (refused, reset, timed out)."""
     try:
-        return httpx.get(url, timeout=5).status_code
+        return plain_http.get(url, timeout=5).status_code
     except httpx.HTTPError:
         return None
 
@@ -112,7 +114,9 @@ def test_requests_get_503_database_unavailable_until_it_is_back(
     database = Database(database_url)
     try:
         with database.session() as session:
-            user = create_user(session, email="down@example.com", password="a-password-1")
+            user = create_user_with_hash(
+                session, email="down@example.com", password_hash=hashed("a-password-1")
+            )
             _, key = create_api_key(session, user_id=user.id, name="tests")
     finally:
         database.dispose()
@@ -168,7 +172,9 @@ def test_connections_dropped_mid_load_answer_503_never_500_and_the_pool_recovers
     database = Database(database_url)
     try:
         with database.session() as session:
-            user = create_user(session, email="midload@example.com", password="a-password-1")
+            user = create_user_with_hash(
+                session, email="midload@example.com", password_hash=hashed("a-password-1")
+            )
             _, key = create_api_key(session, user_id=user.id, name="tests")
     finally:
         database.dispose()

@@ -7,6 +7,7 @@ from datetime import datetime
 import httpx
 
 from tests.integration.api.conftest import Caller, LiveApi
+from tests.support import plain_http
 
 ITEM_FIELDS = {
     "id",
@@ -99,7 +100,8 @@ def test_api_key_lifecycle(http: httpx.Client, live_api: LiveApi) -> None:
     # Revoked at once: fresh connections (spread over both gunicorn workers) all refuse it.
     for _ in range(6):
         assert (
-            httpx.get(f"{live_api.url}/api/v1/auth/me", headers={"X-API-Key": key["key"]}).status_code == 401
+            plain_http.get(f"{live_api.url}/api/v1/auth/me", headers={"X-API-Key": key["key"]}).status_code
+            == 401
         )
     listed = {k["id"]: k for k in http.get("/api/v1/api-keys", headers=caller.headers).json()["items"]}
     assert listed[key["id"]]["revoked_at"] is not None

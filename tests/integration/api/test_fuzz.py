@@ -7,7 +7,6 @@ per operation and mode, so a backend takes well under a minute.
 
 from __future__ import annotations
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +14,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.modes import GenerationMode
 
 from tests.integration.api.conftest import Caller, LiveApi
+from tests.support import plain_http
 
 EXAMPLES_PER_OPERATION = 8
 
@@ -35,7 +35,7 @@ def fuzz_auth(live_api: LiveApi) -> dict[str, str]:
 def test_live_api_conforms_to_its_schema(
     mode: GenerationMode, live_api: LiveApi, fuzz_auth: dict[str, str]
 ) -> None:
-    document = httpx.get(f"{live_api.url}/openapi.json", timeout=10).json()
+    document = plain_http.get(f"{live_api.url}/openapi.json", timeout=10).json()
     schema = schemathesis.openapi.from_dict(document)
     # .ok() raises if the schema has an invalid operation: that is a failure too.
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
@@ -70,7 +70,7 @@ def test_undeclared_methods_are_405_with_the_declared_methods_in_allow(
     """What schemathesis's `unsupported_method` and `allow_header_conformance` checks ask, on every
     path of the schema: an undeclared method (OPTIONS included) is a 405 whose `Allow` lists exactly
     the methods the schema declares for the path."""
-    document = httpx.get(f"{live_api.url}/openapi.json", timeout=10).json()
+    document = plain_http.get(f"{live_api.url}/openapi.json", timeout=10).json()
     with live_api.client(headers=fuzz_auth) as http:
         for template, operations in document["paths"].items():
             declared = {method.upper() for method in operations} & set(HTTP_METHODS)

@@ -24,6 +24,7 @@ from sqlalchemy import insert
 from store.models import Item, ItemStatus, utcnow
 from tests.integration.api.conftest import Caller, LiveApi, boot_api
 from tests.integration.api.test_bad_input import JSON, assert_error, snapshot
+from tests.support import plain_http
 
 MAX_DEPTH = 32  # API_MAX_METADATA_DEPTH's default
 MAX_METADATA_BYTES = 16_384  # API_MAX_METADATA_BYTES's default
@@ -226,7 +227,7 @@ def test_a_huge_header_is_answered_at_once_without_reading_the_rest(live_api: Li
     assert sent < 20_000_000, f"the server read {sent} bytes of one header"
     if reply:
         assert_raw_error(reply, 431, "headers_too_large")
-    assert httpx.get(f"{live_api.url}/health", timeout=10).status_code == 200
+    assert plain_http.get(f"{live_api.url}/health", timeout=10).status_code == 200
 
 
 def test_malformed_http_is_400_in_the_error_shape(live_api: LiveApi) -> None:
@@ -407,7 +408,7 @@ def test_admin_restart_does_not_echo_a_long_name(http: httpx.Client, admin: Call
 
 
 def test_the_stack_is_healthy_afterwards(live_api: LiveApi) -> None:
-    assert httpx.get(f"{live_api.url}/health", timeout=10).status_code == 200
+    assert plain_http.get(f"{live_api.url}/health", timeout=10).status_code == 200
     assert live_api.server.process is not None and live_api.server.process.poll() is None
 
 

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from api.idempotency import IdempotencyJanitor, purge_expired
-from store.accounts import create_user
+from store.accounts import create_user_with_hash
 from store.db import Database
 from store.migrate import upgrade
 from store.models import IdempotencyRecord
+from tests.support.passwords import hashed
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 DAY = 86400
@@ -29,7 +30,9 @@ def database(database_url: str) -> Iterator[Database]:
 
 def add_records(db: Database, *, age: timedelta, count: int, prefix: str) -> None:
     with db.session() as session:
-        user_id = create_user(session, email=f"{prefix}@example.com", password="password-123").id
+        user_id = create_user_with_hash(
+            session, email=f"{prefix}@example.com", password_hash=hashed("password-123")
+        ).id
     with db.engine.begin() as conn:
         conn.execute(
             insert(IdempotencyRecord),

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import text
 
+from cli.ctl import cli
 from tests.integration.api.conftest import Caller, LiveApi
 
 # Enough fresh connections that both gunicorn workers answer some of them.
@@ -40,8 +42,18 @@ def statuses(live_api: LiveApi, headers: dict[str, str]) -> set[int]:
     return found
 
 
-def ctl(live_api: LiveApi, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "APP_HOME": str(tmp_path), "APP_ENV": "test", "DATABASE_URL": live_api.database_url}
+def ctl_env(live_api: LiveApi, tmp_path: Path) -> dict[str, str]:
+    return {"APP_HOME": str(tmp_path), "APP_ENV": "test", "DATABASE_URL": live_api.database_url}
+
+
+def ctl(live_api: LiveApi, tmp_path: Path, *args: str) -> Result:
+    """`ctl users ...` in this process (click's runner: stdout and stderr apart, no terminal)."""
+    return CliRunner(env=ctl_env(live_api, tmp_path)).invoke(cli, ["users", *args])
+
+
+def ctl_process(live_api: LiveApi, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m cli.ctl users ...` as a process of its own, as from a shell without a terminal."""
+    env = {**os.environ, **ctl_env(live_api, tmp_path)}
     return subprocess.run(
         [sys.executable, "-m", "cli.ctl", "users", *args],
         env=env,
@@ -143,7 +155,7 @@ def test_ctl_users_deactivate_activate_delete_and_set_password(
     token = login(http, user)
 
     result = ctl(live_api, tmp_path, "deactivate", user.email)
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.output
     assert result.stdout.strip() == f"deactivated user {user.id} {user.email}"
     assert statuses(live_api, bearer(token)) == {401} and statuses(live_api, user.headers) == {401}
     listed = ctl(live_api, tmp_path, "list").stdout
@@ -151,12 +163,12 @@ def test_ctl_users_deactivate_activate_delete_and_set_password(
         line.split()[:2] == [str(user.id), user.email] and "inactive" in line for line in listed.splitlines()
     )
 
-    assert ctl(live_api, tmp_path, "activate", str(user.id)).returncode == 0
+    assert ctl(live_api, tmp_path, "activate", str(user.id)).exit_code == 0
     assert statuses(live_api, user.headers) == {200}
 
     token = login(http, user)
     result = ctl(live_api, tmp_path, "set-password", str(user.id), "--password", "a new long password")
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.output
     assert statuses(live_api, bearer(token)) == {401}  # a password change ends every session
     assert (
         http.post("/api/v1/auth/login", json={"email": user.email, "password": user.password}).status_code
@@ -165,17 +177,18 @@ def test_ctl_users_deactivate_activate_delete_and_set_password(
     assert statuses(live_api, bearer(login(http, user, "a new long password"))) == {200}
 
     short = ctl(live_api, tmp_path, "set-password", str(user.id), "--password", "short")
-    assert short.returncode == 1 and short.stderr.strip() == (
+    assert short.exit_code == 1 and short.stderr.strip() == (
         "Error: password too short: use at least 8 characters"
     )
 
-    refused = ctl(live_api, tmp_path, "delete", user.email)  # no --yes, no terminal: nothing deleted
+    # A process of its own, without a terminal: the confirmation reads end of input, nothing deleted.
+    refused = ctl_process(live_api, tmp_path, "delete", user.email)
     assert refused.returncode == 1 and statuses(live_api, user.headers) == {200}
     result = ctl(live_api, tmp_path, "delete", user.email, "--yes")
-    assert result.returncode == 0 and result.stdout.strip() == f"deleted user {user.id} {user.email}"
+    assert result.exit_code == 0 and result.stdout.strip() == f"deleted user {user.id} {user.email}"
     assert statuses(live_api, user.headers) == {401}
 
-    missing = ctl(live_api, tmp_path, "deactivate", "nobody@example.com")
+    missing = ctl_process(live_api, tmp_path, "deactivate", "nobody@example.com")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert missing.stderr.strip().startswith("Error: no user 'nobody@example.com'")
 

@@ -22,8 +22,10 @@ import httpx
 import pytest
 
 from tests.conftest import require_postgres
+from tests.support import plain_http
 from tests.support.api_server import ApiServer
 from tests.support.databases import fresh_postgres_database
+from tests.support.passwords import hashed
 from tests.support.processes import processes_mentioning
 from tests.support.wait import wait_until
 
@@ -82,7 +84,7 @@ class LogStack:
         self.rpc("supervisor.signalProcess", "talker", "USR1")
 
     def token(self, email: str) -> dict[str, str]:
-        r = httpx.post(
+        r = plain_http.post(
             self.api.url + "/api/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=10
         )
         assert r.status_code == 200, r.text
@@ -136,14 +138,14 @@ def _logstack(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> It
                 timeout=30,
                 message="talker RUNNING",
             )
-            from store.accounts import create_user
+            from store.accounts import create_user_with_hash
 
             db = stack.database()
             try:
                 with db.session() as session:
                     for email in ("root@example.com", "admin2@example.com", "admin3@example.com"):
-                        stack.users[email] = create_user(
-                            session, email=email, password=PASSWORD, is_admin=True
+                        stack.users[email] = create_user_with_hash(
+                            session, email=email, password_hash=hashed(PASSWORD), is_admin=True
                         ).id
             finally:
                 db.engine.dispose()
@@ -248,12 +250,14 @@ def _demote(stack: LogStack, user_id: int) -> None:
 @pytest.mark.parametrize("how", ["deactivate", "delete", "demote"])
 def test_a_stream_ends_when_its_admin_loses_access(logstack: LogStack, how: str) -> None:
     email = f"{how}-{os.urandom(3).hex()}@example.com"
-    from store.accounts import create_user
+    from store.accounts import create_user_with_hash
 
     db = logstack.database()
     try:
         with db.session() as session:
-            user_id = create_user(session, email=email, password=PASSWORD, is_admin=True).id
+            user_id = create_user_with_hash(
+                session, email=email, password_hash=hashed(PASSWORD), is_admin=True
+            ).id
     finally:
         db.engine.dispose()
     stream = Stream(logstack.api.url + FOLLOW, logstack.token(email), {"lines": 0})
@@ -263,7 +267,7 @@ def test_a_stream_ends_when_its_admin_loses_access(logstack: LogStack, how: str)
         root = logstack.token("root@example.com")
         users = f"{logstack.api.url}/api/v1/admin/users/{user_id}"
         if how == "deactivate":
-            assert httpx.post(users + "/deactivate", headers=root, timeout=10).status_code == 200
+            assert plain_http.post(users + "/deactivate", headers=root, timeout=10).status_code == 200
         elif how == "delete":
             assert httpx.delete(users, headers=root, timeout=10).status_code == 204
         else:
@@ -288,7 +292,7 @@ def test_a_stream_ends_when_its_admin_loses_access(logstack: LogStack, how: str)
 
 def test_a_stream_opened_with_a_revoked_key_ends(logstack: LogStack) -> None:
     root = logstack.token("root@example.com")
-    created = httpx.post(
+    created = plain_http.post(
         logstack.api.url + "/api/v1/api-keys", json={"name": "logs"}, headers=root, timeout=10
     ).json()
     stream = Stream(logstack.api.url + FOLLOW, {"X-API-Key": created["key"]}, {"lines": 0})
@@ -379,7 +383,7 @@ def test_more_lines_than_a_resume_sends_are_counted(logstack: LogStack, width: i
 def test_a_malformed_resume_is_a_422(logstack: LogStack) -> None:
     headers = logstack.token("admin2@example.com")
     for bad in ("talker", "talker@12", "@1:2", "talker@a:b"):
-        r = httpx.get(logstack.api.url + FOLLOW, headers=headers, params={"after": bad}, timeout=10)
+        r = plain_http.get(logstack.api.url + FOLLOW, headers=headers, params={"after": bad}, timeout=10)
         assert r.status_code == 422, (bad, r.text)
         assert "expected PROCESS@INODE:OFFSET" in r.json()["error"]["message"]
 

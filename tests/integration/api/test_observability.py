@@ -18,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.api.conftest import BACKENDS, Caller, LiveApi, boot_api
+from tests.support import plain_http
 from tests.support.wait import wait_until
 
 LOGIN_LIMIT = 3
@@ -53,7 +54,7 @@ def log_lines(api: LiveApi) -> list[dict[str, Any]]:
 def fresh_get(api: LiveApi, path: str, **kwargs: Any) -> httpx.Response:
     """A GET on a new connection: gunicorn hands each to whichever worker accepts it."""
     headers = {"Connection": "close", **kwargs.pop("headers", {})}
-    return httpx.get(api.url + path, headers=headers, timeout=30, **kwargs)
+    return plain_http.get(api.url + path, headers=headers, timeout=30, **kwargs)
 
 
 def scrape(api: LiveApi, admin: Caller) -> dict[Sample, float]:
@@ -103,7 +104,7 @@ def test_metrics_count_a_known_sequence_exactly_across_both_workers(
 
     wait_until(one_round, timeout=60, interval=0, message=lambda: f"both workers serving; pids {pids}")
     login_statuses = [
-        httpx.post(
+        plain_http.post(
             api.url + "/api/v1/auth/login",
             json={"email": owner.email, "password": "wrong password"},
             headers={"Connection": "close"},

@@ -14,10 +14,11 @@ from sqlalchemy import Engine, Select, create_engine, pool
 
 from api.deps import Principal
 from api.routes.items import list_queries
-from store.accounts import create_user
+from store.accounts import create_user_with_hash
 from store.db import Database
 from store.migrate import upgrade
 from tests.integration.api.bulk import analyze, bulk_insert_items
+from tests.support.passwords import hashed
 
 
 @pytest.fixture
@@ -26,7 +27,10 @@ def engine(database_url: str) -> Iterator[tuple[Engine, list[int]]]:
     database = Database(database_url)
     with database.session() as session:
         users = [
-            create_user(session, email=f"plan{n}@example.com", password="password-123").id for n in range(4)
+            create_user_with_hash(
+                session, email=f"plan{n}@example.com", password_hash=hashed("password-123")
+            ).id
+            for n in range(4)
         ]
     database.dispose()
     engine = create_engine(database_url, poolclass=pool.NullPool)

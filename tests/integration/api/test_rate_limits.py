@@ -18,6 +18,7 @@ import redis
 from store.accounts import create_api_key
 from tests.integration.api.conftest import LiveApi, boot_api
 from tests.integration.api.test_reload import worker_pids
+from tests.support import plain_http
 from tests.support.wait import wait_until
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -154,7 +155,7 @@ def test_limit_is_shared_by_two_workers_through_redis(two_workers_redis: LiveApi
     # A fresh connection per request, so the kernel spreads them over both workers; with per-process
     # counters more than 10 would pass.
     statuses = [
-        httpx.get(f"{two_workers_redis.url}/api/v1/auth/me", headers=caller.headers).status_code
+        plain_http.get(f"{two_workers_redis.url}/api/v1/auth/me", headers=caller.headers).status_code
         for _ in range(16)
     ]
     assert statuses.count(200) == 10 and statuses.count(429) == 6, statuses
@@ -181,7 +182,7 @@ def two_workers_machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Li
 
 def fresh_login(api: LiveApi, body: dict[str, str]) -> httpx.Response:
     # A new connection each: the kernel spreads them over both workers.
-    return httpx.post(f"{api.url}/api/v1/auth/login", json=body, timeout=60)
+    return plain_http.post(f"{api.url}/api/v1/auth/login", json=body, timeout=60)
 
 
 def test_ten_per_window_allows_exactly_ten_logins_across_two_workers_then_the_retry_after_holds(
@@ -190,7 +191,7 @@ def test_ten_per_window_allows_exactly_ten_logins_across_two_workers_then_the_re
     api = two_workers_machine
     caller = api.new_user()
     body = {"email": caller.email, "password": caller.password}
-    assert httpx.get(f"{api.url}/health").json()["rate_limiter"]["storage"] == "machine"
+    assert plain_http.get(f"{api.url}/health").json()["rate_limiter"]["storage"] == "machine"
     with ThreadPoolExecutor(max_workers=8) as pool:  # at once: both workers busy at the same time
         responses = list(pool.map(lambda _: fresh_login(api, body), range(16)))
     statuses = [r.status_code for r in responses]
@@ -210,7 +211,9 @@ def test_ten_per_window_allows_exactly_ten_logins_across_two_workers_then_the_re
 def test_the_limit_holds_across_a_gunicorn_reload(two_workers_machine: LiveApi) -> None:
     api = two_workers_machine
     caller = api.new_user()
-    statuses = [httpx.get(f"{api.url}/api/v1/auth/me", headers=caller.headers).status_code for _ in range(7)]
+    statuses = [
+        plain_http.get(f"{api.url}/api/v1/auth/me", headers=caller.headers).status_code for _ in range(7)
+    ]
     assert statuses == [200] * 5 + [429] * 2, statuses
     control = api.server.home / "var" / "run" / "gunicorn.ctl"
     old = worker_pids(control)
@@ -221,4 +224,6 @@ def test_the_limit_holds_across_a_gunicorn_reload(two_workers_machine: LiveApi) 
     for _ in range(4):  # whichever new worker answers, the window of before the reload still counts
         # A new worker is listed as soon as it is forked, and answers once it has imported the app:
         # on a busy machine that is more than httpx's default 5 s.
-        assert_rate_limited(httpx.get(f"{api.url}/api/v1/auth/me", headers=caller.headers, timeout=60), 5)
+        assert_rate_limited(
+            plain_http.get(f"{api.url}/api/v1/auth/me", headers=caller.headers, timeout=60), 5
+        )

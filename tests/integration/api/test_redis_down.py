@@ -8,13 +8,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import redis
 
 from tests.integration.api.conftest import LiveApi, boot_api
 from tests.integration.api.test_database_down import ctl_status
 from tests.integration.api.test_rate_limits import REDIS_URL, assert_rate_limited
+from tests.support import plain_http
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.wait import wait_until
 
@@ -78,9 +78,10 @@ def test_redis_down_keeps_counting_locally_and_says_degraded(
 
     redis_proxy.open()
     wait_until(
-        lambda: httpx.get(local_policy.url + "/health").json()["rate_limiter"]["state"] == "ok", timeout=60
+        lambda: plain_http.get(local_policy.url + "/health").json()["rate_limiter"]["state"] == "ok",
+        timeout=60,
     )
-    assert httpx.get(local_policy.url + "/health").json()["status"] == "healthy"
+    assert plain_http.get(local_policy.url + "/health").json()["status"] == "healthy"
     assert "rate-limit storage reachable again" in local_policy.server.log_path.read_text()
     redis_proxy.close()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from store.migrate import head_revision
+from tests.support import plain_http
 from tests.support.api_server import REPO, ApiServer
 from tests.support.wait import wait_until
 
@@ -93,7 +94,7 @@ def test_a_reload_after_a_code_change_serves_the_new_model_and_route(tmp_path: P
     (home / "var").mkdir(parents=True)
     env = {"PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     with ApiServer(home, workers=2, env=env) as api:
-        assert httpx.get(api.url + "/api/v1/links-count", timeout=10).status_code == 404
+        assert plain_http.get(api.url + "/api/v1/links-count", timeout=10).status_code == 404
         change_the_code(src)
         assert api.process is not None
         os.kill(api.process.pid, signal.SIGHUP)
@@ -101,12 +102,12 @@ def test_a_reload_after_a_code_change_serves_the_new_model_and_route(tmp_path: P
         def new_code_serves() -> bool:
             assert api.process is not None and api.process.poll() is None, api.log_tail()
             try:
-                response = httpx.get(api.url + "/api/v1/links-count", timeout=10)
+                response = plain_http.get(api.url + "/api/v1/links-count", timeout=10)
             except httpx.HTTPError:
                 return False
             return response.status_code == 200 and response.json() == {"links": 0}
 
         wait_until(new_code_serves, timeout=90, interval=0.5, message=api.log_tail)
-        assert httpx.get(api.url + "/readyz", timeout=10).status_code == 200
+        assert plain_http.get(api.url + "/readyz", timeout=10).status_code == 200
         log = api.log_path.read_text()
     assert "ImportError" not in log and "Traceback" not in log, log

@@ -9,12 +9,12 @@ import subprocess
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, inspect, pool
 
 from config.config import DEFAULT_JWT_SECRET
 from tests.integration.api.conftest import backend_database
+from tests.support import plain_http
 from tests.support.api_server import REPO, VENV_BIN, ApiServer, stand_in_built_app
 from tests.support.net import port_is_free
 
@@ -95,7 +95,7 @@ def test_production_refuses_debug_logging_unless_forced(tmp_path: Path) -> None:
         "STATIC_DIR": str(stand_in_built_app(tmp_path / "dist")),
     }
     with ApiServer(tmp_path / "b", env=forced) as api:
-        assert httpx.get(api.url + "/health").status_code == 200
+        assert plain_http.get(api.url + "/health").status_code == 200
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -105,4 +105,4 @@ def test_production_starts_with_a_strong_secret(backend: str, tmp_path: Path) ->
         dist = stand_in_built_app(tmp_path / "dist")
         env = {"APP_ENV": "production", "JWT_SECRET": STRONG, "STATIC_DIR": str(dist)}
         with ApiServer(tmp_path, database_url=database_url, env=env) as api:
-            assert httpx.get(api.url + "/health").status_code == 200
+            assert plain_http.get(api.url + "/health").status_code == 200

@@ -12,10 +12,11 @@ import httpx
 import pytest
 from sqlalchemy import Connection, create_engine, pool, text
 
-from store.credentials import generate_api_key, hash_password
+from store.credentials import generate_api_key
 from store.migrate import current_revision, head_revision, upgrade
 from tests.integration.api.conftest import backend_database
 from tests.support.api_server import ApiServer
+from tests.support.passwords import hashed
 
 USERS = ("admin@example.com", "ann@example.com", "bob@example.com")
 PASSWORD = "old but fine"
@@ -48,7 +49,7 @@ def seed_0003(database_url: str) -> dict[str, str]:
                     ),
                     {
                         "email": email,
-                        "hash": hash_password(PASSWORD),
+                        "hash": hashed(PASSWORD),  # an argon2 hash, made once per process
                         "admin": email.startswith("admin"),
                         "now": now,
                     },

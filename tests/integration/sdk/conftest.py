@@ -17,6 +17,7 @@ import pytest
 from store import accounts
 from store.db import Database
 from tests.support.api_server import ApiServer
+from tests.support.passwords import shared_password
 from tests.support.wait import wait_until
 from tests.unit.sdk.both_clients import KINDS, make_client
 
@@ -48,9 +49,9 @@ class LiveAPI:
     def new_account(self) -> Account:
         """A new user with an API key, written straight into the server's database."""
         email = f"user{next(_serial)}-{secrets.token_hex(3)}@example.com"
-        password = secrets.token_urlsafe(16)
+        password, password_hash = shared_password()  # one per test process, hashed once
         with self.database.session() as session:
-            user = accounts.create_user(session, email=email, password=password)
+            user = accounts.create_user_with_hash(session, email=email, password_hash=password_hash)
             _, key = accounts.create_api_key(session, user_id=user.id, name="sdk tests")
             user_id = user.id
         return Account(user_id, email, password, key)

@@ -177,8 +177,17 @@ def test_installed_alone_it_brings_only_httpx_and_runs(fresh_venv: tuple[Path, P
     assert "pandas" not in report["installed"] and "tqdm" not in report["installed"]
 
 
+@pytest.fixture(scope="module")
+def strict_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for the checks of scripts using the installed SDK (the same options and venv):
+    what the first checked (the installed SDK, httpx, the standard library) the second reads back.
+    Fresh each run; the check of the SDK's source keeps a cache of its own (the installed copy's
+    findings are silenced, as in any site-packages, and must not stand in for the source's)."""
+    return tmp_path_factory.mktemp("mypy-strict")
+
+
 def test_mypy_strict_accepts_a_script_using_the_installed_sdk(
-    fresh_venv: tuple[Path, Path], tmp_path: Path
+    fresh_venv: tuple[Path, Path], tmp_path: Path, strict_cache: Path
 ) -> None:
     python, _ = fresh_venv
     script = tmp_path / "usage.py"
@@ -187,7 +196,7 @@ def test_mypy_strict_accepts_a_script_using_the_installed_sdk(
     result = subprocess.run(
         [
             sys.executable, "-m", "mypy", "--strict", "--config-file", str(tmp_path / "mypy.ini"),
-            "--python-executable", str(python), "--cache-dir", str(tmp_path / "cache"), str(script),
+            "--python-executable", str(python), "--cache-dir", str(strict_cache), str(script),
         ],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
@@ -195,7 +204,7 @@ def test_mypy_strict_accepts_a_script_using_the_installed_sdk(
 
 
 def test_mypy_strict_catches_a_status_that_does_not_exist(
-    fresh_venv: tuple[Path, Path], tmp_path: Path
+    fresh_venv: tuple[Path, Path], tmp_path: Path, strict_cache: Path
 ) -> None:
     python, _ = fresh_venv
     script = tmp_path / "typo.py"
@@ -206,7 +215,7 @@ def test_mypy_strict_catches_a_status_that_does_not_exist(
     result = subprocess.run(
         [
             sys.executable, "-m", "mypy", "--strict", "--config-file", str(tmp_path / "mypy.ini"),
-            "--python-executable", str(python), "--cache-dir", str(tmp_path / "cache"), str(script),
+            "--python-executable", str(python), "--cache-dir", str(strict_cache), str(script),
         ],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )  # fmt: skip

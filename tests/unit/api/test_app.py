@@ -11,9 +11,10 @@ import pytest
 
 from api.app import create_app
 from config.config import DEFAULT_JWT_SECRET, ConfigError, Settings, load
-from store.accounts import create_api_key, create_user
+from store.accounts import create_api_key, create_user_with_hash
 from store.migrate import upgrade
 from tests.support.net import free_port
+from tests.support.passwords import hashed
 
 
 def settings_for(tmp_path: Path, **overrides: str) -> Settings:
@@ -46,7 +47,7 @@ def app_and_key(tmp_path: Path) -> Iterator[tuple[object, str]]:
     settings = settings_for(tmp_path, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     app = create_app(settings)
     with app.state.db.session() as session:
-        user = create_user(session, email="u@example.com", password="long enough")
+        user = create_user_with_hash(session, email="u@example.com", password_hash=hashed("long enough"))
         key = create_api_key(session, user_id=user.id, name="t")[1]
 
     def boom() -> None:

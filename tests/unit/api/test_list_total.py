@@ -14,9 +14,10 @@ import pytest
 import api.routes.items
 from api.app import create_app
 from config.config import load
-from store.accounts import create_api_key, create_user
+from store.accounts import create_api_key, create_user_with_hash
 from store.migrate import upgrade
 from tests.integration.api.bulk import bulk_insert_items
+from tests.support.passwords import hashed
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     upgrade(settings.DATABASE_URL)
     app = create_app(settings)
     with app.state.db.session() as session:
-        user = create_user(session, email="u@example.com", password="long enough")
+        user = create_user_with_hash(session, email="u@example.com", password_hash=hashed("long enough"))
         key = create_api_key(session, user_id=user.id, name="t")[1]
     bulk_insert_items(app.state.db.engine, user_id=user.id, count=30)
 

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.security import hash_api_key, verify_password
+from api.security import hash_api_key, hash_password, verify_password
 from store.accounts import (
     AccountError,
     activate_user,
     create_api_key,
     create_user,
+    create_user_with_hash,
     deactivate_user,
     delete_user,
     find_user,
@@ -73,6 +74,27 @@ def test_duplicate_email_is_refused(db: Database) -> None:
         create_user(session, email="dup@example.com", password="long enough")
     with pytest.raises(AccountError, match="already exists"), db.session() as session:
         create_user(session, email="DUP@example.com", password="long enough")
+
+
+def test_a_user_brought_over_with_a_hashed_password_logs_in_with_it(db: Database) -> None:
+    stored = hash_password("brought over")
+    with db.session() as session:
+        ann = create_user_with_hash(session, email=" Ann@Example.com", password_hash=stored, is_admin=True)
+    with db.session() as session:
+        found = get_user_by_email(session, "ann@example.com")
+        assert found is not None and found.id == ann.id and found.is_admin and found.is_active
+        assert found.password_hash == stored and verify_password("brought over", found.password_hash)[0]
+    with pytest.raises(AccountError, match="already exists"), db.session() as session:
+        create_user_with_hash(session, email="ANN@example.com", password_hash=stored)
+    for email, password_hash, message in (
+        ("bob@example.com", "brought over", "not a password hash"),  # a plain password is refused
+        ("bob@example.com", "", "not a password hash"),
+        ("not-an-email", stored, "not a valid email"),
+    ):
+        with pytest.raises(AccountError, match=message), db.session() as session:
+            create_user_with_hash(session, email=email, password_hash=password_hash)
+    with db.session() as session:
+        assert [u.email for u in list_users(session)] == ["ann@example.com"]
 
 
 def test_api_keys_create_list_revoke(db: Database) -> None:
