@@ -16,10 +16,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
+from tests.support import plain_http
 from tests.support.api_server import stand_in_built_app
 from tests.support.net import free_port, port_is_free
 from tests.support.wait import wait_until
@@ -74,7 +74,7 @@ def run_until_healthy(
         def healthy() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"exited {process.returncode}: {log.read_text()[-2000:]}")
-            return httpx.get(url, timeout=2).status_code == 200
+            return plain_http.get(url, timeout=2).status_code == 200
 
         wait_until(healthy, timeout=60, message=lambda: f"{url}; log: {log.read_text()[-2000:]}")
         if probe is not None:

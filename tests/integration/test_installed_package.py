@@ -15,9 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.support import plain_http
 from tests.support.net import free_port
 from tests.support.processes import stop_process_group
 from tests.support.wait import wait_until
@@ -103,11 +103,11 @@ def test_db_users_api_and_a_worker_run_from_a_home_outside_the_source_tree(
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(
-            lambda: httpx.get(url + "/health", timeout=2).status_code == 200,
+            lambda: plain_http.get(url + "/health", timeout=2).status_code == 200,
             timeout=90,
             message=lambda: f"the installed API's /health\n{(home / 'api.log').read_text()[-2000:]}",
         )
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with plain_http.client(base_url=url, timeout=30) as client:
             token = client.post(
                 "/api/v1/auth/login", json={"email": "ops@example.com", "password": "pw-" * 4}
             ).json()["access_token"]

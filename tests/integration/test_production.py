@@ -13,9 +13,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.support import plain_http
 from tests.support.processes import processes_mentioning
 from tests.support.stack import REPO, Stack
 from tests.support.wait import wait_until
@@ -67,19 +67,21 @@ def test_production_runs_no_vite_and_prints_no_password(production: tuple[Stack,
 
 def test_the_api_serves_the_built_app(production: tuple[Stack, str]) -> None:
     stack, _ = production
-    page = httpx.get(stack.api_url + "/items", timeout=10)  # an app route: index.html
+    page = plain_http.get(stack.api_url + "/items", timeout=10)  # an app route: index.html
     assert page.status_code == 200 and '<div id="root">' in page.text
     asset = page.text.split('src="/assets/')[1].split('"')[0]
-    script = httpx.get(f"{stack.api_url}/assets/{asset}", timeout=10)
+    script = plain_http.get(f"{stack.api_url}/assets/{asset}", timeout=10)
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
-    assert httpx.get(stack.api_url + "/health", timeout=10).json()["status"] == "healthy"
+    assert plain_http.get(stack.api_url + "/health", timeout=10).json()["status"] == "healthy"
 
 
 def test_assets_are_compressed_and_cacheable(production: tuple[Stack, str]) -> None:
     stack, _ = production
-    page = httpx.get(stack.api_url + "/", timeout=10)
+    page = plain_http.get(stack.api_url + "/", timeout=10)
     asset = page.text.split('src="/assets/')[1].split('"')[0]
-    script = httpx.get(f"{stack.api_url}/assets/{asset}", headers={"Accept-Encoding": "gzip, br"}, timeout=10)
+    script = plain_http.get(
+        f"{stack.api_url}/assets/{asset}", headers={"Accept-Encoding": "gzip, br"}, timeout=10
+    )
     assert script.headers.get("content-encoding") in ("gzip", "br")
     assert "immutable" in script.headers.get("cache-control", "")
 
@@ -124,7 +126,7 @@ def test_plain_supervisord_starts_the_shape_bin_run_chose(production: tuple[Stac
     stack.wait_healthy()
     names = sorted(p["name"] for p in stack.process_info())
     assert names == stack.declared_names() and "frontend" not in names
-    assert '<div id="root">' in httpx.get(stack.api_url + "/", timeout=10).text
+    assert '<div id="root">' in plain_http.get(stack.api_url + "/", timeout=10).text
 
 
 def test_a_missing_built_app_refuses_to_start_with_one_line(
@@ -188,6 +190,6 @@ def test_switching_back_to_development_brings_vite_back(production: tuple[Stack,
     names = sorted(p["name"] for p in stack.process_info())
     assert names == stack.declared_names() and "frontend" in names
     wait_until(lambda: vite_processes(stack), timeout=30, message="the Vite dev server")
-    page = httpx.get(stack.frontend_url + "/", timeout=10)
+    page = plain_http.get(stack.frontend_url + "/", timeout=10)
     assert page.status_code == 200 and "/@vite/client" in page.text
-    assert httpx.get(stack.api_url + "/", timeout=10).status_code == 404  # the API serves no app
+    assert plain_http.get(stack.api_url + "/", timeout=10).status_code == 404  # the API serves no app

@@ -12,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.support import plain_http
 from tests.support.net import port_is_free
 from tests.support.processes import processes_mentioning
 from tests.support.stack import REPO, Stack
@@ -30,7 +30,7 @@ def test_every_program_is_running(stack: Stack) -> None:
 
 
 def test_api_health_answers_healthy(stack: Stack) -> None:
-    response = httpx.get(stack.api_url + "/health", timeout=5)
+    response = plain_http.get(stack.api_url + "/health", timeout=5)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "healthy"
@@ -40,15 +40,15 @@ def test_api_health_answers_healthy(stack: Stack) -> None:
 
 def test_each_worker_answers_on_its_own_health_port(stack: Stack) -> None:
     for n in range(stack.workers):
-        response = httpx.get(stack.worker_url(n) + "/health", timeout=5)
+        response = plain_http.get(stack.worker_url(n) + "/health", timeout=5)
         assert response.status_code == 200, response.text
 
 
 def test_frontend_serves_the_app_and_proxies_health(stack: Stack) -> None:
-    page = httpx.get(stack.frontend_url + "/", timeout=10)
+    page = plain_http.get(stack.frontend_url + "/", timeout=10)
     assert page.status_code == 200
     assert '<div id="root">' in page.text
-    proxied = httpx.get(stack.frontend_url + "/health", timeout=10)
+    proxied = plain_http.get(stack.frontend_url + "/health", timeout=10)
     assert proxied.status_code == 200 and proxied.json()["status"] == "healthy"
 
 

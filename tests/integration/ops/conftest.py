@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import plain_http
 from tests.support.stack import REPO, Stack
 
 MONITOR = str(REPO / "bin" / "monitor.py")
@@ -71,7 +72,7 @@ def thaw(pid: int) -> None:
 
 def healthy(url: str) -> bool:
     try:
-        return httpx.get(url, timeout=1).status_code == 200
+        return plain_http.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
 

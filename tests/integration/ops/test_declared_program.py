@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.integration.ops.conftest import ctl, freeze, healthy, info, listener_log, monitor, thaw
+from tests.support import plain_http
 from tests.support.net import free_port
 from tests.support.stack import REPO, Stack
 from tests.support.wait import wait_until
@@ -83,13 +83,13 @@ def test_the_services_endpoint_shows_the_new_programs_health(stack: Stack) -> No
             create_user(session, email="ops@example.com", password=PASSWORD, is_admin=True)
     finally:
         db.engine.dispose()
-    login = httpx.post(
+    login = plain_http.post(
         stack.api_url + "/api/v1/auth/login",
         json={"email": "ops@example.com", "password": PASSWORD},
         timeout=10,
     )
     token = login.json()["access_token"]
-    r = httpx.get(
+    r = plain_http.get(
         stack.api_url + "/api/v1/admin/services", headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
     assert r.status_code == 200, r.text
@@ -124,7 +124,7 @@ def test_probes_stay_out_of_the_access_log_other_requests_do_not(stack: Stack) -
     for _ in range(3):
         assert monitor(stack).returncode == 0  # each probes the API's /health
     assert health_lines(stack.home) == before
-    assert httpx.get(stack.api_url + "/health", timeout=5).status_code == 200
+    assert plain_http.get(stack.api_url + "/health", timeout=5).status_code == 200
     wait_until(lambda: health_lines(stack.home) == before + 1, timeout=10, message="the access line")
 
 

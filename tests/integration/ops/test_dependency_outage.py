@@ -16,6 +16,7 @@ from store.accounts import create_api_key, create_user
 from store.db import Database
 from tests.conftest import require_postgres, require_redis
 from tests.integration.ops.conftest import info, listener_log
+from tests.support import plain_http
 from tests.support.databases import fresh_postgres_database
 from tests.support.stack import Stack
 from tests.support.tcp_proxy import TcpProxy
@@ -80,7 +81,7 @@ def outage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outage]:
 def answer(url: str, **kwargs: object) -> httpx.Response:
     """A GET that must get an HTTP answer: a refused or timed-out call fails the test."""
     try:
-        return httpx.get(url, timeout=10, **kwargs)  # type: ignore[arg-type]
+        return plain_http.get(url, timeout=10, **kwargs)  # type: ignore[arg-type]
     except httpx.HTTPError as exc:
         raise AssertionError(f"no HTTP answer from {url}: {type(exc).__name__}: {exc}") from exc
 

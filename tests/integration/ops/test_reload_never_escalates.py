@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import plain_http
 from tests.support.net import free_port, port_is_free
 from tests.support.processes import processes_mentioning
 from tests.support.stack import REPO
@@ -94,7 +95,7 @@ class ApiUnderSupervisord:
 
     def ready(self) -> bool:
         try:  # /health: ready, with details (what the stack had before /readyz too)
-            return httpx.get(self.url + "/health", timeout=5).status_code == 200
+            return plain_http.get(self.url + "/health", timeout=5).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -130,7 +131,7 @@ def spin() -> None:
 
 
 def read(url: str, stop: threading.Event) -> None:
-    with httpx.Client(timeout=60) as http:
+    with plain_http.client(timeout=60) as http:
         while not stop.is_set():
             try:
                 http.get(url)
@@ -165,7 +166,7 @@ def busy_machine(api: ApiUnderSupervisord) -> Iterator[None]:
 def answers(url: str) -> bool:
     """An HTTP answer within 60 s (requests may wait in the listen backlog while workers boot)."""
     try:
-        return httpx.get(url, timeout=60).status_code == 200
+        return plain_http.get(url, timeout=60).status_code == 200
     except httpx.HTTPError:
         return False
 

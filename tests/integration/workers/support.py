@@ -25,6 +25,7 @@ from sqlalchemy import func, insert, select
 from store.db import Database
 from store.migrate import upgrade
 from store.models import Item, User
+from tests.support import plain_http
 from tests.support.net import free_port, port_is_free
 from tests.support.wait import wait_until
 
@@ -148,7 +149,7 @@ class WorkerProcess:
         return self
 
     def get(self, path: str) -> httpx.Response:
-        return httpx.get(self.url + path, timeout=2)
+        return plain_http.get(self.url + path, timeout=2)
 
     def health(self, path: str = "/health") -> tuple[int, dict[str, Any]]:
         response = self.get(path)

@@ -8,10 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
-
 from store.models import ItemStatus
 from tests.integration.workers.support import REPO, ItemsDatabase, WorkerProcess
+from tests.support import plain_http
 from tests.support.net import free_port
 from tests.support.wait import wait_until
 
@@ -104,7 +103,7 @@ def test_health_port_auto_is_the_base_port_plus_the_worker_id(
     worker.port = base + 3
     with worker:
         body = wait_until(
-            lambda: httpx.get(f"http://127.0.0.1:{base + 3}/health", timeout=2).json(),
+            lambda: plain_http.get(f"http://127.0.0.1:{base + 3}/health", timeout=2).json(),
             timeout=30,
             message=lambda: worker.log_tail(),
         )

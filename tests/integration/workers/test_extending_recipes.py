@@ -24,6 +24,7 @@ from config.config import load, worker_stop_problems
 from config.programs import fill, program_processes
 from store.models import ItemStatus
 from tests.integration.workers.support import REPO, ItemsDatabase
+from tests.support import plain_http
 from tests.support.net import free_port, port_is_free
 from tests.support.processes import processes_mentioning
 from tests.support.wait import wait_until
@@ -254,7 +255,7 @@ def test_the_supervisord_recipe_runs_the_worker_until_ready(project: Path) -> No
 
 def _ready(port: int) -> bool:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+        return plain_http.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
 

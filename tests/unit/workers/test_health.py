@@ -9,6 +9,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support import plain_http
 from tests.support.net import port_is_free
 from workers.health import BACKING_OFF, DRAINING, IDLE, RUNNING, STARTING, STOPPED, HealthServer, HealthStatus
 
@@ -34,7 +35,7 @@ def probe() -> Iterator[tuple[HealthStatus, FakeClock, str]]:
 
 def codes(url: str) -> tuple[int, int, int]:
     return tuple(
-        httpx.get(url + path, timeout=2).status_code  # type: ignore[return-value]
+        plain_http.get(url + path, timeout=2).status_code  # type: ignore[return-value]
         for path in ("/health", "/livez", "/readyz")
     )
 
@@ -64,7 +65,7 @@ def test_a_stalled_loop_is_unhealthy(probe: tuple[HealthStatus, FakeClock, str])
     status.heartbeat()
     clock.now += 11
     assert codes(url) == (503, 503, 503)
-    body = httpx.get(url + "/health").json()
+    body = plain_http.get(url + "/health").json()
     assert body["status"] == "unhealthy" and body["seconds_since_heartbeat"] == 11
     status.heartbeat()
     assert codes(url) == (200, 200, 200)
@@ -74,7 +75,7 @@ def test_not_ready_reason_makes_readyz_503_and_says_why(probe: tuple[HealthStatu
     status, _, url = probe
     status.set_state(IDLE)
     status.not_ready_reason = "the items table does not exist yet"
-    response = httpx.get(url + "/readyz")
+    response = plain_http.get(url + "/readyz")
     assert response.status_code == 503
     assert response.json()["not_ready_reason"] == "the items table does not exist yet"
 
@@ -85,7 +86,7 @@ def test_health_body_reports_the_counters(probe: tuple[HealthStatus, FakeClock, 
     status.record_batch(7, 0.02)
     status.record_error(RuntimeError("db down"), 0.01)
     clock.now += 4
-    body = httpx.get(url + "/health").json()
+    body = plain_http.get(url + "/health").json()
     assert body["worker"] == "example_worker" and body["worker_id"] == 3
     assert body["batches"] == 1 and body["items_processed"] == 7
     assert body["consecutive_errors"] == 1 and body["last_error"] == "RuntimeError: db down"
@@ -96,7 +97,7 @@ def test_metrics_parse_as_prometheus_text(probe: tuple[HealthStatus, FakeClock, 
     status, _, url = probe
     status.set_state(IDLE)
     status.record_batch(5, 0.2)
-    response = httpx.get(url + "/metrics")
+    response = plain_http.get(url + "/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     samples = {
@@ -122,7 +123,7 @@ def test_two_workers_in_one_process_keep_separate_metrics() -> None:
 
 def test_unknown_path_is_404_json(probe: tuple[HealthStatus, FakeClock, str]) -> None:
     _, _, url = probe
-    response = httpx.get(url + "/nope")
+    response = plain_http.get(url + "/nope")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 
@@ -152,7 +153,7 @@ def _raw(url: str, request: bytes) -> bytes:
 @pytest.mark.parametrize("path", ["/health", "/livez", "/readyz", "/metrics", "/nope"])
 def test_head_answers_like_get_without_a_body(probe: tuple[HealthStatus, FakeClock, str], path: str) -> None:
     _, _, url = probe
-    get = httpx.get(url + path, timeout=2)
+    get = plain_http.get(url + path, timeout=2)
     raw = _raw(url, f"HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
     head, _, body = raw.partition(b"\r\n\r\n")
     assert body == b""
