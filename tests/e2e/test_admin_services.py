@@ -4,6 +4,7 @@ The route runs in the app from create_app, on a real SQLite database, against a 
 supervisord with one healthy and one broken program: in-process for the API checks, under a real
 uvicorn server for the browser test. A last browser test boots the whole stack
 (tests.support.stack.Stack: supervisord, gunicorn, two workers, Vite) and reads it from the page.
+The browser gets the production build (`vite preview`, Vite's proxy in front of the API).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import API_TEST_ENV, PASSWORD, login
+from tests.e2e.conftest import API_TEST_ENV, PASSWORD, login, seed
 from tests.e2e.servers import ViteServer
 from tests.support.inet_supervisord import CHATTY, SLEEP, HangingPort, InetSupervisord
 from tests.support.net import free_port, port_is_free
@@ -282,7 +283,7 @@ class ServicesStack:
 
 @pytest.fixture(scope="module")
 def services_stack(
-    browser: Any, supervisord: Path, tmp_path_factory: pytest.TempPathFactory
+    browser: Any, supervisord: Path, frontend_dist: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServicesStack]:
     """The app under uvicorn on a free port (its supervisord is the small one), and Vite before it.
     SUPERVISOR_SERVERS: this supervisord's socket, a second supervisord on a TCP port (listed twice),
@@ -317,7 +318,8 @@ def services_stack(
         thread.start()
         try:
             wait_until(lambda: server.started, timeout=30, message="uvicorn to start")
-            with ViteServer(api_url=f"http://127.0.0.1:{port}", log_dir=home) as vite:
+            api_url = f"http://127.0.0.1:{port}"
+            with ViteServer(api_url=api_url, log_dir=home, mode="preview", dist=frontend_dist) as vite:
                 yield ServicesStack(vite.url, str(app.state.db.engine.url), remote, hanging)
         finally:
             server.should_exit = True
@@ -378,7 +380,7 @@ def test_admin_restarts_a_program_after_confirming(
 
 @pytest.mark.browser
 @pytest.mark.stack
-def test_admin_services_page_shows_the_real_stack(page: Any, tmp_path: Path) -> None:
+def test_admin_services_page_shows_the_real_stack(page: Any, frontend_dist: Path, tmp_path: Path) -> None:
     with Stack(tmp_path, env=API_TEST_ENV) as stack:
         stack.wait_running()
         wait_until(
@@ -387,22 +389,21 @@ def test_admin_services_page_shows_the_real_stack(page: Any, tmp_path: Path) -> 
             message="API healthy",
         )
         from store.accounts import create_user
-        from store.db import Database
 
-        db = Database(f"sqlite:///{tmp_path / 'var' / 'app.db'}")  # the Stack's API database
-        try:
-            with db.session() as session:
-                create_user(session, email="admin@example.com", password=PASSWORD, is_admin=True)
-        finally:
-            db.engine.dispose()
-        login(page, stack.frontend_url, "admin@example.com")
-        page.get_by_role("link", name="Services").click()
-        table = page.locator(".services-table")
-        for name in ("api", "frontend", "worker:worker_0", "worker:worker_1"):
-            expect(table.locator("tr", has_text=name).locator(".badge").first).to_have_text("RUNNING")
-        summary = page.get_by_role("status").filter(has_text="supervisord")
-        expect(summary).to_contain_text("all programs healthy", timeout=30_000)
-        page.goto("about:blank")  # its polling would log the API's restart below as console errors
+        seed(  # the Stack's API database
+            f"sqlite:///{tmp_path / 'var' / 'app.db'}",
+            lambda s: create_user(s, email="admin@example.com", password=PASSWORD, is_admin=True),
+        )
+        # The built app before the stack's API (the stack's own Vite dev server runs, listed below).
+        with ViteServer(api_url=stack.api_url, log_dir=tmp_path, mode="preview", dist=frontend_dist) as vite:
+            login(page, vite.url, "admin@example.com")
+            page.get_by_role("link", name="Services").click()
+            table = page.locator(".services-table")
+            for name in ("api", "frontend", "worker:worker_0", "worker:worker_1"):
+                expect(table.locator("tr", has_text=name).locator(".badge").first).to_have_text("RUNNING")
+            summary = page.get_by_role("status").filter(has_text="supervisord")
+            expect(summary).to_contain_text("all programs healthy", timeout=30_000)
+            page.goto("about:blank")  # its polling would log the API's restart below as console errors
 
         # The API restarting itself: answered at once (202); then a TERM, and supervisord starts it again.
         def api_pid() -> int:
