@@ -2,9 +2,9 @@
 
 The route runs in the app from create_app, on a real SQLite database, against a small real
 supervisord with one healthy and one broken program: in-process for the API checks, under a real
-uvicorn server for the browser test. A last browser test boots the whole stack
-(tests.support.stack.Stack: supervisord, gunicorn, two workers, Vite) and reads it from the page.
-The browser gets the production build (`vite preview`, Vite's proxy in front of the API).
+uvicorn server for the browser test; the browser gets the production build (`vite preview`,
+Vite's proxy in front of the API). The page on the whole stack (supervisord, gunicorn, two workers,
+Vite) is tests/e2e/test_operator_view.py's, on the stack that module boots.
 """
 
 from __future__ import annotations
@@ -19,18 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import API_TEST_ENV, PASSWORD, login, seed
+from tests.e2e.conftest import API_TEST_ENV, PASSWORD, login
 from tests.e2e.servers import ViteServer
 from tests.support.inet_supervisord import CHATTY, SLEEP, HangingPort, InetSupervisord
 from tests.support.net import free_port, port_is_free
 from tests.support.processes import processes_mentioning
-from tests.support.stack import Stack
 from tests.support.wait import wait_until
 
 VENV_BIN = Path(sys.executable).parent
@@ -376,61 +374,6 @@ def test_admin_restarts_a_program_after_confirming(
     expect(result).to_have_text(f"sleeper restarted: RUNNING, pid {after}, healthy.")
     expect(sleeper.locator("td[data-label=PID]")).to_have_text(str(after))
     expect(dialog).to_be_hidden()
-
-
-@pytest.mark.browser
-@pytest.mark.stack
-def test_admin_services_page_shows_the_real_stack(page: Any, frontend_dist: Path, tmp_path: Path) -> None:
-    with Stack(tmp_path, env=API_TEST_ENV) as stack:
-        stack.wait_running()
-        wait_until(
-            lambda: httpx.get(stack.api_url + "/health", timeout=2).status_code == 200,
-            timeout=60,
-            message="API healthy",
-        )
-        from store.accounts import create_user
-
-        seed(  # the Stack's API database
-            f"sqlite:///{tmp_path / 'var' / 'app.db'}",
-            lambda s: create_user(s, email="admin@example.com", password=PASSWORD, is_admin=True),
-        )
-        # The built app before the stack's API (the stack's own Vite dev server runs, listed below).
-        with ViteServer(api_url=stack.api_url, log_dir=tmp_path, mode="preview", dist=frontend_dist) as vite:
-            login(page, vite.url, "admin@example.com")
-            page.get_by_role("link", name="Services").click()
-            table = page.locator(".services-table")
-            for name in ("api", "frontend", "worker:worker_0", "worker:worker_1"):
-                expect(table.locator("tr", has_text=name).locator(".badge").first).to_have_text("RUNNING")
-            summary = page.get_by_role("status").filter(has_text="supervisord")
-            expect(summary).to_contain_text("all programs healthy", timeout=30_000)
-            page.goto("about:blank")  # its polling would log the API's restart below as console errors
-
-        # The API restarting itself: answered at once (202); then a TERM, and supervisord starts it again.
-        def api_pid() -> int:
-            return int(stack.rpc().supervisor.getProcessInfo("api")["pid"])
-
-        before = api_pid()
-        token = httpx.post(
-            stack.api_url + "/api/v1/auth/login",
-            timeout=10,
-            json={"email": "admin@example.com", "password": PASSWORD},
-        ).json()["access_token"]
-        r = httpx.post(
-            f"{stack.api_url}{SERVICES}/api/restart", timeout=30, headers={"Authorization": f"Bearer {token}"}
-        )
-        assert r.status_code == 202, r.text
-        assert r.json()["name"] == "api" and r.json()["pid"] == before
-
-        def api_back() -> bool:
-            try:
-                healthy = httpx.get(stack.api_url + "/health", timeout=2).status_code == 200
-                return api_pid() != before and healthy
-            except httpx.HTTPError:
-                return False
-
-        wait_until(
-            api_back, timeout=90, message=lambda: "the API restarted and healthy\n" + stack.log_tails()
-        )
 
 
 @pytest.mark.browser

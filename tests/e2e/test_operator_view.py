@@ -1,6 +1,7 @@
 """The operator's view in a browser, on a real stack (supervisord, gunicorn, two workers, Vite; the
 browser gets the production build from `vite preview`, Vite's proxy in front of the stack's API):
-follow a program's log and see a new line once, also across a restart of the API and a hung API;
+the page lists the stack's programs and the API restarts itself from it; follow a program's log and
+see a new line once, also across a restart of the API and a hung API;
 watch the queue chart move as items are created and processed; the page honest while the API is
 down; every dialog by keyboard; axe finds nothing serious; and none of it for a non-admin."""
 
@@ -98,6 +99,38 @@ def open_services(page: Any, operated: Operated) -> None:
     login(page, operated.url, "admin@example.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Services").click()
     expect(page.get_by_role("heading", name="Services")).to_be_focused()
+
+
+def test_admin_services_page_shows_the_real_stack(page: Any, operated: Operated) -> None:
+    stack = operated.stack
+    login(page, operated.url, "admin@example.com")
+    page.get_by_role("link", name="Services").click()
+    table = page.locator(".services-table")
+    for name in ("api", "frontend", "worker:worker_0", "worker:worker_1"):
+        expect(table.locator("tr", has_text=name).locator(".badge").first).to_have_text("RUNNING")
+    summary = page.get_by_role("status").filter(has_text="supervisord")
+    expect(summary).to_contain_text("all programs healthy", timeout=30_000)
+    page.goto("about:blank")  # its polling would log the API's restart below as console errors
+
+    # The API restarting itself: answered at once (202); then a TERM, and supervisord starts it again.
+    def api_pid() -> int:
+        return int(stack.rpc().supervisor.getProcessInfo("api")["pid"])
+
+    before = api_pid()
+    r = httpx.post(
+        f"{stack.api_url}/api/v1/admin/services/api/restart", timeout=30, headers=admin_headers(operated)
+    )
+    assert r.status_code == 202, r.text
+    assert r.json()["name"] == "api" and r.json()["pid"] == before
+
+    def api_back() -> bool:
+        try:
+            healthy = httpx.get(stack.api_url + "/health", timeout=2).status_code == 200
+            return api_pid() != before and healthy
+        except httpx.HTTPError:
+            return False
+
+    wait_until(api_back, timeout=90, message=lambda: "the API restarted and healthy\n" + stack.log_tails())
 
 
 def test_follow_a_log_and_see_a_new_line_once(page: Any, console: ConsoleLog, operated: Operated) -> None:
