@@ -4,8 +4,8 @@ Fixtures: ``browser`` (one chromium per test process, i.e. per xdist worker), ``
 context per test; console errors collected and asserted empty at the end; a screenshot of a failing
 test kept in test-artifacts/e2e/),
 ``frontend_dist`` (the production build of the current sources, built once per run for every
-process), ``frontend_stack`` (API + worker + `vite preview` of that build, booted once per process
-and shared by the modules that only add their own users and items).
+process), ``frontend_stack`` (API + worker + `vite preview` of that build, shared by the modules that
+use it one after the other in a process: each adds users and items of its own).
 
 The app is served from the built bundle (`vite preview`, the dev server's proxy settings) unless a
 test is about the dev server itself (tests/e2e/test_vite_proxy.py): the dev server makes the browser
@@ -93,8 +93,9 @@ E2E = Path(__file__).parent
 
 
 class SharedFrontendStack:
-    """One frontend_stack for every module of this process that uses it (each adds users of its
-    own): booted by the first, stopped with the shared browser when the process leaves tests/e2e."""
+    """One frontend_stack for the modules of this process that use it one after the other (each adds
+    users of its own): booted by the first, stopped after the last test before one that does not use
+    it (an idle stack would poll its database meanwhile)."""
 
     def __init__(self) -> None:
         self.stack: FrontendStack | None = None
@@ -119,10 +120,11 @@ SHARED_FRONTEND_STACK = SharedFrontendStack()
 
 @pytest.hookimpl(trylast=True)  # after this test's fixtures (pages, contexts) are torn down
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    if nextitem is None or E2E not in nextitem.path.parents:
-        try:
+    try:
+        if nextitem is None or "frontend_stack" not in getattr(nextitem, "fixturenames", ()):
             SHARED_FRONTEND_STACK.close()
-        finally:
+    finally:
+        if nextitem is None or E2E not in nextitem.path.parents:
             SHARED_BROWSER.close()
 
 
