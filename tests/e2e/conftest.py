@@ -231,7 +231,9 @@ def seed(database_url: str, write: Callable[[Any], Any]) -> Any:
         finally:
             db.engine.dispose()
 
-    done, value = wait_until(attempt, timeout=60, interval=0.2, message="a write to the stack's database")
+    outcome = wait_until(attempt, timeout=60, interval=0.2, message="a write to the stack's database")
+    assert outcome is not None  # wait_until returns a truthy value only
+    done, value = outcome
     if not done:
         raise value
     return value
