@@ -3,14 +3,23 @@
 Fixtures: ``browser`` (one chromium per test process, i.e. per xdist worker), ``page`` (a fresh
 context per test; console errors collected and asserted empty at the end; a screenshot of a failing
 test kept in test-artifacts/e2e/),
-``frontend_stack`` (API + worker + Vite dev server, booted once per module).
+``frontend_dist`` (the production build of the current sources, built once per run for every
+process), ``frontend_stack`` (API + worker + `vite preview` of that build, shared by the modules that
+use it one after the other in a process: each adds users and items of its own).
+
+The app is served from the built bundle (`vite preview`, the dev server's proxy settings) unless a
+test is about the dev server itself (tests/e2e/test_vite_proxy.py): the dev server makes the browser
+fetch, and Vite transform, every unbundled module on each page load.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +27,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import require_chromium
-from tests.e2e.servers import REPO, ViteServer, WorkerProcess
+from tests.e2e.servers import REPO, ViteServer, WorkerProcess, built_frontend
 from tests.support.api_server import ApiServer
+from tests.support.wait import wait_until
 
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
 CHROMIUM_ARGS = [
@@ -82,10 +92,40 @@ SHARED_BROWSER = SharedBrowser()
 E2E = Path(__file__).parent
 
 
+class SharedFrontendStack:
+    """One frontend_stack for the modules of this process that use it one after the other (each adds
+    users of its own): booted by the first, stopped after the last test before one that does not use
+    it (an idle stack would poll its database meanwhile)."""
+
+    def __init__(self) -> None:
+        self.stack: FrontendStack | None = None
+        self.servers: ExitStack | None = None
+
+    def get(self, home: Callable[[], Path], dist: Path) -> FrontendStack:
+        if self.stack is None:
+            self.close()
+            with ExitStack() as servers:
+                self.stack = boot_frontend_stack(servers, home(), dist)
+                self.servers = servers.pop_all()
+        return self.stack
+
+    def close(self) -> None:
+        servers, self.servers, self.stack = self.servers, None, None
+        if servers is not None:
+            servers.close()
+
+
+SHARED_FRONTEND_STACK = SharedFrontendStack()
+
+
 @pytest.hookimpl(trylast=True)  # after this test's fixtures (pages, contexts) are torn down
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    if nextitem is None or E2E not in nextitem.path.parents:
-        SHARED_BROWSER.close()
+    try:
+        if nextitem is None or "frontend_stack" not in getattr(nextitem, "fixturenames", ()):
+            SHARED_FRONTEND_STACK.close()
+    finally:
+        if nextitem is None or E2E not in nextitem.path.parents:
+            SHARED_BROWSER.close()
 
 
 @pytest.fixture(scope="module")
@@ -165,30 +205,81 @@ class FrontendStack:
         return self.vite.url
 
 
-def create_user(api: ApiServer, email: str, *, is_admin: bool = False) -> int:
-    from store.accounts import create_user as create
+def seed(database_url: str, write: Callable[[Any], Any]) -> Any:
+    """Run ``write(session)`` in one transaction on a running stack's database; its result.
+
+    SQLite answers "database is locked" at once, without its busy timeout, to a transaction that read
+    before it writes (create_user checks the email first) when another process wrote in between (the
+    API's queue sampler, a worker): on a loaded machine a password hash is time enough for that. The
+    whole transaction is then tried again, until a deadline.
+    """
+    from sqlalchemy.exc import OperationalError
+
     from store.db import Database
 
-    db = Database(api.database_url)
-    try:
-        with db.session() as session:
-            return create(session, email=email, password=PASSWORD, is_admin=is_admin).id
-    finally:
-        db.engine.dispose()
+    def attempt() -> tuple[bool, Any] | None:
+        db = Database(database_url)
+        try:
+            with db.session() as session:
+                return True, write(session)
+        except OperationalError as error:
+            if isinstance(error.orig, sqlite3.OperationalError) and "locked" in str(error.orig):
+                return None  # not yet: tried again
+            return False, error
+        except Exception as error:  # noqa: BLE001 - raised below, at once, not waited out
+            return False, error
+        finally:
+            db.engine.dispose()
+
+    outcome = wait_until(attempt, timeout=60, interval=0.2, message="a write to the stack's database")
+    assert outcome is not None  # wait_until returns a truthy value only
+    done, value = outcome
+    if not done:
+        raise value
+    return value
+
+
+def create_user(api: ApiServer, email: str, *, is_admin: bool = False) -> int:
+    from store.accounts import create_user as create
+
+    return int(
+        seed(api.database_url, lambda s: create(s, email=email, password=PASSWORD, is_admin=is_admin).id)
+    )
+
+
+def shared_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This run's temporary directory that every xdist worker sees (each worker's own is below it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def frontend_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The production bundle of the frontend's current sources, built once per run for every worker
+    (built_frontend)."""
+    return built_frontend(shared_run_dir(tmp_path_factory))
+
+
+def boot_frontend_stack(servers: ExitStack, home: Path, dist: Path) -> FrontendStack:
+    # Simulated work keeps a new item pending long enough that the page must poll to see it done.
+    api = servers.enter_context(ApiServer(home, env=API_TEST_ENV))
+    worker = servers.enter_context(
+        WorkerProcess(home, database_url=api.database_url, env={"WORKER_SIMULATED_WORK": "1.5"})
+    )
+    vite = servers.enter_context(
+        ViteServer(api_url=api.url, log_dir=home / "logs", mode="preview", dist=dist)
+    )
+    return FrontendStack(home, api, worker, vite)
 
 
 @pytest.fixture(scope="module")
-def frontend_stack(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FrontendStack]:
-    """API (real gunicorn, SQLite), one example worker on the same database, and the Vite dev server
-    proxying to the API: the app as a user reaches it."""
-    home = tmp_path_factory.mktemp("frontend-stack")
-    # Simulated work keeps a new item pending long enough that the page must poll to see it done.
-    with (
-        ApiServer(home, env=API_TEST_ENV) as api,
-        WorkerProcess(home, database_url=api.database_url, env={"WORKER_SIMULATED_WORK": "1.5"}) as worker,
-        ViteServer(api_url=api.url, log_dir=home / "logs") as vite,
-    ):
-        yield FrontendStack(home, api, worker, vite)
+def frontend_stack(
+    browser: Any, frontend_dist: Path, tmp_path_factory: pytest.TempPathFactory
+) -> FrontendStack:
+    """API (real gunicorn, SQLite), one example worker on the same database, and the production build
+    served by `vite preview`, proxying to the API: the app as a user reaches it. Shared by the
+    modules of this process (SharedFrontendStack): a module adds users of its own."""
+    return SHARED_FRONTEND_STACK.get(lambda: tmp_path_factory.mktemp("frontend-stack"), frontend_dist)
 
 
 def login(page: Any, base_url: str, email: str, password: str = PASSWORD, *, path: str = "/items") -> None:

@@ -2,7 +2,10 @@
 
     with ViteServer(api_url=api.url) as vite:           # `npm run dev` on a free port
         page.goto(vite.url)
-    with ViteServer(api_url=..., mode="preview"):       # `vite preview` of a built dist/
+    with ViteServer(api_url=..., mode="preview"):       # `vite preview` of src/frontend/dist
+        ...
+    dist = built_frontend(shared_dir)                   # `vite build` once for the whole run
+    with ViteServer(api_url=..., mode="preview", dist=dist):
         ...
     with WorkerProcess(home, database_url=url):         # python -m workers.example_worker
         ...
@@ -12,6 +15,8 @@ Each runs in its own process group on a free port, and is stopped and checked go
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
@@ -45,6 +50,78 @@ def ensure_node_modules() -> None:
         timeout=600,
         stdout=subprocess.DEVNULL,
     )
+
+
+def frontend_sources() -> list[Path]:
+    """Every file the production build reads (not node_modules, not dist), in a stable order: what
+    bin/lib/setup.sh's frontend_sources lists, tracked or not (ignored files left out)."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z", "--", ".", ":!dist", ":!node_modules"],
+            cwd=FRONTEND,
+            check=True,
+            capture_output=True,
+            timeout=30,
+        ).stdout.decode()
+        names = [name for name in listed.split("\0") if name]
+    except (OSError, subprocess.SubprocessError):  # not a git checkout: every file but the two
+        names = [
+            str(path.relative_to(FRONTEND))
+            for path in FRONTEND.rglob("*")
+            if path.is_file() and path.relative_to(FRONTEND).parts[0] not in ("node_modules", "dist")
+        ]
+    return [FRONTEND / name for name in sorted(names) if (FRONTEND / name).is_file()]
+
+
+def sources_digest() -> str:
+    """A digest of the frontend's sources (names and contents): a build made from other sources
+    has another name, so a changed source is never served from an older build."""
+    digest = hashlib.sha256()
+    for path in frontend_sources():
+        digest.update(str(path.relative_to(FRONTEND)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def built_frontend(shared_dir: Path) -> Path:
+    """The production bundle of the current sources, made once in ``shared_dir`` for every test
+    process that asks (a file lock: the first builds, the others wait and reuse it).
+
+    It is `npm run build`'s output: that script type-checks (`tsc --noEmit`, which writes nothing)
+    and then runs `vite build`; only the second part runs here, the type check being
+    tests/unit/frontend's (`npm run typecheck`) and the whole script bin/run's (tests/integration/
+    test_production.py). Named by sources_digest(), so a source edited during a run gets a build of
+    its own; written to a temporary name and renamed when complete, so a build that failed half-way
+    is never served. Never src/frontend/dist (a developer's, possibly older).
+    """
+    ensure_node_modules()
+    shared_dir.mkdir(parents=True, exist_ok=True)
+    out = shared_dir / f"frontend-dist-{sources_digest()}"
+    with (shared_dir / "frontend-build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (out / "index.html").is_file():
+            return out
+        partial = shared_dir / f"{out.name}.partial-{os.getpid()}"
+        shutil.rmtree(partial, ignore_errors=True)
+        built = subprocess.run(
+            [
+                str(FRONTEND / "node_modules" / ".bin" / "vite"),
+                "build",
+                "--outDir",
+                str(partial),
+                "--emptyOutDir",
+            ],
+            cwd=FRONTEND,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        if built.returncode != 0:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise RuntimeError(f"vite build failed:\n{built.stdout[-4000:]}{built.stderr[-4000:]}")
+        partial.rename(out)
+    return out
 
 
 class _Managed:
@@ -89,7 +166,9 @@ class _Managed:
 
 
 class ViteServer(_Managed):
-    """The frontend served by Vite: ``mode="dev"`` (npm run dev) or ``"preview"`` (a built dist/)."""
+    """The frontend served by Vite: ``mode="dev"`` (npm run dev) or ``"preview"`` (a built dist/:
+    ``dist``, e.g. from built_frontend(), or else src/frontend/dist). Both proxy /api/ and /health
+    to ``api_url`` with the same settings (vite.config.ts)."""
 
     def __init__(
         self,
@@ -97,10 +176,14 @@ class ViteServer(_Managed):
         api_url: str,
         log_dir: Path,
         mode: Literal["dev", "preview"] = "dev",
+        dist: Path | None = None,
         startup_timeout: float = 60.0,
     ) -> None:
+        if dist is not None and mode != "preview":
+            raise ValueError("dist is what `vite preview` serves: mode='preview' with it")
         self.api_url = api_url
         self.mode = mode
+        self.dist = dist
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"vite-{mode}-{self.port}.log"
@@ -116,8 +199,10 @@ class ViteServer(_Managed):
             "BROWSER": "none",
             "NO_COLOR": "1",
         }
-        script = "dev" if self.mode == "dev" else "preview"
-        self._spawn(["npm", "run", script], cwd=FRONTEND, env=env)
+        argv = ["npm", "run", "dev" if self.mode == "dev" else "preview"]
+        if self.dist is not None:
+            argv += ["--", "--outDir", str(self.dist)]
+        self._spawn(argv, cwd=FRONTEND, env=env)
         wait_until(
             self._serving,
             timeout=self.startup_timeout,

@@ -2,8 +2,9 @@
 
 The route runs in the app from create_app, on a real SQLite database, against a small real
 supervisord with one healthy and one broken program: in-process for the API checks, under a real
-uvicorn server for the browser test. A last browser test boots the whole stack
-(tests.support.stack.Stack: supervisord, gunicorn, two workers, Vite) and reads it from the page.
+uvicorn server for the browser test; the browser gets the production build (`vite preview`,
+Vite's proxy in front of the API). The page on the whole stack (supervisord, gunicorn, two workers,
+Vite) is tests/e2e/test_operator_view.py's, on the stack that module boots.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -29,7 +29,6 @@ from tests.e2e.servers import ViteServer
 from tests.support.inet_supervisord import CHATTY, SLEEP, HangingPort, InetSupervisord
 from tests.support.net import free_port, port_is_free
 from tests.support.processes import processes_mentioning
-from tests.support.stack import Stack
 from tests.support.wait import wait_until
 
 VENV_BIN = Path(sys.executable).parent
@@ -282,7 +281,7 @@ class ServicesStack:
 
 @pytest.fixture(scope="module")
 def services_stack(
-    browser: Any, supervisord: Path, tmp_path_factory: pytest.TempPathFactory
+    browser: Any, supervisord: Path, frontend_dist: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServicesStack]:
     """The app under uvicorn on a free port (its supervisord is the small one), and Vite before it.
     SUPERVISOR_SERVERS: this supervisord's socket, a second supervisord on a TCP port (listed twice),
@@ -317,7 +316,8 @@ def services_stack(
         thread.start()
         try:
             wait_until(lambda: server.started, timeout=30, message="uvicorn to start")
-            with ViteServer(api_url=f"http://127.0.0.1:{port}", log_dir=home) as vite:
+            api_url = f"http://127.0.0.1:{port}"
+            with ViteServer(api_url=api_url, log_dir=home, mode="preview", dist=frontend_dist) as vite:
                 yield ServicesStack(vite.url, str(app.state.db.engine.url), remote, hanging)
         finally:
             server.should_exit = True
@@ -374,62 +374,6 @@ def test_admin_restarts_a_program_after_confirming(
     expect(result).to_have_text(f"sleeper restarted: RUNNING, pid {after}, healthy.")
     expect(sleeper.locator("td[data-label=PID]")).to_have_text(str(after))
     expect(dialog).to_be_hidden()
-
-
-@pytest.mark.browser
-@pytest.mark.stack
-def test_admin_services_page_shows_the_real_stack(page: Any, tmp_path: Path) -> None:
-    with Stack(tmp_path, env=API_TEST_ENV) as stack:
-        stack.wait_running()
-        wait_until(
-            lambda: httpx.get(stack.api_url + "/health", timeout=2).status_code == 200,
-            timeout=60,
-            message="API healthy",
-        )
-        from store.accounts import create_user
-        from store.db import Database
-
-        db = Database(f"sqlite:///{tmp_path / 'var' / 'app.db'}")  # the Stack's API database
-        try:
-            with db.session() as session:
-                create_user(session, email="admin@example.com", password=PASSWORD, is_admin=True)
-        finally:
-            db.engine.dispose()
-        login(page, stack.frontend_url, "admin@example.com")
-        page.get_by_role("link", name="Services").click()
-        table = page.locator(".services-table")
-        for name in ("api", "frontend", "worker:worker_0", "worker:worker_1"):
-            expect(table.locator("tr", has_text=name).locator(".badge").first).to_have_text("RUNNING")
-        summary = page.get_by_role("status").filter(has_text="supervisord")
-        expect(summary).to_contain_text("all programs healthy", timeout=30_000)
-        page.goto("about:blank")  # its polling would log the API's restart below as console errors
-
-        # The API restarting itself: answered at once (202); then a TERM, and supervisord starts it again.
-        def api_pid() -> int:
-            return int(stack.rpc().supervisor.getProcessInfo("api")["pid"])
-
-        before = api_pid()
-        token = httpx.post(
-            stack.api_url + "/api/v1/auth/login",
-            timeout=10,
-            json={"email": "admin@example.com", "password": PASSWORD},
-        ).json()["access_token"]
-        r = httpx.post(
-            f"{stack.api_url}{SERVICES}/api/restart", timeout=30, headers={"Authorization": f"Bearer {token}"}
-        )
-        assert r.status_code == 202, r.text
-        assert r.json()["name"] == "api" and r.json()["pid"] == before
-
-        def api_back() -> bool:
-            try:
-                healthy = httpx.get(stack.api_url + "/health", timeout=2).status_code == 200
-                return api_pid() != before and healthy
-            except httpx.HTTPError:
-                return False
-
-        wait_until(
-            api_back, timeout=90, message=lambda: "the API restarted and healthy\n" + stack.log_tails()
-        )
 
 
 @pytest.mark.browser

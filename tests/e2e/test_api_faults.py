@@ -19,19 +19,27 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def dead_api_frontend(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ViteServer]:
+def dead_api_frontend(
+    browser: Any, frontend_dist: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ViteServer]:
     """The frontend with nothing listening where its API should be."""
     home = tmp_path_factory.mktemp("dead-api")
-    with ViteServer(api_url=f"http://127.0.0.1:{free_port()}", log_dir=home) as vite:
+    api_url = f"http://127.0.0.1:{free_port()}"
+    with ViteServer(api_url=api_url, log_dir=home, mode="preview", dist=frontend_dist) as vite:
         yield vite
 
 
 @pytest.fixture(scope="module")
-def strict_login_frontend(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ViteServer]:
+def strict_login_frontend(
+    browser: Any, frontend_dist: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ViteServer]:
     """A real API that allows two login attempts a minute per client, behind the frontend."""
     home: Path = tmp_path_factory.mktemp("rate-limited")
     env = {**API_TEST_ENV, "RATE_LIMIT_LOGIN": "2/minute"}
-    with ApiServer(home, env=env) as api, ViteServer(api_url=api.url, log_dir=home / "logs") as vite:
+    with (
+        ApiServer(home, env=env) as api,
+        ViteServer(api_url=api.url, log_dir=home / "logs", mode="preview", dist=frontend_dist) as vite,
+    ):
         yield vite
 
 

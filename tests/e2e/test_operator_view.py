@@ -1,5 +1,7 @@
-"""The operator's view in a browser, on a real stack (supervisord, gunicorn, two workers, Vite):
-follow a program's log and see a new line once, also across a restart of the API and a hung API;
+"""The operator's view in a browser, on a real stack (supervisord, gunicorn, two workers, Vite; the
+browser gets the production build from `vite preview`, Vite's proxy in front of the stack's API):
+the page lists the stack's programs and the API restarts itself from it; follow a program's log and
+see a new line once, also across a restart of the API and a hung API;
 watch the queue chart move as items are created and processed; the page honest while the API is
 down; every dialog by keyboard; axe finds nothing serious; and none of it for a non-admin."""
 
@@ -21,8 +23,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import API_TEST_ENV, PASSWORD, ConsoleLog, login
-from tests.e2e.servers import FRONTEND
+from tests.e2e.conftest import API_TEST_ENV, PASSWORD, ConsoleLog, login, seed
+from tests.e2e.servers import FRONTEND, ViteServer
 from tests.support.stack import Stack
 from tests.support.wait import wait_until
 
@@ -51,10 +53,11 @@ TALKER = (
 class Operated:
     stack: Stack
     user_headers: dict[str, str]
+    url: str  # the app, built, before the stack's API
 
 
 @pytest.fixture(scope="module")
-def operated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operated]:
+def operated(frontend_dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operated]:
     home = tmp_path_factory.mktemp("operated")
     (home / "talker.py").write_text(TALKER)
     talker = (
@@ -70,17 +73,17 @@ def operated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operated]:
             message="API healthy",
         )
         from store.accounts import create_api_key, create_user
-        from store.db import Database
 
-        db = Database(f"sqlite:///{home / 'var' / 'app.db'}")  # the Stack's API database
-        try:
-            with db.session() as session:
-                create_user(session, email="admin@example.com", password=PASSWORD, is_admin=True)
-                user = create_user(session, email="user@example.com", password=PASSWORD)
-                _, key = create_api_key(session, user_id=user.id, name="e2e")
-        finally:
-            db.engine.dispose()
-        yield Operated(stack, {"X-API-Key": key})
+        def users(session: Any) -> str:
+            create_user(session, email="admin@example.com", password=PASSWORD, is_admin=True)
+            user = create_user(session, email="user@example.com", password=PASSWORD)
+            return create_api_key(session, user_id=user.id, name="e2e")[1]
+
+        key = seed(f"sqlite:///{home / 'var' / 'app.db'}", users)  # the Stack's API database
+        with ViteServer(
+            api_url=stack.api_url, log_dir=home / "logs", mode="preview", dist=frontend_dist
+        ) as vite:
+            yield Operated(stack, {"X-API-Key": key}, vite.url)
 
 
 def admin_headers(operated: Operated) -> dict[str, str]:
@@ -93,9 +96,41 @@ def admin_headers(operated: Operated) -> dict[str, str]:
 
 
 def open_services(page: Any, operated: Operated) -> None:
-    login(page, operated.stack.frontend_url, "admin@example.com")
+    login(page, operated.url, "admin@example.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Services").click()
     expect(page.get_by_role("heading", name="Services")).to_be_focused()
+
+
+def test_admin_services_page_shows_the_real_stack(page: Any, operated: Operated) -> None:
+    stack = operated.stack
+    login(page, operated.url, "admin@example.com")
+    page.get_by_role("link", name="Services").click()
+    table = page.locator(".services-table")
+    for name in ("api", "frontend", "worker:worker_0", "worker:worker_1"):
+        expect(table.locator("tr", has_text=name).locator(".badge").first).to_have_text("RUNNING")
+    summary = page.get_by_role("status").filter(has_text="supervisord")
+    expect(summary).to_contain_text("all programs healthy", timeout=30_000)
+    page.goto("about:blank")  # its polling would log the API's restart below as console errors
+
+    # The API restarting itself: answered at once (202); then a TERM, and supervisord starts it again.
+    def api_pid() -> int:
+        return int(stack.rpc().supervisor.getProcessInfo("api")["pid"])
+
+    before = api_pid()
+    r = httpx.post(
+        f"{stack.api_url}/api/v1/admin/services/api/restart", timeout=30, headers=admin_headers(operated)
+    )
+    assert r.status_code == 202, r.text
+    assert r.json()["name"] == "api" and r.json()["pid"] == before
+
+    def api_back() -> bool:
+        try:
+            healthy = httpx.get(stack.api_url + "/health", timeout=2).status_code == 200
+            return api_pid() != before and healthy
+        except httpx.HTTPError:
+            return False
+
+    wait_until(api_back, timeout=90, message=lambda: "the API restarted and healthy\n" + stack.log_tails())
 
 
 def test_follow_a_log_and_see_a_new_line_once(page: Any, console: ConsoleLog, operated: Operated) -> None:
@@ -148,7 +183,7 @@ def test_the_queue_chart_moves_as_items_are_created_and_processed(
 
 
 def test_a_non_admin_reaches_none_of_it(page: Any, operated: Operated) -> None:
-    login(page, operated.stack.frontend_url, "user@example.com")
+    login(page, operated.url, "user@example.com")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Services")).to_have_count(0)
     api = operated.stack.api_url
     for path in (
@@ -166,7 +201,7 @@ def test_a_non_admin_reaches_none_of_it(page: Any, operated: Operated) -> None:
         assert json.loads(r.text)["error"]["code"] == "forbidden"
     for path in ("/api/v1/admin/queue/items/failed/requeue", "/api/v1/admin/queue/items/failed/1/requeue"):
         assert httpx.post(api + path, headers=operated.user_headers).status_code == 403, path
-    page.goto(operated.stack.frontend_url + "/admin/services")
+    page.goto(operated.url + "/admin/services")
     expect(page.get_by_text("Only administrators can see the services.")).to_be_visible()
     expect(page.get_by_test_id("failed-items")).to_have_count(0)
     expect(page.get_by_test_id("audit-log")).to_have_count(0)

@@ -4,7 +4,6 @@ and cached, and a page that rides out the API going away and coming back without
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import API_TEST_ENV, ConsoleLog, create_user, login
-from tests.e2e.servers import FRONTEND, ViteServer, ensure_node_modules
+from tests.e2e.servers import ViteServer
 from tests.support.api_server import ApiServer
 
 pytestmark = pytest.mark.browser
@@ -26,24 +25,11 @@ ITEMS = 30  # more than one page of 25
 @dataclass
 class ProductionSite:
     api: ApiServer
-    vite: ViteServer  # the dev server in front of the same API (a reload while the API is down)
+    vite: ViteServer  # `vite preview` (Vite's proxy) in front of the same API (a reload while it is down)
 
     @property
     def url(self) -> str:
         return self.api.url
-
-
-def build(out_dir: Path) -> Path:
-    """`npm run build` into a directory of this test's own (dist/ may be someone else's)."""
-    ensure_node_modules()
-    subprocess.run(
-        ["npm", "run", "build", "--", "--outDir", str(out_dir), "--emptyOutDir"],
-        cwd=FRONTEND,
-        check=True,
-        timeout=600,
-        capture_output=True,
-    )
-    return out_dir
 
 
 def seed(api: ApiServer, user_id: int) -> None:
@@ -64,12 +50,15 @@ def seed(api: ApiServer, user_id: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProductionSite]:
+def site(
+    browser: Any, frontend_dist: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProductionSite]:
+    """The API serving `npm run build`'s output (frontend_dist: built for this run, never src/frontend/dist,
+    which may be someone else's)."""
     home = tmp_path_factory.mktemp("production-build")
-    dist = build(home / "dist")
-    with ApiServer(home, env={**API_TEST_ENV, "STATIC_DIR": str(dist)}) as api:
+    with ApiServer(home, env={**API_TEST_ENV, "STATIC_DIR": str(frontend_dist)}) as api:
         seed(api, create_user(api, ANN))
-        with ViteServer(api_url=api.url, log_dir=home / "logs") as vite:
+        with ViteServer(api_url=api.url, log_dir=home / "logs", mode="preview", dist=frontend_dist) as vite:
             yield ProductionSite(api, vite)
 
 
@@ -132,7 +121,7 @@ def test_api_down_on_page_two_shows_the_error_in_view_then_recovers(
 def test_api_down_at_reload_keeps_the_header_and_recovers(
     page: Any, site: ProductionSite, console: ConsoleLog
 ) -> None:
-    console.allow_http_errors(502)  # the dev server's proxy answers for the stopped API
+    console.allow_http_errors(502)  # Vite's proxy answers for the stopped API
     login(page, site.vite.url, ANN)
     expect(page.locator("tbody tr")).to_have_count(25)
     site.api.stop()
