@@ -265,12 +265,16 @@ class Database:
             method = getattr(pool, name, None)
             if callable(method):
                 stats[{"checkedout": "checked_out", "checkedin": "checked_in"}.get(name, name)] = method()
+        if self.aio is not None:
+            stats["async"] = self.aio.pool_status()
         return stats
 
     def checked_out(self) -> int:
-        """Connections in use now (checked out of the pool): cheap, for a gauge set per request."""
+        """Connections in use now (checked out of the engine's pool and of the async one): cheap,
+        for a gauge set per request."""
         count = getattr(self.engine.pool, "checkedout", None)
-        return int(count()) if callable(count) else 0
+        in_use = int(count()) if callable(count) else 0
+        return in_use + (self.aio.checked_out() if self.aio is not None else 0)
 
     def dispose(self) -> None:
         self.engine.dispose()
