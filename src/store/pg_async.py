@@ -48,6 +48,9 @@ WAIT_SLICE_SECONDS = 0.5
 RECONNECT_SECONDS = 5.0
 # Same as the engine's pool_recycle.
 MAX_LIFETIME_SECONDS = 1800.0
+# An idle connection is closed after this (one a period): a burst's connections do not stay open
+# for long on a server that several processes share.
+MAX_IDLE_SECONDS = 60.0
 
 IntegrityError = psycopg.IntegrityError  # a unique key taken (Idempotency-Key): the caller's to catch
 __all__ = ["AsyncConnection", "AsyncPostgres", "IntegrityError", "Json"]
@@ -76,6 +79,7 @@ class AsyncPostgres:
             name=str(connect_args.get("application_name", "app")),
             timeout=CHECKOUT_TIMEOUT_SECONDS,
             max_lifetime=MAX_LIFETIME_SECONDS,
+            max_idle=MAX_IDLE_SECONDS,
             reconnect_timeout=RECONNECT_SECONDS,
         )
         self._dialect = PGDialect_psycopg()
