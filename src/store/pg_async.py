@@ -15,13 +15,15 @@ shutting down, no connection free within ``CHECKOUT_TIMEOUT_SECONDS``) raises
 ``DatabaseUnavailableError`` with a one-line reason (the API answers 503 database_unavailable);
 any other error is the driver's own (a bug: 500). While the database is known to be away, each
 request tries one connection of its own and fails at once with its reason (as the engine does),
-instead of waiting for the pool; the first that connects lets the pool refill at once. A pooled
+instead of waiting for the pool (so does the first request, until the database first answers); the
+first that connects lets the pool refill at once. A pooled
 connection unused for ``PING_AFTER_IDLE_SECONDS`` is pinged before use, and when the server had
 dropped it, every idle one is replaced (a restart): the request is served, not failed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -41,9 +43,6 @@ from store.db import PING_AFTER_IDLE_SECONDS, DatabaseUnavailableError, driver_e
 # How long a request waits for a free connection before it is answered 503 (the pool is sized for
 # the load it serves; a wait this long means the database cannot keep up, or is away).
 CHECKOUT_TIMEOUT_SECONDS = 10.0
-# While it waits, the database is asked directly this often whether it answers (a refused
-# connection must not keep requests waiting for the whole timeout).
-WAIT_SLICE_SECONDS = 0.5
 # How long the pool retries a connection in the background before leaving it to the next request.
 RECONNECT_SECONDS = 5.0
 # Same as the engine's pool_recycle.
@@ -86,6 +85,8 @@ class AsyncPostgres:
         self._sql: dict[int, tuple[ClauseElement, str]] = {}
         # Why the database could not be used, while it is known to be away; None otherwise.
         self.unavailable: str | None = None
+        self._answered = False  # whether a connection of our own got through since the start
+        self._probe: asyncio.Task[str | None] | None = None
         self._returned_at: weakref.WeakKeyDictionary[AsyncConnection, float] = weakref.WeakKeyDictionary()
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -201,21 +202,21 @@ class AsyncPostgres:
         return None
 
     async def _checkout(self) -> AsyncConnection:
-        if self.unavailable is not None:
+        if self.unavailable is not None or not self._answered:
+            # Away (or not reached yet, as at a start with the database down): a connection of our
+            # own says so at once, instead of a wait in the pool's queue for its whole timeout.
             await self._check_reachable()
         await self.open()
-        deadline = time.monotonic() + CHECKOUT_TIMEOUT_SECONDS
         while True:
-            left = deadline - time.monotonic()
             try:
-                conn = await self.pool.getconn(timeout=max(0.001, min(WAIT_SLICE_SECONDS, left)))
+                # One wait in the pool's queue (first come, first served): a busy pool is not a
+                # reason to open probing connections, which would only load the server more.
+                conn = await self.pool.getconn()
             except PoolTimeout:
-                if left <= WAIT_SLICE_SECONDS:
-                    raise DatabaseUnavailableError(
-                        f"no database connection free after {CHECKOUT_TIMEOUT_SECONDS:g} s"
-                    ) from None
-                await self._check_reachable()  # raises while the database does not answer
-                continue
+                await self._check_reachable()  # raises when the database does not answer
+                raise DatabaseUnavailableError(
+                    f"no database connection free after {CHECKOUT_TIMEOUT_SECONDS:g} s"
+                ) from None
             returned_at = self._returned_at.get(conn)
             if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
                 return conn
@@ -232,15 +233,30 @@ class AsyncPostgres:
 
     async def _check_reachable(self) -> None:
         """Connect once, directly: raise DatabaseUnavailableError (and remember why) when the
-        database does not answer; when it does, forget any earlier failure and let the pool refill
-        now instead of after its retries' back-off."""
+        database does not answer. Requests asking at the same time share one attempt."""
+        probe = self._probe
+        if probe is None:
+            probe = self._probe = asyncio.get_running_loop().create_task(self._probe_once())
         try:
-            probe = await psycopg.AsyncConnection.connect(self.conninfo, **self.connect_args)
+            reason = await asyncio.shield(probe)
+        finally:
+            if probe.done() and self._probe is probe:
+                self._probe = None
+        if reason is not None:
+            raise DatabaseUnavailableError(reason)
+
+    async def _probe_once(self) -> str | None:
+        """Why the database does not answer a connection of our own; None when it does, after
+        which an earlier failure is forgotten and the pool refills now, not after its back-off."""
+        try:
+            conn = await psycopg.AsyncConnection.connect(self.conninfo, **self.connect_args)
         except psycopg.Error as error:
             self.unavailable = _first_line(error)
-            raise DatabaseUnavailableError(self.unavailable) from error
-        await probe.close()
+            return self.unavailable
+        await conn.close()
+        self._answered = True
         if self.unavailable is not None:
             self.unavailable = None
             await self.pool.open()
             await self.pool.check()
+        return None
