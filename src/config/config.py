@@ -262,11 +262,7 @@ class Settings(BaseSettings):
     DB_NAME: str = setting("app", doc="PostgreSQL database")
     DB_USER: str = setting("postgres", doc="PostgreSQL user")
     DB_PASSWORD: str = setting("", doc="PostgreSQL password")
-    DB_POOL_SIZE: int = setting(
-        5,
-        _int,
-        "connections kept per process (and how many of an API process's requests use the database at once)",
-    )
+    DB_POOL_SIZE: int = setting(5, _int, "connections kept per process (and an API process's DB threads)")
     DB_MAX_OVERFLOW: int = setting(10, _int, "extra connections allowed under load")
 
     LOG_DIR: str = setting("", doc="program logs (default APP_HOME/logs)")
