@@ -205,11 +205,11 @@ async def _by_token_async(aio: AsyncPostgres, settings: Settings, token: str) ->
 
 
 async def _count(limiter: RateLimiter, identity: str) -> RateLimitState | None:
-    """Count a request on the async path: on the event loop when the counters are on this machine
-    (one SQLite upsert, tens of microseconds, cheaper than handing it to a thread); in a worker
-    thread when they are in Redis (a network round trip must not hold up the loop)."""
-    if limiter.counts_locally:
-        return limiter.hit("default", identity)
+    """Count a request on the async path: in a worker thread, the one hop left on it. The counters
+    are a SQLite file shared with the server's other processes (or Redis, a network round trip): a
+    check waits while another process holds the file's lock, and on the event loop that wait, long
+    when the holder is preempted on a busy machine, would stall every request of the worker (get by
+    id fell to a fifth of the threaded API's req/s in bin/bench api; docs/benchmarks.md)."""
     return await anyio.to_thread.run_sync(limiter.hit, "default", identity)
 
 

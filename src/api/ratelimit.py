@@ -288,12 +288,6 @@ class RateLimiter:
             fallback=fallback,
         )
 
-    @property
-    def counts_locally(self) -> bool:
-        """Whether a hit stays on this machine (the SQLite file or the process's own counters): a
-        short local call the API makes on its event loop. Redis is a network round trip: in a thread."""
-        return self.counters.kind != "redis"
-
     def hit(self, name: str, identity: str) -> RateLimitState | None:
         """Count one request; raise RateLimited when over. When the store is unreachable, what
         ``when_down`` says: count locally, None (not limited), or raise RateLimiterUnavailable."""
