@@ -8,10 +8,11 @@
 
 ``RequestDb`` is one request's database scope, shared by authentication and the route. Dependencies
 and routes on the hot path are ``async``. On PostgreSQL, authentication and the hot routes (items
-get, list, create) query through the scope's async pool (``db.aio``, store.pg_async) with no thread
-at all; elsewhere (SQLite, and the other routes) they run their blocking work through ``db.run``
-(one thread hop per step, at most the pool's size at once): FastAPI would give every sync
-dependency, every sync route and the validation of a sync route's response a thread hop of its own.
+get, list, create) query through the scope's async pool (``db.aio``, store.pg_async) on the event
+loop, and hand only the rate-limit check to a thread (see ``_count``); elsewhere (SQLite, and the
+other routes) they run their blocking work through ``db.run`` (one thread hop per step, at most the
+pool's size at once): FastAPI would give every sync dependency, every sync route and the validation
+of a sync route's response a thread hop of its own.
 
 Authentication accepts ``X-API-Key: <key>`` or ``Authorization: Bearer <JWT or API key>``. API keys
 are checked against the database on every request, so a revoked key stops working at once in every
