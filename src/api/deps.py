@@ -2,12 +2,17 @@
 
     @router.get("/{item_id}")
     async def get_item(item_id: int, principal: CurrentPrincipal, db: RequestDb) -> ItemOut:
-        return await db.run(_fetch, db, principal, item_id)   # blocking work: one thread hop
+        if db.aio is not None:                                # PostgreSQL: on the event loop
+            return await _fetch_async(db.aio, principal, item_id)
+        return await db.run(_fetch, db, principal, item_id)   # SQLite: blocking work, one thread hop
 
 ``RequestDb`` is one request's database scope, shared by authentication and the route. Dependencies
-and routes on the hot path are ``async`` and run their blocking work through ``db.run`` (one thread
-hop per step, at most the pool's size at once): FastAPI would give every sync dependency, every
-sync route and the validation of a sync route's response a thread hop of its own.
+and routes on the hot path are ``async``. On PostgreSQL, authentication and the hot routes (items
+get, list, create) query through the scope's async pool (``db.aio``, store.pg_async) on the event
+loop, and hand only the rate-limit check to a thread (see ``_count``); elsewhere (SQLite, and the
+other routes) they run their blocking work through ``db.run`` (one thread hop per step, at most the
+pool's size at once): FastAPI would give every sync dependency, every sync route and the validation
+of a sync route's response a thread hop of its own.
 
 Authentication accepts ``X-API-Key: <key>`` or ``Authorization: Bearer <JWT or API key>``. API keys
 are checked against the database on every request, so a revoked key stops working at once in every
@@ -19,8 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam, select, update
@@ -33,6 +39,9 @@ from config.config import Settings
 from store.accounts import MAX_ID
 from store.db import Database, RequestScope
 from store.models import ApiKey, User, UTCDateTime
+
+if TYPE_CHECKING:
+    from store.pg_async import AsyncPostgres
 
 # last_used_at is informational: writing it at most once a minute keeps reads read-only.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -171,6 +180,40 @@ def _by_token(db: RequestScope, settings: Settings, token: str) -> Principal:
     return _principal(row)
 
 
+async def _by_api_key_async(aio: AsyncPostgres, key: str) -> Principal:
+    """``_by_api_key`` on the event loop (PostgreSQL): the same lookup and touch, no thread."""
+    row = await aio.fetch_one(_KEY_LOOKUP, {"key_hash": hash_api_key(key)}, named=True)
+    if row is None or row.revoked_at is not None or not row.is_active:
+        raise Unauthorized("invalid or revoked API key")
+    now = datetime.now(UTC)
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        await aio.execute(_TOUCH_KEY, {"key_id": row.id, "now": now})  # autocommit: its own transaction
+    return _principal(row, api_key_id=row.id)
+
+
+async def _by_token_async(aio: AsyncPostgres, settings: Settings, token: str) -> Principal:
+    """``_by_token`` on the event loop (PostgreSQL)."""
+    try:
+        claims = decode_access_token(token, secret=settings.JWT_SECRET)
+    except InvalidTokenError as exc:
+        raise Unauthorized(str(exc)) from None
+    if claims.user_id > MAX_ID:
+        raise Unauthorized("invalid access token")
+    row = await aio.fetch_one(_USER_LOOKUP, {"user_id": claims.user_id}, named=True)
+    if row is None or not row.is_active or row.token_version != claims.token_version:
+        raise Unauthorized("invalid access token")
+    return _principal(row)
+
+
+async def _count(limiter: RateLimiter, identity: str) -> RateLimitState | None:
+    """Count a request on the async path: in a worker thread, the one hop left on it. The counters
+    are a SQLite file shared with the server's other processes (or Redis, a network round trip): a
+    check waits while another process holds the file's lock, and on the event loop that wait, long
+    when the holder is preempted on a busy machine, would stall every request of the worker (get by
+    id fell to a fifth of the threaded API's req/s in bin/bench api; docs/benchmarks.md)."""
+    return await anyio.to_thread.run_sync(limiter.hit, "default", identity)
+
+
 def _credential(request: Request) -> tuple[str, bool]:
     """(credential, came from X-API-Key). Raises Unauthorized when none or malformed."""
     raw_key = request.headers.get("x-api-key")
@@ -213,6 +256,24 @@ def _count_failure(limiter: RateLimiter, ip: str) -> None:
     limiter.hit("default", f"ip:{ip}")
 
 
+async def _identify_async(
+    aio: AsyncPostgres, settings: Settings, limiter: RateLimiter, request: Request
+) -> tuple[Principal, RateLimitState | None]:
+    """``_credential`` and ``_identify`` on the event loop: the same checks, messages and counts."""
+    try:
+        credential, from_key_header = _credential(request)
+        if looks_like_api_key(credential):
+            principal = await _by_api_key_async(aio, credential)
+        elif from_key_header:
+            raise Unauthorized("invalid or revoked API key")
+        else:
+            principal = await _by_token_async(aio, settings, credential)
+    except Unauthorized:
+        await _count(limiter, f"ip:{client_ip(request)}")  # guessing costs the guesser's budget
+        raise
+    return principal, await _count(limiter, principal.rate_identity)
+
+
 async def authenticate(
     request: Request,
     response: Response,
@@ -225,14 +286,17 @@ async def authenticate(
     state = request.app.state
     limiter: RateLimiter = state.limiter
     db = request_db(request)
-    try:
-        credential, from_key_header = _credential(request)
-    except Unauthorized:
-        await db.run(_count_failure, limiter, client_ip(request))
-        raise
-    principal, counted = await db.run(
-        _identify, db, state.settings, limiter, credential, from_key_header, client_ip(request)
-    )
+    if db.aio is not None:  # PostgreSQL: on the event loop, no thread
+        principal, counted = await _identify_async(db.aio, state.settings, limiter, request)
+    else:
+        try:
+            credential, from_key_header = _credential(request)
+        except Unauthorized:
+            await db.run(_count_failure, limiter, client_ip(request))
+            raise
+        principal, counted = await db.run(
+            _identify, db, state.settings, limiter, credential, from_key_header, client_ip(request)
+        )
     if counted is not None:
         response.headers.update(counted.headers())
     return principal

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
 from api.errors import ServiceUnavailable, error_response
-from store.db import unavailable_reason
+from store.db import DatabaseUnavailableError, unavailable_reason
 
 log = logging.getLogger("api.faults")
 
@@ -102,4 +102,5 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install_fault_handlers(app: FastAPI) -> None:
     app.state.fault_log = ThrottledLog(log)
-    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(DBAPIError, _database_error)  # the threaded path (SQLAlchemy)
+    app.add_exception_handler(DatabaseUnavailableError, _database_error)  # the async path (store.pg_async)

@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, select
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.errors import Conflict
-from store.models import IdempotencyRecord
+from store.models import IdempotencyRecord, UTCDateTime
+from store.pg_async import AsyncConnection, AsyncPostgres, Json
+from store.pg_async import IntegrityError as UniqueKeyTaken
 
 log = logging.getLogger("api.idempotency")
 
@@ -75,10 +77,72 @@ def stored_response(session: Session, *, user_id: int, key: str, fingerprint: st
     return StoredResponse(status_code=record.status_code, body=record.response_body, replayed=True)
 
 
+_RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]  # a FromClause that is a Table
+# The async path's statements (PostgreSQL), the same rows as the ORM's: built once.
+_CLAIM = (
+    insert(_RECORDS)
+    .values(
+        user_id=bindparam("user_id"),
+        key=bindparam("key"),
+        request_hash=bindparam("request_hash"),
+        status_code=bindparam("status_code"),  # 0 until the response is stored
+        created_at=bindparam("created_at", type_=UTCDateTime()),
+    )
+    .returning(_RECORDS.c.id)
+)
+_RECORD_RESPONSE = (
+    update(_RECORDS)
+    .where(_RECORDS.c.id == bindparam("record_id"))
+    .values(status_code=bindparam("status_code"), response_body=bindparam("response_body"))
+)
+_STORED = select(_RECORDS.c.status_code, _RECORDS.c.response_body, _RECORDS.c.request_hash).where(
+    _RECORDS.c.user_id == bindparam("user_id"), _RECORDS.c.key == bindparam("key")
+)
+
+
+async def claim_key_async(
+    aio: AsyncPostgres, conn: AsyncConnection, *, user_id: int, key: str, fingerprint: str
+) -> int:
+    """``claim_key`` on the event loop, in ``conn``'s transaction: the record's id; DuplicateKey
+    when the key is taken (maybe after waiting for the transaction that took it)."""
+    params = {
+        "user_id": user_id,
+        "key": key,
+        "request_hash": fingerprint,
+        "status_code": 0,
+        "created_at": datetime.now(UTC),
+    }
+    try:
+        row = await aio.fetch_one(_CLAIM, params, conn=conn)
+    except UniqueKeyTaken:
+        raise DuplicateKey(key) from None
+    return int(row[0])
+
+
+async def record_response_async(
+    aio: AsyncPostgres, conn: AsyncConnection, record_id: int, status_code: int, body: dict[str, Any]
+) -> None:
+    """The first response, stored with the key in the creating transaction."""
+    params = {"record_id": record_id, "status_code": status_code, "response_body": Json(body)}
+    await aio.execute(_RECORD_RESPONSE, params, conn=conn)
+
+
+async def stored_response_async(
+    aio: AsyncPostgres, *, user_id: int, key: str, fingerprint: str
+) -> StoredResponse:
+    """``stored_response`` on the event loop."""
+    row = await aio.fetch_one(_STORED, {"user_id": user_id, "key": key})
+    if row is None or row[0] == 0 or row[1] is None:
+        raise Conflict("a request with this Idempotency-Key is still in progress; retry later")
+    if row[2] != fingerprint:
+        raise Conflict("Idempotency-Key already used with a different request body")
+    return StoredResponse(status_code=row[0], body=row[1], replayed=True)
+
+
 def purge_expired(conn: Connection, *, older_than: datetime, batch: int = PURGE_BATCH) -> int:
     """Delete up to ``batch`` records created before ``older_than`` (oldest first, by the created_at
     index); the number deleted."""
-    records: Table = IdempotencyRecord.__table__  # type: ignore[assignment]  # a FromClause that is a Table
+    records = _RECORDS
     expired = (
         select(records.c.id)
         .where(records.c.created_at < older_than)
@@ -111,6 +175,10 @@ class IdempotencyJanitor:
         self.clock, self.now = clock, now
         self._next_at = float("-inf")
         self._lock = threading.Lock()
+
+    def due(self) -> bool:
+        """Whether a purge is due (no I/O): the async path hands ``maybe_purge`` to a thread then only."""
+        return self.clock() >= self._next_at
 
     def maybe_purge(self, begin: Callable[[], Any]) -> int | None:
         """Purge one batch if the interval has passed (None if not due). ``begin`` opens a

@@ -131,6 +131,9 @@ def logging_config(
     for name in ("gunicorn.error", "gunicorn.access", "uvicorn.error", "uvicorn.access"):
         own[name] = {"level": "INFO", "handlers": ["stderr"], "propagate": False}
     own["gunicorn.error"]["level"] = root_level
+    # psycopg's pool warns at every failed (re)connection attempt and discarded connection; the API
+    # reports an outage itself, once per interval (api.faults). Its errors still show.
+    own["psycopg.pool"] = {"level": "ERROR"}
     if not settings.API_ACCESS_LOG:
         for name in ACCESS_LOGGERS:
             own[name] = {"level": "WARNING", "handlers": [], "propagate": False}

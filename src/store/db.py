@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -25,6 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.config import Settings
 from store.files import protect_directory, protect_sqlite_file
+
+if TYPE_CHECKING:
+    from store.pg_async import AsyncPostgres
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
@@ -93,12 +96,23 @@ def _first_line(error: BaseException) -> str:
     return lines[0].strip() if lines else type(error).__name__
 
 
+class DatabaseUnavailableError(Exception):
+    """The database cannot be used now (refused, dropped, no connection free): raised by the async
+    path (store.pg_async) with the one-line reason, as SQLAlchemy's DBAPIError is by the threaded one."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def unavailable_reason(error: BaseException) -> str | None:
     """One line saying why the database cannot be reached, when ``error`` means exactly that
     (refused, timed out, dropped, shutting down); None for any other error, such as a bad statement.
 
     Used to answer 503 instead of 500, and to say why without a traceback.
     """
+    if isinstance(error, DatabaseUnavailableError):
+        return error.reason
     if not isinstance(error, exc.DBAPIError):
         return None
     orig = error.orig
@@ -107,12 +121,18 @@ def unavailable_reason(error: BaseException) -> str | None:
         return first_line
     if not isinstance(error, exc.OperationalError):
         return None
-    sqlstate = getattr(orig, "sqlstate", "")  # psycopg: None for client-side connection failures
-    if sqlstate is None or str(sqlstate).startswith(_UNAVAILABLE_SQLSTATES):
+    if driver_error_means_unavailable(orig):
         return first_line
     if "unable to open database file" in first_line:  # SQLite: its directory or file is gone
         return first_line
     return None
+
+
+def driver_error_means_unavailable(error: BaseException | None) -> bool:
+    """Whether a driver's own error (psycopg's) says the server cannot be used now: its SQLSTATE is
+    one of the unavailable classes, or None (client-side connection failures have none)."""
+    sqlstate = getattr(error, "sqlstate", "")
+    return sqlstate is None or str(sqlstate).startswith(_UNAVAILABLE_SQLSTATES)
 
 
 class Database:
@@ -134,6 +154,8 @@ class Database:
         self.max_overflow = max_overflow
         self._thread_limiter: anyio.CapacityLimiter | None = None
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        # The API's hot routes on PostgreSQL: an async pool without threads (use_async_pool).
+        self.aio: AsyncPostgres | None = None
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             # No pool_pre_ping: a SQLite "connection" is a file handle that cannot go stale, and the
@@ -145,7 +167,8 @@ class Database:
         else:
             # pool_pre_ping costs a round trip on every checkout (two per API request); "idle" has
             # _idle_pinger ping only connections that sat unused, which is what a restart leaves.
-            kwargs["connect_args"] = {"application_name": application_name, "connect_timeout": 5}
+            self._connect_args = {"application_name": application_name, "connect_timeout": 5}
+            kwargs["connect_args"] = dict(self._connect_args)
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800)
             kwargs["pool_pre_ping"] = ping != "idle"
         self.engine: Engine = create_engine(self.url, **kwargs)
@@ -189,6 +212,25 @@ class Database:
             self._thread_limiter = anyio.CapacityLimiter(self.pool_size)
         return self._thread_limiter
 
+    def use_async_pool(self) -> AsyncPostgres | None:
+        """PostgreSQL: the async pool (store.pg_async) the API's hot routes use on the event loop,
+        made on the first call; None on SQLite, whose requests keep their worker thread. At most
+        ``pool_size + max_overflow`` connections, opened as load asks (none until the first
+        request) and closed after a minute unused, besides the engine's own pool for everything
+        else. (A connection on the event loop is held until its request's coroutine runs again,
+        behind the loop's other work: with only ``pool_size`` of them, requests queued for
+        connections, and get by id served a quarter of the threaded API's req/s in the same round
+        of bin/bench api on a loaded machine.)"""
+        if self.is_sqlite:
+            return None
+        if self.aio is None:
+            from store.pg_async import AsyncPostgres
+
+            self.aio = AsyncPostgres(
+                self.url, max_size=self.pool_size + self.max_overflow, connect_args=self._connect_args
+            )
+        return self.aio
+
     def request_scope(self) -> RequestScope:
         """The database access of one API request (see RequestScope)."""
         return RequestScope(self)
@@ -227,12 +269,16 @@ class Database:
             method = getattr(pool, name, None)
             if callable(method):
                 stats[{"checkedout": "checked_out", "checkedin": "checked_in"}.get(name, name)] = method()
+        if self.aio is not None:
+            stats["async"] = self.aio.pool_status()
         return stats
 
     def checked_out(self) -> int:
-        """Connections in use now (checked out of the pool): cheap, for a gauge set per request."""
+        """Connections in use now (checked out of the engine's pool and of the async one): cheap,
+        for a gauge set per request."""
         count = getattr(self.engine.pool, "checkedout", None)
-        return int(count()) if callable(count) else 0
+        in_use = int(count()) if callable(count) else 0
+        return in_use + (self.aio.checked_out() if self.aio is not None else 0)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -251,6 +297,9 @@ class RequestScope:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        # Not None (PostgreSQL, in the API): the hot routes' queries run on the event loop through
+        # it; otherwise they run in a worker thread (``run``) through the engine.
+        self.aio: AsyncPostgres | None = database.aio
         self._session: Session | None = None
 
     async def run(self, work: Callable[..., T], /, *args: Any) -> T:

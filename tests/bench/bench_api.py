@@ -5,7 +5,7 @@ async psycopg pool, uvloop and httptools; the work's ceiling), reported as ours/
 
     bin/bench api [--items 100000] [--rounds 3] [--seconds 5] [--connections 32] [--no-postgres]
                   [--scenarios list,get,create]      (e.g. --items 1000000 --scenarios list)
-                  [--observability] [--auth jwt|key] [--no-ceiling]
+                  [--observability] [--auth jwt|key] [--no-ceiling] [--baseline TREE]
     bin/bench api --profile get [--seconds 10]       (one API worker under py-spy --gil, summarised)
 
 ``--observability`` runs each backend twice: as in production (the API's metrics on, the JSON access
@@ -108,6 +108,7 @@ class Gunicorn:
         health_path: str = "/health",
         worker_class: str | None = None,
         observability: bool = False,
+        source: Path | None = None,
     ) -> None:
         self.home, self.app, self.health_path = home, app, health_path
         self.worker_class = worker_class
@@ -124,7 +125,8 @@ class Gunicorn:
             "JWT_SECRET": JWT_SECRET,
             "API_MAX_REQUESTS": "0",
             "RATE_LIMIT_DEFAULT": "100000000/minute",
-            "PYTHONPATH": str(REPO),
+            # --baseline: another tree's src/ first, so its api and store are the ones imported.
+            "PYTHONPATH": f"{source / 'src'}:{REPO}" if source else str(REPO),
             # Access log and metrics off unless asked for: the app is measured, not terminal I/O.
             **(
                 {"API_METRICS": "true", "API_ACCESS_LOG": "true", "LOG_FORMAT": "json"}
@@ -523,6 +525,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-ceiling", action="store_true", help="skip the hand-tuned ceiling")
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also run the API of another tree (e.g. `git worktree add /tmp/main main`) on each backend, "
+        "tagged @base, in the same rounds: before and after side by side",
+    )
+    parser.add_argument(
         "--profile",
         choices=("list", "get", "create"),
         help="instead: profile one API worker (py-spy --gil) under this scenario's load for --seconds",
@@ -592,6 +600,18 @@ def main(argv: list[str] | None = None) -> int:
                 targets[tag(backend, worker_class)] = Target(
                     backend, server.url, headers, id_range, server.pid
                 )
+                if args.baseline:
+                    base = stack.enter_context(
+                        Gunicorn(
+                            root / f"{backend}{n}-base",
+                            "api.app:app",
+                            database_url=url,
+                            worker_class=worker_class,
+                            source=args.baseline.resolve(),
+                        )
+                    )
+                    name = tag(backend, worker_class) + "@base"
+                    targets[name] = Target(name, base.url, headers, id_range, base.pid)
                 if args.observability:
                     observed = stack.enter_context(
                         Gunicorn(
@@ -614,7 +634,9 @@ def main(argv: list[str] | None = None) -> int:
                 (b + suffix, s)
                 for b, _ in backends
                 for s in chosen
-                for suffix in (["", "+obs"] if args.observability else [""])
+                for suffix in [""]
+                + (["+obs"] if args.observability else [])
+                + (["@base"] if args.baseline else [])
             ]
         ]
         if "ceiling" in targets:
@@ -673,23 +695,47 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("|---|---|---|---|---|---|---|---|---|")
         for scenario in chosen:
-            ours, top = results[("postgresql", scenario)], results[("ceiling", scenario)]
-            ratios = [a.rps / b.rps for a, b in zip(ours, top, strict=True)]
-            cpu_ours, cpu_top = (
-                median(("postgresql", scenario), "cpu_us"),
-                median(("ceiling", scenario), "cpu_us"),
-            )
-            print(
-                f"| {scenario} | {median(('postgresql', scenario), 'rps'):.0f} | "
-                f"{median(('ceiling', scenario), 'rps'):.0f} | {statistics.median(ratios):.2f} | "
-                f"{min(ratios):.2f}-{max(ratios):.2f} | "
-                f"{median(('postgresql', scenario), 'rps') / bare_rps:.3f} "
-                f"| {cpu_ours:.0f} | {cpu_top:.0f} | {cpu_top / cpu_ours:.2f} |"
-            )
+            for side in ["postgresql"] + (["postgresql@base"] if args.baseline else []):
+                ours, top = results[(side, scenario)], results[("ceiling", scenario)]
+                ratios = [a.rps / b.rps for a, b in zip(ours, top, strict=True)]
+                cpu_ours, cpu_top = (
+                    median((side, scenario), "cpu_us"),
+                    median(("ceiling", scenario), "cpu_us"),
+                )
+                route = scenario if side == "postgresql" else f"{scenario} @base"
+                print(
+                    f"| {route} | {median((side, scenario), 'rps'):.0f} | "
+                    f"{median(('ceiling', scenario), 'rps'):.0f} | {statistics.median(ratios):.2f} | "
+                    f"{min(ratios):.2f}-{max(ratios):.2f} | "
+                    f"{median((side, scenario), 'rps') / bare_rps:.3f} "
+                    f"| {cpu_ours:.0f} | {cpu_top:.0f} | {cpu_top / cpu_ours:.2f} |"
+                )
         print(
             "(CPU us/req: the gunicorn master's and workers' CPU time per request, which the machine's "
             "load moves far less than req/s; PostgreSQL's own time is not in it)"
         )
+    if args.baseline:
+        print(
+            f"\nagainst the baseline ({args.baseline}): this tree's req/s over the baseline's, median of "
+            "the rounds' ratios and their spread; CPU us per request; each relative to the bare app\n"
+        )
+        print(
+            "| backend | route | ours/base req/s | per-round spread | CPU us/req ours / base "
+            "| ours/bare | base/bare |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for backend, _ in backends:
+            for scenario in chosen:
+                ours_rounds = results[(backend, scenario)]
+                base_rounds = results[(backend + "@base", scenario)]
+                ratios = [a.rps / b.rps for a, b in zip(ours_rounds, base_rounds, strict=True)]
+                print(
+                    f"| {backend} | {scenario} | {statistics.median(ratios):.2f} | "
+                    f"{min(ratios):.2f}-{max(ratios):.2f} | {median((backend, scenario), 'cpu_us'):.0f} / "
+                    f"{median((backend + '@base', scenario), 'cpu_us'):.0f} | "
+                    f"{median((backend, scenario), 'rps') / bare_rps:.3f} | "
+                    f"{median((backend + '@base', scenario), 'rps') / bare_rps:.3f} |"
+                )
     print(f"\nmachine: {machine.summary()}")
     if args.observability:
         additions = []

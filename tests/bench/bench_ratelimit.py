@@ -11,6 +11,10 @@ Side by side, interleaved round by round, ``RateLimiter.hit`` (one request's che
 and the machine file under contention: two processes hitting one key at once. Prints the median
 µs per check of each round's mean, the spread (min-max of the rounds), ratios to the anchor, and the
 machine's load average and CPU steal during the run (/proc/stat).
+
+Then how the API's async path should run a check (issue 33): on the event loop, or handed to a worker
+thread (``anyio.to_thread``) as the threaded path's step does, 16 requests at once; CPU µs per check
+(the process's CPU time: what a thread hop costs is CPU, not wall time).
 """
 
 from __future__ import annotations
@@ -56,6 +60,40 @@ def contended(path: str, calls: int, ready: object, result: object) -> None:
     limiter = RateLimiter({"default": LIMIT}, counters, prefix="bench")
     ready.wait()  # type: ignore[attr-defined]
     result.value = per_call_us(lambda: limiter.hit("default", "user:shared"), calls)  # type: ignore[attr-defined]
+
+
+def loop_cpu_us(limiter: RateLimiter, *, in_thread: bool, calls: int, tasks: int = 16) -> float:
+    """CPU µs per check of ``calls`` checks made by ``tasks`` concurrent tasks on one event loop."""
+    import asyncio
+
+    import anyio.to_thread
+
+    async def one(n: int) -> None:
+        for _ in range(calls // tasks):
+            if in_thread:
+                await anyio.to_thread.run_sync(limiter.hit, "default", f"user:{n}")
+            else:
+                limiter.hit("default", f"user:{n}")
+
+    async def all_of_them() -> None:
+        await asyncio.gather(*(one(n) for n in range(tasks)))
+
+    start = time.process_time()
+    asyncio.run(all_of_them())
+    return (time.process_time() - start) / (calls // tasks * tasks) * 1e6
+
+
+def event_loop_rows(home: Path, rounds: int, calls: int) -> None:
+    limiter = RateLimiter({"default": LIMIT}, MachineCounters(home / "loop.sqlite3"), prefix="bench")
+    loop_cpu_us(limiter, in_thread=True, calls=200)  # warm up: the thread pool, the connections
+    rows: dict[bool, list[float]] = {False: [], True: []}
+    for n in range(rounds):
+        for in_thread in (False, True) if n % 2 == 0 else (True, False):
+            rows[in_thread].append(loop_cpu_us(limiter, in_thread=in_thread, calls=calls))
+    print("the machine file from the event loop, CPU µs per check (median, min-max), 16 tasks at once:")
+    for in_thread, label in ((False, "on the event loop"), (True, "handed to a thread (anyio)")):
+        values = rows[in_thread]
+        print(f"  {label:30s} {statistics.median(values):8.1f}  ({min(values):.1f}-{max(values):.1f})")
 
 
 def main() -> int:
@@ -117,6 +155,8 @@ def main() -> int:
             f"  {name:30s} {median:8.1f}  ({min(values):.1f}-{max(values):.1f})"
             f"   x{median / anchor_median:.2f} of anchor"
         )
+    event_loop_rows(home, args.rounds, args.calls)
+    load_after, cpu_after = os.getloadavg()[0], cpu_times()
     print(
         f"machine: load {load_before:.2f} -> {load_after:.2f}, "
         f"CPU steal {steal_share(cpu_before, cpu_after):.1%}, {os.cpu_count()} CPUs"

@@ -8,8 +8,9 @@ entries, so pages stay fast however big the table (or one user's share of it) gr
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,7 +18,9 @@ from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
     Select,
+    String,
     Table,
     bindparam,
     delete,
@@ -34,8 +37,11 @@ from api.idempotency import (
     IdempotencyJanitor,
     StoredResponse,
     claim_key,
+    claim_key_async,
+    record_response_async,
     request_fingerprint,
     stored_response,
+    stored_response_async,
 )
 from api.path_ids import id_path, plain_digits
 from api.schemas import (
@@ -51,6 +57,7 @@ from api.schemas import (
 from store.accounts import MAX_ID
 from store.db import RequestScope
 from store.models import Item, ItemStatus, utcnow
+from store.pg_async import AsyncConnection, AsyncPostgres, Json
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"], responses=AUTH_ERROR_RESPONSES)
 
@@ -69,6 +76,21 @@ ITEM_COLUMNS = tuple(ITEMS.c[name] for name in ItemOut.model_fields)
 _GET_ANY = select(*ITEM_COLUMNS).where(ITEMS.c.id == bindparam("item_id"))
 _GET_OWN = _GET_ANY.where(ITEMS.c.user_id == bindparam("user_id"))
 _INSERT = insert(ITEMS).returning(*ITEM_COLUMNS, sort_by_parameter_order=True)
+_NEW_ROW_COLUMNS = (
+    "user_id",
+    "title",
+    "description",
+    "metadata",
+    "status",
+    "attempts",
+    "available_at",
+    "created_at",
+    "updated_at",
+)
+# The async path's single create: every value a named parameter (``_new_row``'s keys).
+_INSERT_ONE = (
+    insert(ITEMS).values({name: bindparam(name) for name in _NEW_ROW_COLUMNS}).returning(*ITEM_COLUMNS)
+)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -100,6 +122,69 @@ def _get_visible(conn: Connection, principal: Principal, item_id: int) -> ItemOu
     return ItemOut.of_row(row)
 
 
+@functools.cache
+def _list_statements(
+    everyone: bool, by_status: bool, search: bool, by_cursor: bool
+) -> tuple[Select[Any], Select[Any]]:
+    """(count, rows) of one shape of list request, built once with named parameters (see
+    ``list_params``): the threaded path finds them in SQLAlchemy's compiled cache, the async path
+    compiles each once."""
+    conditions: list[ColumnElement[bool]] = [] if everyone else [ITEMS.c.user_id == bindparam("user_id")]
+    if by_status:
+        conditions.append(ITEMS.c.status == bindparam("status"))
+    if search:
+        conditions.append(ITEMS.c.title.ilike(bindparam("pattern", type_=String()), escape="\\"))
+    bounded = (
+        select(ITEMS.c.id).where(*conditions).limit(bindparam("count_limit", type_=Integer())).subquery()
+    )
+    count_query = select(func.count()).select_from(bounded)
+    rows_query = (
+        select(*ITEM_COLUMNS)
+        .where(*conditions)
+        .order_by(ITEMS.c.id.desc())
+        .limit(bindparam("row_limit", type_=Integer()))
+    )
+    if by_cursor:
+        rows_query = rows_query.where(ITEMS.c.id < bindparam("after"))
+    else:
+        rows_query = rows_query.offset(bindparam("row_offset", type_=Integer()))
+    return count_query, rows_query
+
+
+def list_params(
+    principal: Principal,
+    *,
+    status: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    limit: int = 50,
+    after: int | None = None,
+    count_cap: int | None = None,
+) -> tuple[tuple[Select[Any], Select[Any]], dict[str, Any]]:
+    """((count, rows), their parameters) for a list request. Rows fetch one extra item to tell
+    whether more follow.
+
+    The count is bounded: it counts at most ``offset + count_cap + 1`` (default ``COUNT_CAP``) entries
+    (``SELECT count(*) FROM (SELECT 1 ... LIMIT n)``), never a whole user's range or the table.
+    A result above ``offset + count_cap`` means "at least that many".
+    """
+    offset = 0 if after is not None else (page - 1) * limit
+    cap = COUNT_CAP if count_cap is None else count_cap
+    params: dict[str, Any] = {"count_limit": offset + cap + 1, "row_limit": limit + 1}
+    if not principal.is_admin:
+        params["user_id"] = principal.user_id
+    if status is not None:
+        params["status"] = status
+    if q:
+        params["pattern"] = f"%{_escape_like(q)}%"
+    if after is not None:
+        params["after"] = after
+    else:
+        params["row_offset"] = offset
+    statements = _list_statements(principal.is_admin, status is not None, bool(q), after is not None)
+    return statements, params
+
+
 def list_queries(
     principal: Principal,
     *,
@@ -110,27 +195,12 @@ def list_queries(
     after: int | None = None,
     count_cap: int | None = None,
 ) -> tuple[Select[Any], Select[Any]]:
-    """(count, rows) for a list request. Rows fetch one extra item to tell whether more follow.
-
-    The count is bounded: it counts at most ``offset + count_cap + 1`` (default ``COUNT_CAP``) entries
-    (``SELECT count(*) FROM (SELECT 1 ... LIMIT n)``), never a whole user's range or the table.
-    A result above ``offset + count_cap`` means "at least that many".
-    """
-    conditions = _visible(principal)
-    if status is not None:
-        conditions.append(ITEMS.c.status == status)
-    if q:
-        conditions.append(ITEMS.c.title.ilike(f"%{_escape_like(q)}%", escape="\\"))
-    offset = 0 if after is not None else (page - 1) * limit
-    cap = COUNT_CAP if count_cap is None else count_cap
-    bounded = select(ITEMS.c.id).where(*conditions).limit(offset + cap + 1).subquery()
-    count_query = select(func.count()).select_from(bounded)
-    rows_query = select(*ITEM_COLUMNS).where(*conditions).order_by(ITEMS.c.id.desc()).limit(limit + 1)
-    if after is not None:
-        rows_query = rows_query.where(ITEMS.c.id < after)
-    else:
-        rows_query = rows_query.offset(offset)
-    return count_query, rows_query
+    """(count, rows) for a list request, with its values bound (see ``list_params``): for reading
+    a plan or the SQL."""
+    (count_query, rows_query), params = list_params(
+        principal, status=status, q=q, page=page, limit=limit, after=after, count_cap=count_cap
+    )
+    return count_query.params(params), rows_query.params(params)
 
 
 @router.get("", response_model=ItemPage)
@@ -156,6 +226,8 @@ async def list_items(
     """
     if after is not None:
         page = 1
+    if db.aio is not None:
+        return await _list_page_async(db.aio, principal, status, q, page, limit, after)
     return await db.run(_list_page, db, principal, status, q, page, limit, after)
 
 
@@ -168,15 +240,50 @@ def _list_page(
     limit: int,
     after: int | None,
 ) -> ItemPage:
-    count_query, rows_query = list_queries(principal, status=status, q=q, page=page, limit=limit, after=after)
-    offset = 0 if after is not None else (page - 1) * limit
+    (count_query, rows_query), params = list_params(
+        principal, status=status, q=q, page=page, limit=limit, after=after
+    )
     with db.read() as conn:
-        rows = conn.execute(rows_query).all()
-        has_more = len(rows) > limit
-        if after is None and not has_more and (rows or offset == 0):
-            counted = offset + len(rows)  # the last page tells the total itself: no count needed
-        else:
-            counted = conn.execute(count_query).scalar() or 0
+        rows = conn.execute(rows_query, params).all()
+        counted = _counted_by_page(rows, page, limit, after)
+        if counted is None:
+            counted = conn.execute(count_query, params).scalar() or 0
+    return _page(rows, counted, page, limit, after)
+
+
+async def _list_page_async(
+    aio: AsyncPostgres,
+    principal: Principal,
+    status: str | None,
+    q: str | None,
+    page: int,
+    limit: int,
+    after: int | None,
+) -> ItemPage:
+    """``_list_page`` on the event loop (PostgreSQL): the same statements, one connection."""
+    (count_query, rows_query), params = list_params(
+        principal, status=status, q=q, page=page, limit=limit, after=after
+    )
+    async with aio.connection() as conn:
+        rows = await aio.fetch_all(rows_query, params, conn=conn)
+        counted = _counted_by_page(rows, page, limit, after)
+        if counted is None:
+            counted = (await aio.fetch_one(count_query, params, conn=conn))[0] or 0
+    return _page(rows, counted, page, limit, after)
+
+
+def _counted_by_page(rows: Sequence[Any], page: int, limit: int, after: int | None) -> int | None:
+    """The total when the page itself tells it (the last page: no count needed), else None."""
+    offset = 0 if after is not None else (page - 1) * limit
+    if after is None and len(rows) <= limit and (rows or offset == 0):
+        return offset + len(rows)
+    return None
+
+
+def _page(rows: Sequence[Any], counted: int, page: int, limit: int, after: int | None) -> ItemPage:
+    """The answer from the rows (one more than ``limit`` when more follow) and the bounded count."""
+    offset = 0 if after is not None else (page - 1) * limit
+    has_more = len(rows) > limit
     rows = rows[:limit]
     ceiling = offset + COUNT_CAP
     total = min(counted, ceiling)
@@ -186,7 +293,7 @@ def _list_page(
         page=page,
         limit=limit,
         pages=math.ceil(total / limit),
-        next_cursor=rows[-1].id if has_more else None,
+        next_cursor=rows[-1][0] if has_more else None,  # id: the first column
         total_is_estimate=counted > ceiling,
     )
 
@@ -203,6 +310,15 @@ def _new_row(principal: Principal, body: ItemIn, now: datetime) -> dict[str, Any
         "created_at": now,
         "updated_at": now,
     }
+
+
+async def _insert_async(
+    aio: AsyncPostgres, principal: Principal, body: ItemIn, conn: AsyncConnection | None = None
+) -> ItemOut:
+    """``_insert`` on the event loop (PostgreSQL); in autocommit without ``conn``: one statement,
+    its own transaction."""
+    values = {**_new_row(principal, body, utcnow()), "metadata": Json(body.metadata)}
+    return ItemOut.of_row(await aio.fetch_one(_INSERT_ONE, values, conn=conn))
 
 
 def _insert(conn: Connection, principal: Principal, body: ItemIn) -> ItemOut:
@@ -227,9 +343,14 @@ async def create_item(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Create an item (status `pending`); workers pick it up."""
-    if idempotency_key is None:
+    if db.aio is not None:
+        if idempotency_key is None:
+            return await _insert_async(db.aio, principal, body)
+        stored = await _create_once_async(db, principal, body, idempotency_key, janitor)
+    elif idempotency_key is None:
         return await db.run(_create, db, principal, body)
-    stored = await db.run(_create_once, db, principal, body, idempotency_key, janitor)
+    else:
+        stored = await db.run(_create_once, db, principal, body, idempotency_key, janitor)
     if stored.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     response.status_code = stored.status_code
@@ -253,6 +374,29 @@ def _create_once(
         body.model_dump(mode="json"),
         lambda conn: _insert(conn, principal, body).model_dump(mode="json"),
     )
+
+
+async def _create_once_async(
+    db: RequestScope, principal: Principal, body: ItemIn, key: str, janitor: IdempotencyJanitor
+) -> StoredResponse:
+    """``_create_once`` on the event loop (PostgreSQL): the key and the item commit together, or
+    neither does. The janitor's purge, due once a minute, keeps its thread."""
+    aio = db.aio
+    assert aio is not None  # noqa: S101 - narrowing: called on the async path only
+    if janitor.due():
+        await db.run(janitor.maybe_purge, db.write)
+    fingerprint = request_fingerprint(body.model_dump(mode="json"))
+    try:
+        async with aio.transaction() as conn:
+            record_id = await claim_key_async(
+                aio, conn, user_id=principal.user_id, key=key, fingerprint=fingerprint
+            )
+            created = (await _insert_async(aio, principal, body, conn)).model_dump(mode="json")
+            await record_response_async(aio, conn, record_id, 201, created)
+        return StoredResponse(status_code=201, body=created)
+    except DuplicateKey:
+        pass
+    return await stored_response_async(aio, user_id=principal.user_id, key=key, fingerprint=fingerprint)
 
 
 def _once(
@@ -327,7 +471,20 @@ def _create_batch_once(
 # there is a 405 listing POST, not an invalid item id).
 @router.get("/{item_id:id}", response_model=ItemOut, responses=NOT_FOUND_RESPONSE)
 async def get_item(item_id: ItemId, principal: CurrentPrincipal, db: RequestDb) -> ItemOut:
+    if db.aio is not None:
+        return await _get_async(db.aio, principal, item_id)
     return await db.run(_get, db, principal, item_id)
+
+
+async def _get_async(aio: AsyncPostgres, principal: Principal, item_id: int) -> ItemOut:
+    """``_get`` on the event loop (PostgreSQL)."""
+    if principal.is_admin:
+        row = await aio.fetch_one(_GET_ANY, {"item_id": item_id})
+    else:
+        row = await aio.fetch_one(_GET_OWN, {"item_id": item_id, "user_id": principal.user_id})
+    if row is None:
+        raise NotFound(f"no item {item_id}")
+    return ItemOut.of_row(row)
 
 
 def _get(db: RequestScope, principal: Principal, item_id: int) -> ItemOut:
