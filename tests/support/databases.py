@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
 
 POSTGRES_ENV = "TEST_DATABASE_URL"
@@ -39,3 +39,22 @@ def fresh_postgres_database(server_url: str) -> Iterator[str]:
 
 def sqlite_url(directory: Path) -> str:
     return f"sqlite:///{directory / 'app.db'}"
+
+
+def terminate_backends(url: str, application_name: str) -> int:
+    """Drop every server connection of ``application_name`` (a restart or a proxy's cut, as the
+    clients see it); how many there were."""
+    admin = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with admin.begin() as conn:
+            return len(
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE application_name = :name"
+                    ),
+                    {"name": application_name},
+                ).all()
+            )
+    finally:
+        admin.dispose()

@@ -7,28 +7,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 import store.db
 from store.db import Database
-
-
-def _terminate_backends(url: str, application_name: str) -> int:
-    admin = create_engine(url, poolclass=pool.NullPool)
-    try:
-        with admin.begin() as conn:
-            return len(
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE application_name = :name"
-                    ),
-                    {"name": application_name},
-                ).all()
-            )
-    finally:
-        admin.dispose()
+from tests.support.databases import terminate_backends
 
 
 def test_dropped_idle_connections_are_replaced(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,7 +23,7 @@ def test_dropped_idle_connections_are_replaced(postgres_url: str, monkeypatch: p
     try:
         with database.session() as session:
             first_pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        assert _terminate_backends(postgres_url, name) == 1
+        assert terminate_backends(postgres_url, name) == 1
         for _ in range(3):  # each one served, on a fresh connection
             with database.session() as session:
                 pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
@@ -67,7 +51,7 @@ def test_without_the_idle_ping_a_dropped_connection_fails_once(
     database, name = trusting_pool
     with database.session() as session:
         session.execute(text("SELECT 1"))
-    assert _terminate_backends(postgres_url, name) == 1
+    assert terminate_backends(postgres_url, name) == 1
     with pytest.raises(DBAPIError):  # the one request that meets the dead connection
         with database.session() as session:
             session.execute(text("SELECT 1"))
@@ -82,6 +66,6 @@ def test_the_health_check_reports_the_database_not_a_connection_it_had_dropped(
     # reachable, not report the dead socket.
     database, name = trusting_pool
     assert database.check() is None
-    assert _terminate_backends(postgres_url, name) == 1
+    assert terminate_backends(postgres_url, name) == 1
     assert database.check() is None
-    assert _terminate_backends(postgres_url, name) == 1  # the fresh connection served it
+    assert terminate_backends(postgres_url, name) == 1  # the fresh connection served it

@@ -9,34 +9,18 @@ import uuid
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 import store.pg_async
 from store.db import DatabaseUnavailableError
 from store.pg_async import AsyncPostgres
+from tests.support.databases import terminate_backends
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.postgres
 
 BACKEND_PID = text("SELECT pg_backend_pid()")
-
-
-def terminate_backends(url: str, application_name: str) -> int:
-    admin = create_engine(url, poolclass=pool.NullPool)
-    try:
-        with admin.begin() as conn:
-            return len(
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE application_name = :name"
-                    ),
-                    {"name": application_name},
-                ).all()
-            )
-    finally:
-        admin.dispose()
 
 
 def async_pool(url: str, name: str) -> AsyncPostgres:
